@@ -1,0 +1,202 @@
+"""Input handling shared by the public API.
+
+Every public function has a *fast path* for the inputs its kernels cover (0/1 indicator
+targets, finite numeric scores, valid sample weights, supported parameter values). The
+helpers here convert inputs for that path once, and raise :class:`Unsupported` for anything
+else. The :func:`reference_fallback` decorator then hands the call, with its arguments
+unchanged, to the reference implementation (scikit-learn), which returns its own result for
+the unusual-but-valid input or raises its own exception with its own message for bad input.
+
+So a fastml function never differs from its reference on input it does not accelerate, and
+scikit-learn (about a second to import) is imported only when that happens or when one of
+its warning classes is needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from importlib import import_module
+from typing import NamedTuple
+
+import numpy as np
+
+from fastml._dispatch import is_cupy
+
+_MAX_EXACT_INT = 2**53
+
+
+class Unsupported(Exception):
+    """Raised while preparing inputs when the fast path does not cover them."""
+
+
+def reference(name: str, module: str = "sklearn.metrics"):
+    """The reference implementation ``module.name`` (imported on first use)."""
+    return getattr(import_module(module), name)
+
+
+def reference_fallback(name: str, module: str = "sklearn.metrics"):
+    """Decorate a fast function so that :class:`Unsupported` hands the call to the reference.
+
+    The fast function must raise :class:`Unsupported` before it has any side effect (no
+    warning emitted, no kernel run), so that the reference sees the call as if it were first.
+    """
+
+    def decorate(fast):
+        @functools.wraps(fast)
+        def wrapper(*args, **kwargs):
+            try:
+                return fast(*args, **kwargs)
+            except Unsupported:
+                return reference(name, module)(*args, **kwargs)
+
+        wrapper.__fastml_reference__ = f"{module}.{name}"
+        return wrapper
+
+    return decorate
+
+
+def is_option(value, options) -> bool:
+    """``value in options`` for string/None options, safe for arrays and unhashable values."""
+    if value is None:
+        return None in options
+    return isinstance(value, str) and value in options
+
+
+def require(condition: bool) -> None:
+    """Raise :class:`Unsupported` unless ``condition`` holds."""
+    if not condition:
+        raise Unsupported
+
+
+def undefined_metric_warning() -> type[Warning]:
+    """scikit-learn's ``UndefinedMetricWarning`` class (imports scikit-learn on first use)."""
+    return import_module("sklearn.exceptions").UndefinedMetricWarning
+
+
+def warn_undefined(message: str, stacklevel: int = 3) -> None:
+    """Emit ``message`` as scikit-learn's ``UndefinedMetricWarning``."""
+    warnings.warn(message, undefined_metric_warning(), stacklevel=stacklevel)
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _is_sparse(x) -> bool:
+    return type(x).__module__.startswith("scipy.sparse")
+
+
+def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
+    """A NumPy array of numeric or bool dtype for lists, arrays, pandas objects.
+
+    SciPy sparse matrices become dense arrays when ``allow_sparse`` (the caller's reference
+    accepts them). Anything else (None, CuPy arrays, object or string dtypes, ragged lists)
+    raises :class:`Unsupported`.
+    """
+    if x is None or is_cupy(x):
+        raise Unsupported
+    if _is_sparse(x):
+        require(allow_sparse)
+        x = x.toarray()
+    elif type(x) is not np.ndarray:
+        try:
+            x = np.asarray(x)
+        except Exception as exc:  # ragged lists and the like: the reference explains
+            raise Unsupported from exc
+    require(x.dtype.kind in "biuf")
+    return x
+
+
+def binary_indicator(y: np.ndarray) -> np.ndarray:
+    """``y`` as a uint8 array of the same shape and layout if every value is 0 or 1.
+
+    Bool and one-byte integer arrays are viewed, not copied.
+    """
+    kind = y.dtype.kind
+    if kind == "b":
+        return y.view(np.uint8)
+    require(y.size > 0)
+    if kind in "iu":
+        require(y.min() >= 0 and y.max() <= 1)
+        return y.view(np.uint8) if y.dtype.itemsize == 1 else y.astype(np.uint8)
+    require(kind == "f" and bool(np.all((y == 0) | (y == 1))))
+    return y.astype(np.uint8)
+
+
+def _all_finite(a: np.ndarray) -> bool:
+    # A finite sum proves every element finite; an inf/NaN sum may still be overflow.
+    return a.size == 0 or bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+
+
+def finite_scores(s: np.ndarray) -> np.ndarray:
+    """``s`` as float32 or float64 with every value finite.
+
+    Float32/float64 stay as they are (no copy), float16 becomes float32, integers become
+    float64 when that is exact (|value| <= 2**53). Bool scores, NaN or inf raise
+    :class:`Unsupported`.
+    """
+    kind = s.dtype.kind
+    if kind == "f":
+        if s.dtype == np.float16:
+            s = s.astype(np.float32)
+        require(s.dtype in (np.float32, np.float64))
+        require(_all_finite(s))
+        return s
+    require(kind in "iu")
+    if s.dtype.itemsize == 8 and s.size:
+        require(max(abs(int(s.min())), abs(int(s.max()))) <= _MAX_EXACT_INT)
+    return s.astype(np.float64)
+
+
+def sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """Contiguous float64 weights of length ``n_samples``, or None when none were given.
+
+    Weights that are negative, non-finite, all zero or of the wrong shape raise
+    :class:`Unsupported` (the reference then raises or handles them its own way).
+    """
+    if sample_weight is None:
+        return None
+    w = as_array(sample_weight)
+    require(w.ndim == 1 and w.shape[0] == n_samples)
+    w = np.ascontiguousarray(w, dtype=np.float64)
+    require(_all_finite(w) and bool(w.min() >= 0) and bool(w.any()))
+    return w
+
+
+class ScoredTargets(NamedTuple):
+    """Validated inputs of a score-based metric."""
+
+    y: np.ndarray  # uint8 0/1, shape (n_samples, n_labels), any layout
+    score: np.ndarray  # float32 or float64, shape (n_samples, n_labels), any layout
+    weight: np.ndarray | None  # float64 (n_samples,) or None
+    multilabel: bool  # False: 1-D binary input, seen here as one label
+
+
+def scored_targets(
+    y_true,
+    y_score,
+    sample_weight=None,
+    *,
+    allow_sparse: bool = False,
+    allow_binary: bool = True,
+) -> ScoredTargets:
+    """Prepare ``(y_true, y_score, sample_weight)`` for a score-based metric.
+
+    Covered: a 2-D 0/1 indicator ``y_true`` with at least two columns and a ``y_score`` of the
+    same shape (multi-label), or, when ``allow_binary``, 1-D 0/1 ``y_true`` and ``y_score`` of
+    one length (binary, returned as one column). At least one sample.
+    """
+    y = as_array(y_true, allow_sparse=allow_sparse)
+    s = as_array(y_score)
+    if y.ndim == 2:
+        multilabel = True
+        require(s.ndim == 2 and y.shape == s.shape and y.shape[1] >= 2)
+    else:
+        multilabel = False
+        require(allow_binary and y.ndim == 1 and s.ndim == 1 and y.shape == s.shape)
+        y, s = y.reshape(-1, 1), s.reshape(-1, 1)
+    require(y.shape[0] >= 1)
+    y8 = binary_indicator(y)
+    s = finite_scores(s)
+    w = sample_weights(sample_weight, y.shape[0])
+    return ScoredTargets(y8, s, w, multilabel)
