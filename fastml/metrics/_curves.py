@@ -1,0 +1,546 @@
+"""Score-curve metrics: average precision, ROC AUC, a per-label report, per-label thresholds.
+
+Every label (or row, for average="samples") is one binary problem; all of them are computed
+in one parallel kernel call (``fastml.kernels.metrics_curves_cpu``) from one sorted pass.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Real
+from typing import NamedTuple
+
+import numpy as np
+
+from fastml._dispatch import kernels
+from fastml._validation import (
+    ScoredTargets,
+    Unsupported,
+    as_array,
+    binary_indicator,
+    finite_scores,
+    is_option,
+    reference_fallback,
+    require,
+    sample_weights,
+    scored_targets,
+    warn_undefined,
+)
+
+_AVERAGES = (None, "micro", "macro", "weighted", "samples")
+_NO_POSITIVE = (
+    "No positive class found in y_true, recall is set to one for all thresholds."
+)
+_ONE_CLASS = "Only one class is present in y_true. ROC AUC score is not defined in that case."
+
+
+def _is_one(value) -> bool:
+    return isinstance(value, (Real, np.number)) and not isinstance(value, complex) and value == 1
+
+
+def _flat_stats(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, max_fpr: float = 0.0):
+    """Statistics (B, N_STATS) of all entries of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)
+    as one binary problem per batch member, ``w`` weighting rows."""
+    s3 = s if s.ndim == 3 else s[np.newaxis]
+    n, n_labels = y.shape
+    if y.flags.f_contiguous and not y.flags.c_contiguous and all(
+        sb.flags.f_contiguous for sb in s3
+    ):
+        # Fortran order: flatten column by column, without copies where possible
+        yk = y.T.reshape(-1)
+        sk = np.ascontiguousarray(s3.transpose(0, 2, 1)).reshape(len(s3), -1)
+        wdiv, wmod = 1, n
+    else:
+        yk = np.ascontiguousarray(y).reshape(-1)
+        sk = np.ascontiguousarray(s3).reshape(len(s3), -1)
+        wdiv, wmod = n_labels, n
+    stats = kernels("metrics_curves").flat_stats(
+        sk, yk, _kernel_weight(w), wdiv, wmod, w is not None, np.inf, max_fpr
+    )
+    return stats if s.ndim == 3 else stats[0]
+
+
+def _column_stats(y, s, w, thr=np.inf, max_fpr=0.0):
+    """Per-label statistics (B, L, N_STATS) of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)."""
+    batched = s.ndim == 3
+    s3 = s if batched else s[np.newaxis]
+    if (
+        y.flags.f_contiguous
+        and not y.flags.c_contiguous
+        and all(sb.flags.f_contiguous for sb in s3)
+    ):
+        yk = y.T
+        sk = np.ascontiguousarray(s3.transpose(0, 2, 1))
+        label_major = True
+    else:
+        yk = np.ascontiguousarray(y)
+        sk = np.ascontiguousarray(s3)
+        label_major = False
+    return kernels("metrics_curves").column_stats(
+        sk, yk, label_major, _kernel_weight(w), w is not None, thr, max_fpr
+    )
+
+
+def _row_stats(y, s, max_fpr=0.0):
+    """Per-row statistics (B, n, N_STATS) of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)."""
+    s3 = s if s.ndim == 3 else s[np.newaxis]
+    return kernels("metrics_curves").row_stats(
+        np.ascontiguousarray(s3), np.ascontiguousarray(y), np.inf, max_fpr
+    )
+
+
+def _kernel_weight(w):
+    return np.ones(1) if w is None else w
+
+
+def _average(scores: np.ndarray, weights: np.ndarray | None) -> float:
+    """scikit-learn's final averaging: zero-weight entries forced to 0, then np.average."""
+    if weights is not None:
+        scores = scores.copy()
+        scores[weights == 0] = 0
+    return float(np.average(scores, weights=weights))
+
+
+def _support(t: ScoredTargets) -> np.ndarray:
+    if t.weight is None:
+        return np.count_nonzero(t.y, axis=0).astype(np.float64)
+    return t.weight @ t.y
+
+
+# ----------------------------------------------------------------------- average precision
+
+
+def _ap_from_stats(stats: np.ndarray) -> np.ndarray:
+    from fastml.kernels.metrics_curves_cpu import AP
+
+    return stats[..., AP]
+
+
+def _warn_no_positive(stats: np.ndarray, once: bool) -> None:
+    from fastml.kernels.metrics_curves_cpu import POS_W
+
+    n_missing = int(np.count_nonzero(stats[..., POS_W] == 0))
+    for _ in range(min(n_missing, 1) if once else n_missing):
+        warnings.warn(_NO_POSITIVE, UserWarning, stacklevel=4)
+
+
+@reference_fallback("average_precision_score")
+def average_precision_score(
+    y_true, y_score, *, average="macro", pos_label=1, sample_weight=None
+):
+    """Average precision (AP) from prediction scores, exactly as scikit-learn computes it.
+
+    AP is the step integral of the precision-recall curve,
+    ``sum_n (R_n - R_{n-1}) P_n``; tied scores form one threshold.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_labels)
+        Binary (0/1) targets, or a multi-label indicator matrix.
+    y_score : array-like of the same shape
+        Scores: probabilities or decision values.
+    average : {"micro", "macro", "weighted", "samples"} or None, default="macro"
+        Averaging over labels, as in scikit-learn; ignored for binary ``y_true``.
+    pos_label : int, default=1
+        The positive label; must be 1 for multi-label input.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    float or ndarray of shape (n_labels,)
+        The averaged AP, or one AP per label when ``average=None``.
+
+    Notes
+    -----
+    Accelerated: 0/1 targets (bool, int or float dtype; dense), finite int or float scores,
+    non-negative weights. Anything else is computed by scikit-learn. A label without positives
+    has AP 0 and triggers scikit-learn's warning.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import average_precision_score
+    >>> y_true = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> y_score = np.array([[0.9, 0.2], [0.3, 0.8], [0.6, 0.4], [0.2, 0.5]])
+    >>> round(average_precision_score(y_true, y_score), 4)
+    0.9167
+    """
+    require(is_option(average, _AVERAGES))
+    t = scored_targets(y_true, y_score, sample_weight)
+    require(_is_one(pos_label))
+    if not t.multilabel or average == "micro":
+        stats = _flat_stats(t.y, t.score, t.weight)
+        _warn_no_positive(stats, once=True)
+        return float(_ap_from_stats(stats))
+    if average == "samples":
+        stats = _row_stats(t.y, t.score)[0]
+        _warn_no_positive(stats, once=True)
+        return _average(_ap_from_stats(stats), t.weight)
+    if average == "weighted":
+        support = _support(t)
+        if np.isclose(support.sum(), 0.0):
+            return 0
+    stats = _column_stats(t.y, t.score, t.weight)[0]
+    _warn_no_positive(stats, once=False)
+    scores = _ap_from_stats(stats)
+    if average is None:
+        return scores
+    return _average(scores, support if average == "weighted" else None)
+
+
+# ------------------------------------------------------------------------------ ROC AUC
+
+
+def _auc_from_stats(stats: np.ndarray, weighted: bool, once: bool = False) -> np.ndarray:
+    """ROC AUC per problem; NaN (with scikit-learn's warning) where one class is absent."""
+    from fastml.kernels.metrics_curves_cpu import AUC, NEG_N, NEG_W, POS_N, POS_W
+
+    one_class = (stats[..., POS_N] == 0) | (stats[..., NEG_N] == 0)
+    if weighted:
+        # Both classes present but one with zero total weight: scikit-learn's curve is then
+        # degenerate in its own way; let it answer.
+        weightless = (stats[..., POS_W] == 0) | (stats[..., NEG_W] == 0)
+        require(not np.any(weightless & ~one_class))
+    n_undefined = int(np.count_nonzero(one_class))
+    for _ in range(min(n_undefined, 1) if once else n_undefined):
+        warn_undefined(_ONE_CLASS, stacklevel=4)
+    auc = stats[..., AUC].copy()
+    auc[one_class] = np.nan
+    return auc
+
+
+def _check_max_fpr(max_fpr) -> float:
+    if max_fpr is None:
+        return 0.0
+    require(isinstance(max_fpr, (Real, np.number)) and not isinstance(max_fpr, bool))
+    require(0 < max_fpr <= 1)
+    return 0.0 if max_fpr == 1 else float(max_fpr)
+
+
+@reference_fallback("roc_auc_score")
+def roc_auc_score(
+    y_true,
+    y_score,
+    *,
+    average="macro",
+    sample_weight=None,
+    max_fpr=None,
+    multi_class="raise",
+    labels=None,
+):
+    """Area under the ROC curve, exactly as scikit-learn computes it.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,) or (n_samples, n_labels)
+        Binary (0/1) targets, or a multi-label indicator matrix.
+    y_score : array-like of the same shape
+        Scores: probabilities or decision values.
+    average : {"micro", "macro", "weighted", "samples"} or None, default="macro"
+        Averaging over labels, as in scikit-learn; ignored for binary ``y_true``.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+    max_fpr : float in (0, 1], default=None
+        If given, the McClish-standardised partial AUC over [0, max_fpr].
+    multi_class, labels :
+        As in scikit-learn; used only for multiclass targets (computed by scikit-learn).
+
+    Returns
+    -------
+    float or ndarray of shape (n_labels,)
+        The averaged AUC, or one AUC per label when ``average=None``. A label with one class
+        only gives NaN and scikit-learn's ``UndefinedMetricWarning``.
+
+    Notes
+    -----
+    Accelerated: binary and multi-label 0/1 targets, finite scores, non-negative weights.
+    Multiclass targets and anything else are computed by scikit-learn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import roc_auc_score
+    >>> y_true = np.array([0, 0, 1, 1])
+    >>> y_score = np.array([0.1, 0.4, 0.35, 0.8])
+    >>> roc_auc_score(y_true, y_score)
+    0.75
+    """
+    require(is_option(average, _AVERAGES))
+    require(is_option(multi_class, ("raise", "ovr", "ovo")) and labels is None)
+    fpr_cut = _check_max_fpr(max_fpr)
+    t = scored_targets(y_true, y_score, sample_weight)
+    weighted = t.weight is not None
+    if not t.multilabel or average == "micro":
+        stats = _flat_stats(t.y, t.score, t.weight, fpr_cut)
+        return float(_auc_from_stats(stats, weighted))
+    if average == "samples":
+        scores = _auc_from_stats(_row_stats(t.y, t.score, fpr_cut)[0], False, once=True)
+        return _average(scores, t.weight)
+    if average == "weighted":
+        support = _support(t)
+        if np.isclose(support.sum(), 0.0):
+            return 0
+    scores = _auc_from_stats(_column_stats(t.y, t.score, t.weight, max_fpr=fpr_cut)[0], weighted)
+    if average is None:
+        return scores
+    return _average(scores, support if average == "weighted" else None)
+
+
+# --------------------------------------------------------------------------- batch axis
+
+
+def batch_average_precision_score(y_true, y_score, *, average="macro", sample_weight=None):
+    """Average precision of B score matrices against one target matrix, in one parallel call.
+
+    For B models or checkpoints scored on one validation set: ``y_score[b]`` is scored against
+    ``y_true`` exactly as ``average_precision_score(y_true, y_score[b], average=average,
+    sample_weight=sample_weight)`` would, and the B results come back together.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_labels) or (n_samples,)
+        0/1 targets shared by every batch member.
+    y_score : array-like of shape (B, n_samples, n_labels) or (B, n_samples)
+        One score matrix (or vector, for binary targets) per batch member.
+    average : {"micro", "macro", "weighted", "samples"} or None, default="macro"
+        As in :func:`average_precision_score` (ignored for binary targets).
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights.
+
+    Returns
+    -------
+    ndarray of shape (B,), or (B, n_labels) when ``average=None``
+
+    Raises
+    ------
+    ValueError
+        When the inputs are not 0/1 targets with finite scores of matching shapes, or
+        ``average`` is not one of the options.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import batch_average_precision_score
+    >>> y_true = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> y_score = np.array([[[0.9, 0.2], [0.3, 0.8], [0.6, 0.4], [0.2, 0.5]],
+    ...                     [[0.1, 0.9], [0.8, 0.1], [0.5, 0.5], [0.7, 0.2]]])
+    >>> batch_average_precision_score(y_true, y_score).round(4)
+    array([0.9167, 0.4583])
+    """
+    if not is_option(average, _AVERAGES):
+        raise ValueError(f"average has to be one of {_AVERAGES}, got {average!r}")
+    try:
+        y = as_array(y_true)
+        s = as_array(y_score)
+    except Unsupported:
+        raise ValueError(
+            "batch_average_precision_score expects numeric arrays: y_true of shape "
+            "(n_samples, n_labels) and y_score of shape (B, n_samples, n_labels)"
+        ) from None
+    if s.ndim != y.ndim + 1 or s.shape[1:] != y.shape or y.ndim not in (1, 2):
+        raise ValueError(
+            "y_score must have shape (B, *y_true.shape); got y_true of shape "
+            f"{y.shape} and y_score of shape {s.shape}"
+        )
+    if s.shape[0] == 0 or y.shape[0] == 0:
+        raise ValueError("batch_average_precision_score needs at least one batch member and sample")
+    binary = y.ndim == 1
+    if binary:
+        y, s = y.reshape(-1, 1), s.reshape(s.shape[0], -1, 1)
+    try:
+        y8 = binary_indicator(y)
+    except Unsupported:
+        raise ValueError("y_true must contain only 0 and 1 (a binary indicator)") from None
+    try:
+        s = finite_scores(s)
+    except Unsupported:
+        raise ValueError("y_score must be finite int or float scores (no NaN or inf)") from None
+    try:
+        w = sample_weights(sample_weight, y.shape[0])
+    except Unsupported:
+        raise ValueError(
+            "sample_weight must be finite, non-negative, not all zero, of shape (n_samples,)"
+        ) from None
+    if binary or average == "micro":
+        stats = _flat_stats(y8, s, w)
+        _warn_no_positive(stats, once=True)
+        return _ap_from_stats(stats)
+    if average == "samples":
+        stats = _row_stats(y8, s)
+        _warn_no_positive(stats, once=True)
+        scores = _ap_from_stats(stats)
+        if w is not None:
+            scores = np.where(w == 0, 0.0, scores)
+        return np.average(scores, axis=1, weights=w)
+    stats = _column_stats(y8, s, w)
+    _warn_no_positive(stats[0], once=False)
+    scores = _ap_from_stats(stats)
+    if average is None:
+        return scores
+    if average == "weighted":
+        support = w @ y8 if w is not None else np.count_nonzero(y8, axis=0).astype(np.float64)
+        if np.isclose(support.sum(), 0.0):
+            return np.zeros(s.shape[0])
+        scores = np.where(support == 0, 0.0, scores)
+        return np.average(scores, axis=1, weights=support)
+    return scores.mean(axis=1)
+
+
+# ------------------------------------------------------------------ report and thresholds
+
+
+def _prepare_plain(y_true, y_score, caller: str) -> ScoredTargets:
+    """Validated (y, score) for functions with no reference: bad input is a ValueError."""
+    try:
+        return scored_targets(y_true, y_score)
+    except Unsupported:
+        raise ValueError(
+            f"{caller} expects y_true as 0/1 targets of shape (n_samples,) or "
+            "(n_samples, n_labels) with n_labels >= 2, and y_score as finite int or float "
+            "scores of the same shape, with at least one sample"
+        ) from None
+
+
+def _label_names(label_names, n_labels: int) -> list:
+    if label_names is None:
+        return list(range(n_labels))
+    names = list(label_names)
+    if len(names) != n_labels:
+        raise ValueError(f"label_names has {len(names)} entries for {n_labels} labels")
+    return names
+
+
+def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
+    """Per-label metrics table from one sorted pass per label.
+
+    For every label: support (number of positives), prevalence, average precision, ROC AUC,
+    and precision, recall and F1 of the prediction ``y_score >= threshold``.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_labels) or (n_samples,)
+        0/1 targets.
+    y_score : array-like of the same shape
+        Scores (probabilities or decision values).
+    threshold : float or array-like of shape (n_labels,), default=0.5
+        Decision threshold, one for all labels or one per label (e.g. from
+        :func:`best_thresholds`): a sample is predicted positive when its score is >= it.
+    label_names : sequence of length n_labels, optional
+        Row labels of the table (default 0 .. n_labels - 1).
+
+    Returns
+    -------
+    pandas.DataFrame or dict of ndarray
+        One row per label with columns ``support``, ``prevalence``, ``average_precision``,
+        ``roc_auc``, ``precision``, ``recall``, ``f1`` (a DataFrame indexed by label when
+        pandas is installed, else a dict of arrays plus ``"label"``).
+
+    Notes
+    -----
+    Values equal scikit-learn's: ``average_precision_score(..., average=None)``,
+    ``roc_auc_score(..., average=None)`` (NaN for a label with one class), and precision,
+    recall, F1 with ``zero_division=0``. No warnings are emitted for undefined values.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import multilabel_report
+    >>> y_true = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> y_score = np.array([[0.9, 0.2], [0.3, 0.8], [0.6, 0.4], [0.2, 0.5]])
+    >>> report = multilabel_report(y_true, y_score, label_names=["cat", "dog"])
+    >>> report["f1"].round(3).tolist()
+    [1.0, 0.5]
+    """
+    from fastml.kernels.metrics_curves_cpu import AP, AUC, FP_AT, POS_N, TP_AT
+
+    t = _prepare_plain(y_true, y_score, "multilabel_report")
+    n, n_labels = t.y.shape
+    names = _label_names(label_names, n_labels)
+    thr = np.asarray(threshold, dtype=np.float64)
+    if thr.ndim == 0:
+        thr = np.full(n_labels, float(thr))
+    if thr.shape != (n_labels,) or np.isnan(thr).any():
+        raise ValueError(
+            f"threshold must be a number or an array of {n_labels} numbers (no NaN)"
+        )
+    if np.all(thr == thr[0]):
+        stats = _column_stats(t.y, t.score, None, thr=float(thr[0]))[0]
+    else:
+        # per-label thresholds: the score-independent parts come from one call, the counts
+        # at each label's threshold from the same kernel with that threshold
+        stats = _column_stats(t.y, t.score, None, thr=np.inf)[0]
+        shifted = _column_stats(t.y, t.score - thr.astype(t.score.dtype), None, thr=0.0)[0]
+        stats[:, TP_AT] = shifted[:, TP_AT]
+        stats[:, FP_AT] = shifted[:, FP_AT]
+    support = stats[:, POS_N]
+    tp, fp = stats[:, TP_AT], stats[:, FP_AT]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        f1 = np.where(support + tp + fp > 0, 2 * tp / (support + tp + fp), 0.0)
+    auc = stats[:, AUC].copy()
+    auc[(support == 0) | (support == n)] = np.nan
+    columns = {
+        "support": support.astype(np.int64),
+        "prevalence": support / n,
+        "average_precision": stats[:, AP],
+        "roc_auc": auc,
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+    }
+    try:
+        import pandas as pd
+    except ImportError:
+        return {"label": np.asarray(names, dtype=object), **columns}
+    return pd.DataFrame(columns, index=pd.Index(names, name="label"))
+
+
+class BestThresholds(NamedTuple):
+    """Per-label decision thresholds and the score each one reaches."""
+
+    thresholds: np.ndarray
+    scores: np.ndarray
+
+
+def best_thresholds(y_true, y_score, metric="f1") -> BestThresholds:
+    """The per-label threshold that maximises F1, and the F1 it reaches.
+
+    Label-specific threshold tuning for rare labels: for every label, the decision
+    ``y_score >= threshold`` with the best F1 over all thresholds (every distinct score is a
+    candidate; tied scores move together). All labels come from one parallel kernel call.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples, n_labels) or (n_samples,)
+        0/1 targets.
+    y_score : array-like of the same shape
+        Scores (probabilities or decision values).
+    metric : {"f1"}, default="f1"
+        The score to maximise.
+
+    Returns
+    -------
+    BestThresholds
+        ``thresholds`` and ``scores``, arrays of shape (n_labels,) (shape (1,) for 1-D
+        input). When several thresholds reach the best F1, the highest is returned. A label
+        without positives gets threshold +inf (predict nothing) and score 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import best_thresholds
+    >>> y_true = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    >>> y_score = np.array([[0.9, 0.2], [0.3, 0.8], [0.6, 0.4], [0.2, 0.5]])
+    >>> thresholds, scores = best_thresholds(y_true, y_score)
+    >>> thresholds.tolist(), scores.tolist()
+    ([0.6, 0.4], [1.0, 0.8])
+    """
+    from fastml.kernels.metrics_curves_cpu import BEST_F1, BEST_THR
+
+    if not is_option(metric, ("f1",)):
+        raise ValueError(f"metric must be 'f1', got {metric!r}")
+    t = _prepare_plain(y_true, y_score, "best_thresholds")
+    stats = _column_stats(t.y, t.score, None)[0]
+    return BestThresholds(stats[:, BEST_THR].copy(), stats[:, BEST_F1].copy())
