@@ -122,7 +122,7 @@ def reference(name: str):
 
 def test_metric(timed, case, shape, impl):
     y_true, y_other = inputs(case.data, shape)
-    m = min(shape.rows, max(500, shape.rows // 20))  # rows of the warm-up probe
+    m = min(shape.rows, max(500, shape.rows // 100))  # rows of the warm-up probe
     if shape.batch:
         probe = (y_true[:m], np.ascontiguousarray(y_other[:, :m]))
     else:

@@ -2,6 +2,7 @@
 
 Each benchmark case is a pair of entries in one pytest-benchmark group (``"<case> | <shape>"``):
 the reference and fastml, timed on the same inputs in the same run, the reference first.
+Test ids end in ``-reference`` / ``-fastml`` (the runner pairs entries and failures by them).
 The ``timed`` fixture does the timing (see :func:`_timed`), records what the runner needs in
 ``benchmark.extra_info`` and checks that the two results agree; it never asserts a timing.
 
@@ -25,8 +26,8 @@ SIZE_SETS = ("tiny", "default", "full")
 #: [1, MAX_ROUNDS]. A call slower than half the budget is timed once, without a full-size warm-up.
 BUDGET_S = {"tiny": 0.2, "default": 1.5, "full": 5.0}
 MAX_ROUNDS = 25
-IMPLS = ("reference", "fastml")  # the order the pair runs in
 _reference_results = pytest.StashKey[dict]()
+_failures: dict[str, str] = {}  # node id -> first line of the error, for the runner's table
 
 
 def pytest_addoption(parser):
@@ -40,6 +41,19 @@ def pytest_addoption(parser):
 
 def pytest_configure(config):
     config.stash[_reference_results] = {}
+
+
+def pytest_runtest_logreport(report):
+    if report.failed and report.nodeid not in _failures:
+        crash = getattr(report.longrepr, "reprcrash", None)
+        message = crash.message if crash else str(report.longrepr)
+        _failures[report.nodeid] = message.strip().splitlines()[0] if message.strip() else "?"
+
+
+def pytest_benchmark_update_json(config, benchmarks, output_json):
+    """Add ``failures`` (node id -> error) to the JSON: a case whose fastml entry failed
+    before it was timed (a missing function, say) has no entry of its own."""
+    output_json["failures"] = dict(_failures)
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@
 
 Other arguments go to pytest unchanged. What this does:
 
-1. ``python -m pytest benches -o python_files=bench_*.py --sizes=SET`` from the repository
-   root, with pytest-benchmark writing its JSON to a temporary file. The bench files are named
+1. ``python -I -m pytest benches -o python_files=bench_*.py --sizes=SET`` from the repository
+   root, with pytest-benchmark writing its JSON to a temporary file (``-I`` keeps the root off
+   sys.path, so the installed fastml is measured). The bench files are named
    ``bench_*.py`` so the project's test command (``pytest tests``) never collects them; they
    can be run by hand with the same options.
 2. Start-up probes, each in a fresh interpreter (benches/_probes.py): import times, fastml's
@@ -54,20 +55,23 @@ def main(argv: list[str] | None = None) -> int:
     started = datetime.datetime.now(datetime.timezone.utc)
     with tempfile.TemporaryDirectory() as tmp:
         json_path = Path(tmp) / "benchmarks.json"
-        cmd = [sys.executable, "-m", "pytest", "benches", "-o", "python_files=bench_*.py"]
+        # -I: isolated mode, so the current directory (the repository root) is not put on
+        # sys.path and the installed fastml is benchmarked, not the source tree's ./fastml
+        # (which has no fastml.kernels and no compiled extensions).
+        cmd = [sys.executable, "-I", "-m", "pytest", "benches", "-o", "python_files=bench_*.py"]
         cmd += [f"--sizes={sizes}", f"--benchmark-json={json_path}"]
         cmd += ["--benchmark-group-by=group", "--benchmark-sort=name"]
         cmd += ["--benchmark-columns=median,min,max,rounds", "-p", "no:cacheprovider"]
         cmd += (["-k", args.select] if args.select else []) + pytest_args
         print("$", " ".join(cmd), flush=True)
         status = subprocess.call(cmd, cwd=ROOT)
-        entries = json.loads(json_path.read_text())["benchmarks"] if json_path.exists() else []
+        report = json.loads(json_path.read_text()) if json_path.exists() else {}
     elapsed = datetime.datetime.now(datetime.timezone.utc) - started
 
     text = "\n".join(
         [
             header(sizes, started, elapsed, load, args),
-            *tables(entries),
+            *tables(report.get("benchmarks", []), report.get("failures", {})),
             startup(sizes),
         ]
     )
@@ -126,7 +130,7 @@ def header(sizes, started, elapsed, load, args) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tables(entries: list[dict]) -> list[str]:
+def tables(entries: list[dict], failures: dict[str, str]) -> list[str]:
     """One markdown table per hot path; rows in run order, one per (case, shape) pair."""
     pairs: dict[tuple, dict] = {}
     for entry in entries:
@@ -147,7 +151,12 @@ def tables(entries: list[dict]) -> list[str]:
         fast_s = fast["stats"]["median"] if fast else None
         speedup = f"{ref_s / fast_s:,.1f}x" if ref and fast else "-"
         rounds = "/".join(str(e["stats"]["rounds"]) if e else "-" for e in (ref, fast))
-        check = fast["extra_info"].get("check", "?") if fast else "fastml failed"
+        if fast:
+            check = fast["extra_info"]["check"]
+        else:  # no fastml timing: failed before it was timed, or not selected
+            fast_id = ref["fullname"].removesuffix("-reference]") + "-fastml]"
+            check = f"FAILED: {failures[fast_id][:80]}" if fast_id in failures else "not run"
+        check = check.replace("|", "\\|")
         if fast and fast["extra_info"].get("fell_back"):
             check += ", fell back to sklearn"
         out.append(
