@@ -1,0 +1,468 @@
+"""fastml.metrics score-curve metrics against scikit-learn (the reference) and plain versions."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import sklearn.metrics as skm
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import UndefinedMetricWarning
+
+from fastml.metrics import (
+    average_precision_score,
+    batch_average_precision_score,
+    best_thresholds,
+    multilabel_report,
+    roc_auc_score,
+)
+
+AVERAGES = [None, "micro", "macro", "weighted", "samples"]
+PAIRS = [
+    (average_precision_score, skm.average_precision_score),
+    (roc_auc_score, skm.roc_auc_score),
+]
+
+
+def quiet(f, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return f(*args, **kwargs)
+
+
+def assert_same(fast, ref, *args, **kwargs):
+    a = quiet(fast, *args, **kwargs)
+    b = quiet(ref, *args, **kwargs)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert np.shape(a) == np.shape(b)
+    return a
+
+
+def make(rng, n, n_labels, prevalence=0.3, n_values=None, dtype=np.float64):
+    y = (rng.random((n, n_labels)) < prevalence).astype(np.int64)
+    if n_values is None:
+        s = (y + rng.standard_normal((n, n_labels))).astype(dtype)
+    else:  # heavy ties
+        s = rng.integers(0, n_values, (n, n_labels)).astype(dtype) / n_values
+    return y, s
+
+
+@pytest.mark.parametrize("fast, ref", PAIRS)
+@pytest.mark.parametrize("average", AVERAGES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_values", [None, 3, 12])
+def test_random_multilabel(fast, ref, average, weighted, n_values):
+    rng = np.random.default_rng(hash((average, weighted, n_values)) % 2**32)
+    for n, n_labels in [(1, 2), (7, 3), (60, 5), (400, 9)]:
+        y, s = make(rng, n, n_labels, n_values=n_values)
+        w = None
+        if weighted:
+            w = rng.random(n) * 3
+            w[:: max(2, n // 5)] = 0
+            if not w.any():
+                w[0] = 1.0
+        assert_same(fast, ref, y, s, average=average, sample_weight=w)
+
+
+@pytest.mark.parametrize("fast, ref", PAIRS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_random_binary(fast, ref, weighted):
+    rng = np.random.default_rng(1)
+    for n in [1, 2, 5, 50, 3000]:
+        for n_values in [None, 4]:
+            y, s = make(rng, n, 1, n_values=n_values)
+            w = rng.random(n) + (rng.random(n) < 0.2) if weighted else None
+            assert_same(fast, ref, y[:, 0], s[:, 0], sample_weight=w)
+
+
+def test_large_binary_and_micro_use_parallel_chunks():
+    rng = np.random.default_rng(2)
+    y, s = make(rng, 300_000, 2, prevalence=0.05, n_values=5000)
+    w = rng.random(300_000)
+    for fast, ref in PAIRS:
+        assert_same(fast, ref, y[:, 0], s[:, 0], sample_weight=w)
+        assert_same(fast, ref, y, s, average="micro", sample_weight=w)
+
+
+def test_many_distinct_positive_values_bucket_index():
+    # enough positives for the bucket index, with skewed scores and an outlier
+    rng = np.random.default_rng(3)
+    y = (rng.random((5000, 3)) < 0.4).astype(int)
+    s = np.exp(rng.standard_normal((5000, 3)) * 4)
+    s[0, :] = 1e300
+    s[1, :] = -1e300
+    for fast, ref in PAIRS:
+        assert_same(fast, ref, y, s, average=None)
+
+
+@pytest.mark.parametrize("max_fpr", [0.01, 0.2, 0.5, 0.77, 1.0])
+@pytest.mark.parametrize("average", AVERAGES)
+def test_partial_auc(max_fpr, average):
+    rng = np.random.default_rng(4)
+    for n_values in [None, 5]:
+        y, s = make(rng, 300, 4, n_values=n_values)
+        w = rng.random(300)
+        assert_same(roc_auc_score, skm.roc_auc_score, y, s, average=average, max_fpr=max_fpr)
+        assert_same(
+            roc_auc_score, skm.roc_auc_score, y, s, average=average, max_fpr=max_fpr,
+            sample_weight=w,
+        )
+        assert_same(roc_auc_score, skm.roc_auc_score, y[:, 0], s[:, 0], max_fpr=max_fpr)
+
+
+@given(
+    st.integers(1, 30),
+    st.integers(2, 6),
+    st.integers(1, 6),
+    st.integers(0, 2**32 - 1),
+    st.sampled_from(AVERAGES),
+    st.booleans(),
+)
+@settings(max_examples=120, deadline=None)
+def test_hypothesis(n, n_labels, n_values, seed, average, weighted):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, n_labels)) < rng.random()).astype(np.uint8)
+    s = rng.integers(-n_values, n_values + 1, (n, n_labels)).astype(float)
+    w = rng.integers(0, 3, n).astype(float) if weighted else None
+    if w is not None and not w.any():
+        w[0] = 2.0
+    for fast, ref in PAIRS:
+        assert_same(fast, ref, y, s, average=average, sample_weight=w)
+
+
+# ------------------------------------------------------------------ edge cases and warnings
+
+
+def test_label_without_positives_warns_and_scores_zero():
+    y = np.array([[1, 0], [0, 0], [1, 0]])
+    s = np.array([[0.9, 0.1], [0.2, 0.4], [0.7, 0.3]])
+    with pytest.warns(UserWarning, match="No positive class found in y_true"):
+        per_label = average_precision_score(y, s, average=None)
+    np.testing.assert_array_equal(per_label, [1.0, 0.0])
+    assert average_precision_score(y, s) == pytest.approx(0.5)
+    # weighted: zero support gets weight 0
+    assert quiet(average_precision_score, y, s, average="weighted") == pytest.approx(1.0)
+
+
+def test_weighted_with_no_support_returns_int_zero():
+    y = np.zeros((3, 2), dtype=int)
+    s = np.array([[0.9, 0.1], [0.2, 0.4], [0.7, 0.3]])
+    for fast, ref in PAIRS:
+        a = quiet(fast, y, s, average="weighted")
+        b = quiet(ref, y, s, average="weighted")
+        assert a == b == 0 and type(a) is type(b)
+
+
+def test_roc_auc_one_class_is_nan_with_warning():
+    y = np.array([[1, 0], [1, 1], [1, 0]])
+    s = np.array([[0.9, 0.1], [0.2, 0.4], [0.7, 0.3]])
+    with pytest.warns(UndefinedMetricWarning, match="Only one class is present"):
+        per_label = roc_auc_score(y, s, average=None)
+    assert np.isnan(per_label[0]) and per_label[1] == 1.0
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(roc_auc_score(y, s))
+    with pytest.warns(UndefinedMetricWarning):
+        assert np.isnan(roc_auc_score(np.ones(4, int), np.arange(4.0)))
+
+
+def test_no_warning_on_regular_input():
+    rng = np.random.default_rng(5)
+    y, s = make(rng, 100, 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        average_precision_score(y, s)
+        roc_auc_score(y, s)
+
+
+def test_samples_average_rows_without_positives():
+    y = np.array([[1, 0, 0], [0, 0, 0], [1, 1, 1], [0, 1, 0]])
+    s = np.array([[0.9, 0.1, 0.3], [0.2, 0.4, 0.1], [0.7, 0.3, 0.3], [0.5, 0.5, 0.2]])
+    with pytest.warns(UserWarning, match="No positive class"):
+        a = average_precision_score(y, s, average="samples")
+    assert a == pytest.approx(quiet(skm.average_precision_score, y, s, average="samples"))
+    assert_same(roc_auc_score, skm.roc_auc_score, y, s, average="samples")
+    w = np.array([1.0, 0.0, 2.0, 1.0])  # zero weight on the undefined row
+    assert_same(roc_auc_score, skm.roc_auc_score, y, s, average="samples", sample_weight=w)
+
+
+@pytest.mark.parametrize("fast, ref", PAIRS)
+def test_zero_weight_for_a_whole_class_falls_back(fast, ref):
+    y = np.array([1, 0, 1, 0, 0])
+    s = np.array([0.9, 0.1, 0.4, 0.5, 0.3])
+    w = np.array([0.0, 1.0, 0.0, 1.0, 1.0])  # every positive weighs 0
+    assert_same(fast, ref, y, s, sample_weight=w)
+
+
+# ------------------------------------------------------------------------------ input types
+
+
+def test_input_types_and_layouts():
+    rng = np.random.default_rng(6)
+    y, s = make(rng, 200, 5, n_values=20)
+    variants = [
+        (y.tolist(), s.tolist()),
+        (y.astype(bool), s),
+        (y.astype(np.float32), s.astype(np.float32)),
+        (y.astype(np.int8), (s * 20).astype(np.int64)),
+        (y.astype(np.uint16), (s * 20).astype(np.int32)),
+        (np.asfortranarray(y), np.asfortranarray(s)),
+        (np.asfortranarray(y), s),
+        (y, np.asfortranarray(s)),
+        (y[::2], s[::2]),
+        (np.hstack([y, y])[:, ::2], np.hstack([s, s])[:, ::2]),
+        (s.astype(np.float16) > 0.5, s.astype(np.float16)),
+    ]
+    import pandas as pd
+
+    variants.append((pd.DataFrame(y), pd.DataFrame(s)))
+    variants.append((pd.Series(y[:, 0]), pd.Series(s[:, 0])))
+    w_full = rng.random(200)
+    for yt, ys in variants:
+        n = np.asarray(yt).shape[0]
+        for average in AVERAGES:
+            for fast, ref in PAIRS:
+                assert_same(fast, ref, yt, ys, average=average)
+                assert_same(fast, ref, yt, ys, average=average, sample_weight=w_full[:n])
+
+
+def test_float32_scores_match():
+    rng = np.random.default_rng(7)
+    y, s = make(rng, 500, 4, dtype=np.float32)
+    for fast, ref in PAIRS:
+        for average in AVERAGES:
+            assert_same(fast, ref, y, s, average=average)
+
+
+def test_int64_scores_beyond_float_precision_use_reference():
+    y = np.array([1, 0, 1, 0])
+    s = np.array([2**60, 2**60 + 1, 2**60 + 2, 5], dtype=np.int64)
+    for fast, ref in PAIRS:
+        assert_same(fast, ref, y, s)
+
+
+def test_other_label_encodings_are_delegated():
+    y = np.array([-1, 1, 1, -1, 1])
+    s = np.array([0.1, 0.8, 0.3, 0.4, 0.9])
+    assert_same(roc_auc_score, skm.roc_auc_score, y, s)
+    assert_same(average_precision_score, skm.average_precision_score, y, s)
+    y_str = np.array(["a", "b", "b", "a", "b"])
+    assert_same(average_precision_score, skm.average_precision_score, y_str, s, pos_label="b")
+    # multiclass
+    rng = np.random.default_rng(8)
+    yc = rng.integers(0, 3, 60)
+    p = rng.random((60, 3))
+    p /= p.sum(axis=1, keepdims=True)
+    assert_same(roc_auc_score, skm.roc_auc_score, yc, p, multi_class="ovr")
+    assert_same(average_precision_score, skm.average_precision_score, yc, p)
+
+
+# ----------------------------------------------------------------------------------- errors
+
+
+def error_of(f, *args, **kwargs):
+    try:
+        quiet(f, *args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        return type(exc), str(exc)
+    return None
+
+
+BAD_INPUTS = [
+    ("shape mismatch", np.array([[1, 0], [0, 1]]), np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]])),
+    ("length mismatch", np.array([1, 0, 1]), np.array([0.1, 0.2])),
+    ("nan score", np.array([1, 0, 1]), np.array([0.1, np.nan, 0.3])),
+    ("inf score", np.array([[1, 0], [0, 1]]), np.array([[0.1, np.inf], [0.2, 0.3]])),
+    ("non-binary y", np.array([[2, 0], [0, 1]]), np.array([[0.1, 0.2], [0.3, 0.4]])),
+    ("continuous y", np.array([[0.5, 0], [0, 1]]), np.array([[0.1, 0.2], [0.3, 0.4]])),
+    ("3-D", np.zeros((2, 2, 2), int), np.zeros((2, 2, 2))),
+    ("empty", np.zeros((0, 3), int), np.zeros((0, 3))),
+    ("empty 1-D", np.zeros(0, int), np.zeros(0)),
+    ("string scores", np.array([1, 0]), np.array(["a", "b"])),
+]
+
+
+@pytest.mark.parametrize("fast, ref", PAIRS)
+@pytest.mark.parametrize("case, y, s", BAD_INPUTS)
+def test_bad_input_errors_like_sklearn(fast, ref, case, y, s):
+    expected = error_of(ref, y, s)
+    assert expected is not None, case
+    assert error_of(fast, y, s) == expected
+
+
+@pytest.mark.parametrize("fast, ref", PAIRS)
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"average": "binary"},
+        {"average": "foo"},
+        {"sample_weight": np.zeros(3)},
+        {"sample_weight": np.ones(2)},
+        {"sample_weight": np.array([1.0, np.nan, 1.0])},
+        {"sample_weight": -np.ones(3)},
+    ],
+)
+def test_bad_parameters_error_like_sklearn(fast, ref, kwargs):
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    s = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.5]])
+    assert error_of(fast, y, s, **kwargs) == error_of(ref, y, s, **kwargs)
+
+
+def test_pos_label_and_max_fpr_errors_like_sklearn():
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    s = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.5]])
+    ap, ref_ap = average_precision_score, skm.average_precision_score
+    assert error_of(ap, y, s, pos_label=0) == error_of(ref_ap, y, s, pos_label=0)
+    assert error_of(ap, y[:, 0], s[:, 0], pos_label=2) == error_of(
+        ref_ap, y[:, 0], s[:, 0], pos_label=2
+    )
+    for max_fpr in [0, -0.5, 1.5]:
+        assert error_of(roc_auc_score, y, s, max_fpr=max_fpr) == error_of(
+            skm.roc_auc_score, y, s, max_fpr=max_fpr
+        )
+
+
+def test_sparse_y_true_like_sklearn():
+    y = sp.csr_matrix(np.array([[1, 0], [0, 1], [1, 1]]))
+    s = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.5]])
+    for fast, ref in PAIRS:
+        assert error_of(fast, y, s) == error_of(ref, y, s)
+
+
+# ---------------------------------------------------------------------------- batch axis
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_batch_average_precision_matches_loop(average, weighted):
+    rng = np.random.default_rng(9)
+    y, _ = make(rng, 300, 6, prevalence=0.2)
+    y[:, 5] = 0  # a label without positives
+    scores = np.stack([make(rng, 300, 6, n_values=n_values)[1] for n_values in (None, 7, 30)])
+    w = rng.random(300) if weighted else None
+    got = quiet(batch_average_precision_score, y, scores, average=average, sample_weight=w)
+    expected = [
+        quiet(skm.average_precision_score, y, s, average=average, sample_weight=w) for s in scores
+    ]
+    np.testing.assert_allclose(got, np.array(expected, dtype=float), rtol=1e-12, atol=1e-12)
+    assert got.shape == np.shape(expected)
+
+
+def test_batch_binary_and_fortran():
+    rng = np.random.default_rng(10)
+    y, _ = make(rng, 200, 3)
+    scores = np.stack([make(rng, 200, 3)[1] for _ in range(4)])
+    f_scores = np.stack([np.asfortranarray(s) for s in scores])
+    got = batch_average_precision_score(np.asfortranarray(y), f_scores)
+    np.testing.assert_allclose(
+        got, [skm.average_precision_score(y, s) for s in scores], rtol=1e-12
+    )
+    got_binary = batch_average_precision_score(y[:, 0], scores[:, :, 0])
+    np.testing.assert_allclose(
+        got_binary, [skm.average_precision_score(y[:, 0], s[:, 0]) for s in scores], rtol=1e-12
+    )
+
+
+@pytest.mark.parametrize(
+    "y, s, kwargs",
+    [
+        (np.array([[1, 0], [0, 1]]), np.zeros((2, 2)), {}),  # not 3-D
+        (np.array([[1, 0], [0, 1]]), np.zeros((3, 3, 2)), {}),  # shape mismatch
+        (np.array([[1, 2], [0, 1]]), np.zeros((3, 2, 2)), {}),  # non-binary
+        (np.array([[1, 0], [0, 1]]), np.full((3, 2, 2), np.nan), {}),
+        (np.array([[1, 0], [0, 1]]), np.zeros((0, 2, 2)), {}),
+        (np.array([[1, 0], [0, 1]]), np.zeros((3, 2, 2)), {"average": "binary"}),
+        (np.array([[1, 0], [0, 1]]), np.zeros((3, 2, 2)), {"sample_weight": np.zeros(2)}),
+        (np.array([["a", "b"], ["b", "a"]]), np.zeros((3, 2, 2)), {}),
+    ],
+)
+def test_batch_bad_input(y, s, kwargs):
+    with pytest.raises(ValueError):
+        batch_average_precision_score(y, s, **kwargs)
+
+
+# ------------------------------------------------------------------------------- report
+
+
+def test_multilabel_report_matches_sklearn():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(11)
+    y, s = make(rng, 400, 6, prevalence=0.15, n_values=25)
+    y[:, 4] = 0
+    y[:, 5] = 1
+    report = multilabel_report(y, s, threshold=0.52, label_names=list("abcdef"))
+    assert isinstance(report, pd.DataFrame)
+    assert list(report.index) == list("abcdef")
+    assert list(report.columns) == [
+        "support", "prevalence", "average_precision", "roc_auc", "precision", "recall", "f1",
+    ]
+    pred = s >= 0.52
+    np.testing.assert_array_equal(report["support"], y.sum(axis=0))
+    np.testing.assert_allclose(report["prevalence"], y.mean(axis=0), rtol=1e-15)
+    np.testing.assert_allclose(
+        report["average_precision"],
+        quiet(skm.average_precision_score, y, s, average=None), rtol=1e-12, atol=1e-12,
+    )
+    np.testing.assert_allclose(
+        report["roc_auc"], quiet(skm.roc_auc_score, y, s, average=None), rtol=1e-12
+    )
+    for name, ref in [
+        ("precision", skm.precision_score), ("recall", skm.recall_score), ("f1", skm.f1_score)
+    ]:
+        expected = ref(y, pred, average=None, zero_division=0)
+        np.testing.assert_allclose(report[name], expected, rtol=1e-12, atol=1e-12)
+
+
+def test_multilabel_report_per_label_thresholds_and_binary():
+    rng = np.random.default_rng(12)
+    y, s = make(rng, 300, 4, n_values=10)
+    thr = np.array([0.2, 0.5, 0.7, 0.95])
+    report = multilabel_report(y, s, threshold=thr)
+    expected = skm.f1_score(y, s >= thr, average=None, zero_division=0)
+    np.testing.assert_allclose(report["f1"], expected, rtol=1e-12)
+    binary = multilabel_report(y[:, 0], s[:, 0], threshold=0.5)
+    assert len(binary) == 1
+    np.testing.assert_allclose(
+        binary["f1"], [skm.f1_score(y[:, 0], s[:, 0] >= 0.5, zero_division=0)], rtol=1e-12
+    )
+
+
+def test_multilabel_report_bad_input():
+    with pytest.raises(ValueError):
+        multilabel_report(np.array([[1, 2], [0, 1]]), np.zeros((2, 2)))
+    with pytest.raises(ValueError):
+        multilabel_report(np.array([[1, 0], [0, 1]]), np.zeros((2, 2)), threshold=[0.5])
+    with pytest.raises(ValueError):
+        multilabel_report(np.array([[1, 0], [0, 1]]), np.zeros((2, 2)), label_names=["a"])
+
+
+# ------------------------------------------------------------------------------ thresholds
+
+
+def best_f1_plain(y, s):
+    """Try every distinct score as threshold; keep the highest threshold among the best."""
+    best_t, best_f = np.inf, 0.0
+    for t in np.unique(s)[::-1]:
+        f = skm.f1_score(y, s >= t, zero_division=0)
+        if f > best_f + 1e-15:
+            best_t, best_f = t, f
+    return best_t, best_f
+
+
+def test_best_thresholds_against_brute_force():
+    rng = np.random.default_rng(13)
+    for n_values in [None, 4, 30]:
+        y, s = make(rng, 150, 5, prevalence=0.1, n_values=n_values)
+        y[:, 4] = 0
+        thresholds, scores = best_thresholds(y, s)
+        for j in range(5):
+            t, f = best_f1_plain(y[:, j], s[:, j])
+            assert thresholds[j] == t
+            assert scores[j] == pytest.approx(f, rel=1e-12, abs=1e-15)
+            if np.isfinite(t):
+                assert skm.f1_score(y[:, j], s[:, j] >= thresholds[j]) == pytest.approx(f)
+
+
+def test_best_thresholds_bad_metric():
+    with pytest.raises(ValueError):
+        best_thresholds(np.array([[1, 0], [0, 1]]), np.zeros((2, 2)), metric="accuracy")
