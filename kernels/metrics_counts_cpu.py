@@ -40,6 +40,61 @@ def _chunking(n_rows, slots_per_chunk):
 
 
 @njit(cache=True, parallel=True)
+def narrow_indicator(src, out, is_float):
+    """Copy 64-bit 0/1 values into uint8 ``out``; False if any value is not 0 or 1.
+
+    ``src`` is the uint64 view of a C-contiguous int64 array (``is_float`` false: valid
+    values are the integers 0 and 1) or float64 array (``is_float`` true: valid bit
+    patterns are those of 0.0, -0.0 and 1.0), flattened; ``out`` is uint8 of the same size.
+    One pass replaces NumPy's min, max and astype passes.
+    """
+    m = src.size
+    n_chunks, rows = _chunking(m, 1)
+    bad = np.zeros(n_chunks, dtype=np.bool_)
+    for c in prange(n_chunks):
+        lo = c * rows
+        hi = min(m, lo + rows)
+        if is_float:
+            bad[c] = _narrow_float(src[lo:hi], out[lo:hi])
+        else:
+            bad[c] = _narrow_int(src[lo:hi], out[lo:hi])
+    return not bad.any()
+
+
+_ONE_BITS = np.uint64(0x3FF0000000000000)  # float64 1.0
+
+
+@njit(cache=True, inline="always")
+def _narrow_int(s, o):
+    bad = False
+    for j in range(s.size):
+        v = s[j]
+        o[j] = np.uint8(v)
+        bad |= v > 1
+    return bad
+
+
+@njit(cache=True, inline="always")
+def _narrow_float(s, o):
+    bad = False
+    for j in range(s.size):
+        v = s[j]
+        one = v == _ONE_BITS
+        o[j] = np.uint8(one)
+        bad |= not (one or (v << np.uint64(1)) == 0)
+    return bad
+
+
+@njit(cache=True, inline="always")
+def _xor_count(a, b):
+    # Zero-based loops over slices: Numba then knows no index is negative and vectorizes.
+    count = 0
+    for j in range(a.size):
+        count += a[j] ^ b[j]
+    return count
+
+
+@njit(cache=True, parallel=True)
 def hamming_numerators(yt, yp, w, weighted):
     """Weighted count of differing entries between ``yt`` (n, L) and each ``yp[b]``.
 
@@ -57,21 +112,19 @@ def hamming_numerators(yt, yp, w, weighted):
         c = task - b * n_chunks
         lo = c * rows
         hi = min(n, lo + rows)
-        flat_p = yp[b].reshape(n * n_labels)
         if weighted:
+            block_t = yt[lo:hi]
+            block_p = yp[b, lo:hi]
+            block_w = w[lo:hi]
             acc = 0.0
-            for i in range(lo, hi):
-                d = 0
-                base = i * n_labels
-                for j in range(base, base + n_labels):
-                    d += flat_t[j] ^ flat_p[j]
-                acc += d * w[i]
+            for i in range(hi - lo):
+                acc += _xor_count(block_t[i], block_p[i]) * block_w[i]
             partial[b, c] = acc
         else:
-            count = 0
-            for j in range(lo * n_labels, hi * n_labels):
-                count += flat_t[j] ^ flat_p[j]
-            partial[b, c] = count
+            flat_p = yp[b].reshape(n * n_labels)
+            partial[b, c] = _xor_count(
+                flat_t[lo * n_labels : hi * n_labels], flat_p[lo * n_labels : hi * n_labels]
+            )
     out = np.zeros(n_models)
     for b in range(n_models):
         acc = 0.0
@@ -94,15 +147,20 @@ def label_counts(yt, yp, w, weighted):
     for c in prange(n_chunks):
         lo = c * rows
         hi = min(n, lo + rows)
+        block_t = yt[lo:hi]
+        block_p = yp[lo:hi]
         if weighted:
+            block_w = w[lo:hi]
             tp = partial[c, 0]
             pred = partial[c, 1]
             true = partial[c, 2]
-            for i in range(lo, hi):
-                wi = w[i]
+            for i in range(hi - lo):
+                row_t = block_t[i]
+                row_p = block_p[i]
+                wi = block_w[i]
                 for j in range(n_labels):
-                    t = yt[i, j]
-                    p = yp[i, j]
+                    t = row_t[j]
+                    p = row_p[j]
                     tp[j] += wi * (t & p)
                     pred[j] += wi * p
                     true[j] += wi * t
@@ -110,10 +168,12 @@ def label_counts(yt, yp, w, weighted):
             ctp = np.zeros(n_labels, dtype=np.int64)
             cpred = np.zeros(n_labels, dtype=np.int64)
             ctrue = np.zeros(n_labels, dtype=np.int64)
-            for i in range(lo, hi):
+            for i in range(hi - lo):
+                row_t = block_t[i]
+                row_p = block_p[i]
                 for j in range(n_labels):
-                    t = yt[i, j]
-                    p = yp[i, j]
+                    t = row_t[j]
+                    p = row_p[j]
                     ctp[j] += t & p
                     cpred[j] += p
                     ctrue[j] += t
@@ -163,18 +223,23 @@ def sample_stats(yt, yp, w, weighted, beta2, one_plus_beta2):
     for c in prange(n_chunks):
         lo = c * rows
         hi = min(n, lo + rows)
+        block_t = yt[lo:hi]
+        block_p = yp[lo:hi]
+        block_w = w[lo:hi] if weighted else w
         acc = np.zeros((3, 6))
-        for i in range(lo, hi):
+        for i in range(hi - lo):
+            row_t = block_t[i]
+            row_p = block_p[i]
             ctp = 0
             cpred = 0
             ctrue = 0
             for j in range(n_labels):
-                t = yt[i, j]
-                p = yp[i, j]
+                t = row_t[j]
+                p = row_p[j]
                 ctp += t & p
                 cpred += p
                 ctrue += t
-            wi = w[i] if weighted else 1.0
+            wi = block_w[i] if weighted else 1.0
             tpw = ctp * wi
             pred_s = tpw + (cpred * wi - tpw)
             true_s = tpw + (ctrue * wi - tpw)

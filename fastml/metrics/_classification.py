@@ -74,7 +74,24 @@ def _indicator(y) -> tuple[np.ndarray, bool]:
     arr = as_array(y)
     # scikit-learn turns multi-label targets into SciPy sparse matrices, which reject float16.
     require(arr.dtype != np.float16)
+    if arr.dtype in _WIDE and arr.size and (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        return _narrow(arr), False
     return binary_indicator(arr), False
+
+
+_WIDE = (np.dtype(np.int64), np.dtype(np.float64))
+
+
+def _narrow(arr: np.ndarray) -> np.ndarray:
+    """A contiguous int64/float64 0/1 array as uint8, checked and narrowed in one pass."""
+    flip = not arr.flags.c_contiguous  # Fortran order: narrow the (C-ordered) transpose
+    src = arr.T if flip else arr
+    out = np.empty(src.shape, dtype=np.uint8)
+    ok = kernels("metrics_counts").narrow_indicator(
+        src.reshape(-1).view(np.uint64), out.reshape(-1), arr.dtype.kind == "f"
+    )
+    require(ok)
+    return out.T if flip else out
 
 
 def _kernel_ready(y: np.ndarray) -> np.ndarray:
@@ -120,6 +137,10 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
         if raw.size:
             require(int(raw.max()) <= _MAX_INT_WEIGHT)
     return sample_weights(raw, n_samples)
+
+
+def _signed_int(sample_weight) -> bool:
+    return np.asarray(sample_weight).dtype.kind == "i"
 
 
 def _label_columns(labels, n_labels: int) -> np.ndarray | None:
@@ -280,7 +301,9 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
         return scores[0], scores[1], scores[2], None
 
     counts = k.label_counts(yt, yp, w if weighted else _NO_WEIGHTS, weighted)
-    if not weighted:
+    # scikit-learn's counts are integers unless weighted; weighted by signed integers, they
+    # stay integers when no entry is positive (NumPy's bincount of nothing is int64).
+    if not weighted or (_signed_int(sample_weight) and not counts[1:].any()):
         counts = counts.astype(np.int64)
     tp, pred, true = counts
     # scikit-learn rebuilds these from a confusion matrix: pred = tp + (pred - tp), etc.
@@ -433,7 +456,8 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     n_samples, n_labels = yt.shape
     n_models = yp.shape[0]
     yt = _kernel_ready(_batch_binary(yt, "y_true"))
-    yp = _kernel_ready(_batch_binary(yp, "y_pred")).reshape(n_models, n_samples, n_labels)
+    if n_models:
+        yp = _kernel_ready(_batch_binary(yp, "y_pred")).reshape(n_models, n_samples, n_labels)
 
     w = None
     if sample_weight is not None:

@@ -1,0 +1,661 @@
+"""fastml's counting metrics against scikit-learn (the reference) and the kernels against
+plain NumPy twins.
+
+Tests named ``*_fast`` run with the fallback to scikit-learn disabled, so they fail if the
+fast path delegated instead of computing; tests of unsupported input check that the call
+was delegated and that results, warnings and exceptions are scikit-learn's.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+import sklearn.metrics as skm
+from fastml.kernels import metrics_counts_cpu as kern
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.exceptions import UndefinedMetricWarning
+
+import fastml._validation as validation
+import fastml.metrics as fm
+
+AVERAGES = [None, "micro", "macro", "weighted", "samples"]
+ZERO_DIVISIONS = ["warn", 0, 1, 0.0, 1.0, np.nan]
+BETAS = [0, 0.5, 1, 2.0, np.inf]
+PRF_FUNCS = ["precision_score", "recall_score", "f1_score"]
+TOL = dict(rtol=1e-12, atol=1e-12)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _refuse(name, module="sklearn.metrics"):
+    raise AssertionError(f"{name} fell back to {module}")
+
+
+@pytest.fixture
+def fast_only(monkeypatch):
+    """Make any fallback to scikit-learn fail the test."""
+    monkeypatch.setattr(validation, "reference", _refuse)
+
+
+@pytest.fixture
+def delegated(monkeypatch):
+    """Record the names handed to scikit-learn (still calling it)."""
+    calls = []
+    real = validation.reference
+
+    def spy(name, module="sklearn.metrics"):
+        calls.append(name)
+        return real(name, module)
+
+    monkeypatch.setattr(validation, "reference", spy)
+    return calls
+
+
+def run(func, *args, **kwargs):
+    """(result, [(category, message), ...] of user warnings) or (exception, warnings)."""
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        try:
+            out = func(*args, **kwargs)
+        except Exception as exc:  # compared by the caller
+            out = exc
+    seen = [(w.category, str(w.message)) for w in record if issubclass(w.category, UserWarning)]
+    return out, seen
+
+
+def assert_same_value(fast, ref):
+    """Same type (float / np.float64 / ndarray dtype / None) and equal within 1e-12."""
+    if ref is None:
+        assert fast is None
+        return
+    if isinstance(ref, np.ndarray):
+        assert isinstance(fast, np.ndarray)
+        assert fast.dtype == ref.dtype and fast.shape == ref.shape
+        np.testing.assert_allclose(fast, ref, **TOL)
+        return
+    assert type(fast) is type(ref), (type(fast), type(ref))
+    if math.isnan(ref):
+        assert math.isnan(fast)
+    else:
+        np.testing.assert_allclose(fast, ref, **TOL)
+
+
+def assert_same(fast, ref):
+    if isinstance(ref, tuple):
+        assert isinstance(fast, tuple) and len(fast) == len(ref)
+        for a, b in zip(fast, ref, strict=True):
+            assert_same_value(a, b)
+    else:
+        assert_same_value(fast, ref)
+
+
+def compare(name, *args, **kwargs):
+    """Call fastml's and scikit-learn's ``name``; same result or exception, same warnings."""
+    fast, fast_warnings = run(getattr(fm, name), *args, **kwargs)
+    ref, ref_warnings = run(getattr(skm, name), *args, **kwargs)
+    if isinstance(ref, Exception):
+        assert type(fast) is type(ref), (fast, ref)
+        assert str(fast) == str(ref)
+    else:
+        if isinstance(fast, Exception):
+            raise fast
+        assert_same(fast, ref)
+    assert fast_warnings == ref_warnings
+    return fast, fast_warnings
+
+
+def indicators(rng, n, n_labels, p=0.3, dtype=np.int64):
+    return (rng.random((n, n_labels)) < p).astype(dtype)
+
+
+def edge_pair(rng, n, n_labels, dtype=np.int64):
+    """Random targets with a label never true, one never predicted, one in neither, and
+    all-zero rows (in y_true, in y_pred, in both)."""
+    yt = indicators(rng, n, n_labels)
+    yp = indicators(rng, n, n_labels)
+    yt[:, 0] = 0
+    yp[:, 1 % n_labels] = 0
+    if n_labels > 2:
+        yt[:, 2] = yp[:, 2] = 0
+    yt[0] = 0
+    if n > 1:
+        yp[1] = 0
+    if n > 2:
+        yt[2] = yp[2] = 0
+    return yt.astype(dtype), yp.astype(dtype)
+
+
+def weights(rng, n, kind):
+    if kind is None:
+        return None
+    if kind == "int":
+        w = rng.integers(0, 4, n)
+        w[0] = 1
+        return w
+    w = rng.random(n) * 3
+    if kind == "zeros" and n > 1:
+        w[rng.random(n) < 0.3] = 0
+        w[0] = 0.5
+    return w
+
+
+# --------------------------------------------------------------------------- PRF family
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(1, 30),
+    n_labels=st.integers(2, 6),
+    seed=st.integers(0, 2**32 - 1),
+    p_true=st.sampled_from([0.0, 0.1, 0.5, 1.0]),
+    p_pred=st.sampled_from([0.0, 0.2, 0.5, 1.0]),
+    dtype=st.sampled_from([bool, np.int64, np.float64, np.int32, np.uint8, np.float32]),
+    weight_kind=st.sampled_from([None, "float", "zeros", "int"]),
+    average=st.sampled_from(AVERAGES),
+    zero_division=st.sampled_from(ZERO_DIVISIONS),
+    beta=st.sampled_from(BETAS),
+)
+def test_prf_random_fast(
+    n, n_labels, seed, p_true, p_pred, dtype, weight_kind, average, zero_division, beta
+):
+    rng = np.random.default_rng(seed)
+    yt = indicators(rng, n, n_labels, p_true, dtype)
+    yp = indicators(rng, n, n_labels, p_pred, dtype)
+    sw = weights(rng, n, weight_kind)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "reference", _refuse)
+        compare(
+            "precision_recall_fscore_support",
+            yt,
+            yp,
+            beta=beta,
+            average=average,
+            sample_weight=sw,
+            zero_division=zero_division,
+        )
+
+
+@pytest.mark.parametrize("name", PRF_FUNCS)
+@pytest.mark.parametrize("average", AVERAGES)
+@pytest.mark.parametrize("zero_division", ZERO_DIVISIONS)
+@pytest.mark.parametrize("weight_kind", [None, "zeros"])
+def test_scores_edges_fast(fast_only, name, average, zero_division, weight_kind):
+    rng = np.random.default_rng(7)
+    yt, yp = edge_pair(rng, 12, 5)
+    sw = weights(rng, 12, weight_kind)
+    _, seen = compare(name, yt, yp, average=average, sample_weight=sw, zero_division=zero_division)
+    if zero_division == "warn" and average != "micro":
+        assert seen, "labels/rows with no true or predicted positives must warn"
+        assert all(cat is UndefinedMetricWarning for cat, _ in seen)
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+@pytest.mark.parametrize("beta", BETAS)
+@pytest.mark.parametrize(
+    "warn_for", [("precision", "recall", "f-score"), ["recall"], {"f-score"}, ()]
+)
+def test_prf_warn_for_and_beta_fast(fast_only, average, beta, warn_for):
+    rng = np.random.default_rng(3)
+    yt, yp = edge_pair(rng, 9, 4)
+    compare(
+        "precision_recall_fscore_support",
+        yt,
+        yp,
+        beta=beta,
+        average=average,
+        warn_for=warn_for,
+    )
+
+
+def test_warning_messages_fast(fast_only):
+    yt = np.array([[0, 1, 1], [0, 1, 0]])
+    yp = np.array([[0, 0, 1], [0, 0, 0]])
+    msg = (
+        "Precision is ill-defined and being set to 0.0 in labels with no predicted samples."
+        " Use `zero_division` parameter to control this behavior."
+    )
+    with pytest.warns(UndefinedMetricWarning, match="^" + msg.replace("(", r"\(")):
+        fm.precision_score(yt, yp, average="macro")
+    with pytest.warns(UndefinedMetricWarning, match="Recall is ill-defined .* no true samples"):
+        fm.recall_score(yt, yp, average=None)
+    with pytest.warns(
+        UndefinedMetricWarning,
+        match="F-score is ill-defined and being set to 0.0 in labels with no true nor predicted",
+    ):
+        fm.f1_score(yt, yp, average="macro")
+    # samples: the roles of samples and labels swap in the message
+    with pytest.warns(
+        UndefinedMetricWarning, match="Precision is ill-defined .* in samples with no predicted"
+    ):
+        fm.precision_score(yt, yp, average="samples")
+    # micro (one value): "due to"
+    with pytest.warns(UndefinedMetricWarning, match="due to no predicted samples"):
+        fm.precision_score(np.ones((2, 2)), np.zeros((2, 2)), average="micro")
+
+
+def test_no_warning_when_defined_fast(fast_only):
+    yt = np.array([[1, 1, 0], [0, 1, 1], [1, 0, 1]])
+    yp = np.array([[1, 0, 1], [1, 1, 0], [0, 1, 1]])
+    for average in AVERAGES:
+        for name in PRF_FUNCS + ["precision_recall_fscore_support"]:
+            kwargs = {} if name == "precision_recall_fscore_support" else {}
+            _, seen = compare(name, yt, yp, average=average, **kwargs)
+            assert seen == []
+    # undefined but zero_division given: no warning either
+    yt[:, 0] = 0
+    yp[:, 0] = 0
+    _, seen = compare("f1_score", yt, yp, average="macro", zero_division=1)
+    assert seen == []
+    # precision undefined only: f1 warns for nothing (its warn_for is f-score)
+    _, seen = compare("f1_score", [[1, 0], [0, 1]], [[0, 0], [0, 1]], average=None)
+    assert seen == []
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+def test_small_shapes_fast(fast_only, average):
+    # one sample, two labels, all-zero everything
+    for yt, yp in [
+        ([[1, 0]], [[1, 1]]),
+        ([[0, 0]], [[0, 0]]),
+        (np.zeros((4, 2)), np.zeros((4, 2))),
+        (np.ones((3, 2)), np.ones((3, 2))),
+        (np.eye(2), 1 - np.eye(2)),
+    ]:
+        for zd in ("warn", np.nan, 1):
+            compare("precision_recall_fscore_support", yt, yp, average=average, zero_division=zd)
+            compare(
+                "f1_score", yt, yp, average=average, zero_division=zd, sample_weight=[2] * len(yt)
+            )
+
+
+def test_return_types_fast(fast_only):
+    yt = np.array([[1, 0, 1], [0, 1, 1]])
+    yp = np.array([[1, 1, 1], [0, 1, 0]])
+    p, r, f, s = fm.precision_recall_fscore_support(yt, yp)
+    assert p.dtype == r.dtype == f.dtype == np.float64 and s.dtype == np.int64
+    _, _, _, s = fm.precision_recall_fscore_support(yt, yp, sample_weight=[1, 2])
+    assert s.dtype == np.float64
+    for average in AVERAGES[1:]:
+        out = fm.precision_recall_fscore_support(yt, yp, average=average)
+        assert [type(v) for v in out] == [float, float, float, type(None)]
+    assert type(fm.f1_score(yt, yp, average="macro")) is float
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+def test_labels_fast(fast_only, average):
+    rng = np.random.default_rng(11)
+    yt, yp = edge_pair(rng, 15, 5)
+    for labels in (
+        [3, 1],
+        [0],
+        [4, 4, 2],
+        np.array([2, 0, 1], dtype=np.uint32),
+        [0, 1, 2, 3, 4],
+        range(5),
+        (4, 3, 2, 1, 0),
+        np.array([1], dtype=np.int8),
+    ):
+        for name in ["precision_recall_fscore_support", "f1_score"]:
+            compare(name, yt, yp, labels=labels, average=average, sample_weight=np.arange(15.0))
+
+
+@pytest.mark.parametrize("labels", [[5], [-1], [0.0, 1.0], [True, False], [[0, 1]], []])
+def test_unusual_labels_delegated(delegated, labels):
+    yt, yp = edge_pair(np.random.default_rng(2), 6, 3)
+    compare("f1_score", yt, yp, labels=labels, average="macro")
+    assert delegated
+
+
+def test_pos_label_warning_fast(fast_only):
+    yt, yp = edge_pair(np.random.default_rng(4), 6, 3)
+    for pos_label in (0, "a", 2.5, None, True, 1.0, np.int64(3)):
+        _, seen = compare("f1_score", yt, yp, average="micro", pos_label=pos_label)
+        noted = [m for c, m in seen if c is UserWarning]
+        assert bool(noted) == (pos_label not in (None, 1))
+
+
+@pytest.mark.parametrize("zero_division", [np.float32(1.0), np.int64(1), True, False, 1.0])
+def test_zero_division_scalar_types_fast(fast_only, zero_division):
+    # scikit-learn keeps 0/1 only for Python int/float; other NumPy scalars read as NaN
+    yt, yp = edge_pair(np.random.default_rng(5), 8, 4)
+    for average in AVERAGES:
+        compare("recall_score", yt, yp, average=average, zero_division=zero_division)
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+def test_multiple_chunks_fast(fast_only, average):
+    # more rows than one kernel chunk (2048): partial sums are combined
+    rng = np.random.default_rng(8)
+    yt, yp = edge_pair(rng, 9000, 7, dtype=bool)
+    sw = weights(rng, 9000, "zeros")
+    for zd in ("warn", np.nan):
+        compare("precision_recall_fscore_support", yt, yp, average=average, zero_division=zd)
+        compare(
+            "precision_recall_fscore_support",
+            yt,
+            yp,
+            average=average,
+            sample_weight=sw,
+            zero_division=zd,
+            beta=0.7,
+        )
+
+
+# --------------------------------------------------------------------------- input forms
+
+
+def _forms(yt, yp):
+    """(name, y_true, y_pred) in the forms users pass."""
+    yield "lists", yt.tolist(), yp.tolist()
+    yield "bool", yt.astype(bool), yp.astype(bool)
+    yield "float", yt.astype(float), yp.astype(float)
+    yield "float32/int8", yt.astype(np.float32), yp.astype(np.int8)
+    yield "mixed", yt.astype(bool), yp.astype(np.float64)
+    yield "fortran", np.asfortranarray(yt), np.asfortranarray(yp.astype(float))
+    yield "sliced", np.repeat(yt, 2, axis=1)[::1, ::2], np.repeat(yp, 2, axis=0)[::2]
+    ro_t, ro_p = yt.copy(), yp.astype(bool)
+    ro_t.flags.writeable = False
+    ro_p.flags.writeable = False
+    yield "read-only", ro_t, ro_p
+    yield "pandas", pd.DataFrame(yt), pd.DataFrame(yp.astype(bool))
+    yield "csr", sp.csr_matrix(yt), sp.csr_array(yp)
+    yield "csc/dense", sp.csc_array(yt.astype(float)), yp
+    yield "coo", sp.coo_array(yt), sp.coo_matrix(yp.astype(bool))
+
+
+@pytest.mark.parametrize("form", range(12))
+def test_input_forms_fast(fast_only, form):
+    rng = np.random.default_rng(9)
+    yt, yp = edge_pair(rng, 10, 4)
+    name, a, b = list(_forms(yt, yp))[form]
+    sw = weights(rng, 10, "zeros")
+    compare("hamming_loss", a, b)
+    compare("hamming_loss", a, b, sample_weight=sw)
+    for average in AVERAGES:
+        compare("precision_recall_fscore_support", a, b, average=average)
+        compare("f1_score", a, b, average=average, sample_weight=sw, zero_division=np.nan)
+
+
+def test_weight_forms_fast(fast_only):
+    rng = np.random.default_rng(10)
+    yt, yp = edge_pair(rng, 10, 4)
+    base = weights(rng, 10, "zeros")
+    for sw in (
+        base.tolist(),
+        pd.Series(base),
+        base.astype(np.float32),
+        np.arange(10) % 3,
+        base[::-1].copy()[::-1],
+    ):
+        for average in AVERAGES:
+            compare("precision_recall_fscore_support", yt, yp, average=average, sample_weight=sw)
+
+
+# --------------------------------------------------------------------------- delegated input
+
+
+DELEGATED = [
+    ("multiclass", [0, 1, 2, 2], [0, 2, 1, 2], {}),
+    ("strings", ["a", "b", "a"], ["a", "a", "b"], {}),
+    ("binary 1-D", [0, 1, 1, 0], [0, 1, 0, 0], {}),
+    ("multilabel {0,2}", np.array([[0, 2], [2, 0]]), np.array([[0, 2], [0, 2]]), {}),
+    ("float16", np.eye(3, dtype=np.float16), np.eye(3, dtype=np.float16), {}),
+    (
+        "sparse explicit zero",
+        sp.csr_array((np.array([1, 0, 1]), np.array([0, 1, 1]), np.array([0, 1, 2, 3])), (3, 2)),
+        np.array([[1, 1], [0, 0], [1, 0]]),
+        {},
+    ),
+    ("negative weight", np.eye(3), np.ones((3, 3)), {"sample_weight": [1.0, -1.0, 2.0]}),
+    ("lil", sp.lil_array(np.eye(3)), np.eye(3), {}),
+]
+
+
+@pytest.mark.parametrize("case", DELEGATED, ids=[c[0] for c in DELEGATED])
+@pytest.mark.parametrize("name", ["hamming_loss", "f1_score", "precision_recall_fscore_support"])
+def test_delegated_inputs(delegated, case, name):
+    _, yt, yp, kwargs = case
+    if name != "hamming_loss":
+        kwargs = dict(kwargs, average="macro")
+    compare(name, yt, yp, **kwargs)
+    if not (name == "hamming_loss" and case[0] == "binary 1-D"):
+        assert delegated == [name]
+
+
+ERRORS = [
+    ("shape mismatch", np.eye(3), np.ones((3, 4)), {}),
+    ("length mismatch", np.eye(3), np.ones((4, 3)), {}),
+    ("non-binary", np.array([[0, 1, 2], [2, 1, 0]]), np.ones((2, 3)), {}),
+    ("continuous", np.eye(3) * 0.5, np.ones((3, 3)), {}),
+    ("nan", np.full((2, 2), np.nan), np.ones((2, 2)), {}),
+    ("3-D", np.ones((2, 2, 2)), np.ones((2, 2, 2)), {}),
+    ("empty", np.zeros((0, 3)), np.zeros((0, 3)), {}),
+    ("empty list", [], [], {}),
+    ("weight length", np.eye(3), np.ones((3, 3)), {"sample_weight": [1.0, 2.0]}),
+    ("weights all zero", np.eye(3), np.ones((3, 3)), {"sample_weight": [0, 0, 0]}),
+    ("weights nan", np.eye(3), np.ones((3, 3)), {"sample_weight": [1, np.nan, 1]}),
+    ("weights 2-D", np.eye(3), np.ones((3, 3)), {"sample_weight": np.ones((3, 1))}),
+    ("sparse binary", sp.csr_array(np.ones((3, 1))), sp.csr_array(np.ones((3, 1))), {}),
+    ("None", None, np.eye(2), {}),
+]
+
+
+@pytest.mark.parametrize("case", ERRORS, ids=[c[0] for c in ERRORS])
+@pytest.mark.parametrize("name", ["hamming_loss", "f1_score", "recall_score"])
+def test_errors_match_sklearn(case, name):
+    _, yt, yp, kwargs = case
+    if name != "hamming_loss":
+        kwargs = dict(kwargs, average="micro")
+    fast, _ = run(getattr(fm, name), yt, yp, **kwargs)
+    ref, _ = run(getattr(skm, name), yt, yp, **kwargs)
+    assert isinstance(ref, Exception), ref
+    assert type(fast) is type(ref) and str(fast) == str(ref)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},  # average="binary" (the default) on multi-label input
+        {"average": "binary"},
+        {"average": "bogus"},
+        {"average": "macro", "zero_division": 2},
+        {"average": "macro", "zero_division": "nan"},
+        {"average": "macro", "beta": -1.0},
+        {"average": "macro", "warn_for": "precision"},
+        {"average": "macro", "pos_label": [1]},
+    ],
+)
+def test_parameter_errors_match_sklearn(kwargs):
+    yt, yp = np.eye(3), np.ones((3, 3))
+    func = "f1_score"
+    if "beta" in kwargs or "warn_for" in kwargs:
+        func = "precision_recall_fscore_support"
+    fast, _ = run(getattr(fm, func), yt, yp, **kwargs)
+    ref, _ = run(getattr(skm, func), yt, yp, **kwargs)
+    assert isinstance(ref, Exception)
+    assert type(fast) is type(ref) and str(fast) == str(ref)
+
+
+# --------------------------------------------------------------------------- hamming
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    n_labels=st.integers(1, 6),
+    seed=st.integers(0, 2**32 - 1),
+    p=st.sampled_from([0.0, 0.3, 1.0]),
+    dtype=st.sampled_from([bool, np.int64, np.float64, np.uint8]),
+    weight_kind=st.sampled_from([None, "float", "zeros", "int"]),
+    one_d=st.booleans(),
+)
+def test_hamming_random_fast(n, n_labels, seed, p, dtype, weight_kind, one_d):
+    rng = np.random.default_rng(seed)
+    yt = indicators(rng, n, n_labels, p, dtype)
+    yp = indicators(rng, n, n_labels, 0.3, dtype)
+    if one_d:  # binary targets: 1-D, or a 1-D / one-column mix
+        yt, yp = yt[:, 0], yp[:, :1] if n_labels == 1 else yp[:, 0]
+    sw = weights(rng, n, weight_kind)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(validation, "reference", _refuse)
+        compare("hamming_loss", yt, yp, sample_weight=sw)
+
+
+def test_hamming_return_type_fast(fast_only):
+    yt, yp = np.eye(3), np.ones((3, 3))
+    assert type(fm.hamming_loss(yt, yp)) is float
+    assert type(fm.hamming_loss(yt, yp, sample_weight=[1, 2, 3])) is np.float64
+    assert type(fm.hamming_loss([0, 1], [1, 1], sample_weight=[1, 2])) is float
+    assert fm.hamming_loss(yt, yp) == pytest.approx(2 / 3, rel=1e-15)
+
+
+def test_hamming_large_fast(fast_only):
+    rng = np.random.default_rng(12)
+    yt = indicators(rng, 20_000, 9, 0.1)
+    yp = indicators(rng, 20_000, 9, 0.1)
+    sw = weights(rng, 20_000, "zeros")
+    compare("hamming_loss", yt, yp)
+    compare("hamming_loss", yt, yp, sample_weight=sw)
+    compare("hamming_loss", yt[:, 3].astype(float), yp[:, 3], sample_weight=sw)
+
+
+def test_hamming_float32_weights_delegated(delegated):
+    # scikit-learn computes in float32 here and returns np.float32: left to it
+    compare("hamming_loss", np.eye(3), np.ones((3, 3)), sample_weight=np.ones(3, np.float32) / 3)
+    assert delegated == ["hamming_loss"]
+
+
+# --------------------------------------------------------------------------- batch hamming
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 3), (4, 30, 2), (3, 3000, 5), (2, 7, 1), (5, 1, 4)])
+@pytest.mark.parametrize("weight_kind", [None, "zeros", "int"])
+def test_batch_hamming_matches_loop(shape, weight_kind):
+    rng = np.random.default_rng(13)
+    n_models, n, n_labels = shape
+    yt = indicators(rng, n, n_labels)
+    yp = (rng.random(shape) < 0.3).astype(np.int64)
+    sw = weights(rng, n, weight_kind)
+    out = fm.batch_hamming_loss(yt, yp, sample_weight=sw)
+    expected = [skm.hamming_loss(yt, yp[b], sample_weight=sw) for b in range(n_models)]
+    assert out.dtype == np.float64 and out.shape == (n_models,)
+    np.testing.assert_allclose(out, expected, **TOL)
+
+
+def test_batch_hamming_forms():
+    rng = np.random.default_rng(14)
+    yt = indicators(rng, 20, 4)
+    yp = (rng.random((3, 20, 4)) < 0.4).astype(bool)
+    expected = [skm.hamming_loss(yt, yp[b]) for b in range(3)]
+    for a, b in [
+        (yt.tolist(), yp.tolist()),
+        (sp.csr_array(yt), yp.astype(float)),
+        (pd.DataFrame(yt), list(yp)),
+        (np.asfortranarray(yt), np.asfortranarray(yp)),
+    ]:
+        np.testing.assert_allclose(fm.batch_hamming_loss(a, b), expected, **TOL)
+    # binary targets: y_true (n,), y_pred (B, n)
+    out = fm.batch_hamming_loss(yt[:, 0], yp[:, :, 0], sample_weight=np.arange(20))
+    expected = [
+        skm.hamming_loss(yt[:, 0], yp[b, :, 0], sample_weight=np.arange(20)) for b in range(3)
+    ]
+    np.testing.assert_allclose(out, expected, **TOL)
+    assert fm.batch_hamming_loss(yt, np.zeros((0, 20, 4))).shape == (0,)
+
+
+@pytest.mark.parametrize(
+    "y_true, y_pred, kwargs, match",
+    [
+        (np.eye(3), np.ones((2, 3, 4)), {}, "y_pred must have shape"),
+        (np.eye(3), np.ones((3, 3)), {}, "y_pred must have shape"),
+        (np.eye(3), np.ones((2, 4, 3)), {}, "y_pred must have shape"),
+        (np.ones((2, 2, 2)), np.ones((1, 2, 2, 2)), {}, "y_true must be 1-D"),
+        (np.eye(3) * 2, np.ones((2, 3, 3)), {}, "y_true must contain only the values 0 and 1"),
+        (np.eye(3), np.full((2, 3, 3), 0.5), {}, "y_pred must contain only the values 0 and 1"),
+        (np.eye(3), np.full((2, 3, 3), np.nan), {}, "y_pred must contain only"),
+        (np.zeros((0, 3)), np.zeros((2, 0, 3)), {}, "empty"),
+        (np.zeros((3, 0)), np.zeros((2, 3, 0)), {}, "empty"),
+        ([], np.zeros((2, 0)), {}, "empty"),
+        (["a", "b"], np.zeros((2, 2)), {}, "y_true must be an array-like of 0/1"),
+        (np.eye(3), np.ones((2, 3, 3)), {"sample_weight": [1, 2]}, "sample_weight must have"),
+        (np.eye(3), np.ones((2, 3, 3)), {"sample_weight": [1, -2, 1]}, "non-negative"),
+        (np.eye(3), np.ones((2, 3, 3)), {"sample_weight": [1, np.inf, 1]}, "finite"),
+        (np.eye(3), np.ones((2, 3, 3)), {"sample_weight": [0, 0, 0]}, "at least one non-zero"),
+        (np.eye(3), np.ones((2, 3, 3)), {"sample_weight": ["a", "b", "c"]}, "array of numbers"),
+        (np.eye(3), sp.csr_array(np.ones((3, 3))), {}, "dense"),
+    ],
+)
+def test_batch_hamming_errors(y_true, y_pred, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        fm.batch_hamming_loss(y_true, y_pred, **kwargs)
+
+
+# --------------------------------------------------------------------------- kernels vs twins
+
+
+def test_kernels_match_numpy_twins():
+    rng = np.random.default_rng(15)
+    for n, n_labels in [(1, 1), (5, 3), (2049, 4), (6000, 40), (300, 2500)]:
+        yt = indicators(rng, n, n_labels, dtype=np.uint8)
+        yp = indicators(rng, n, n_labels, dtype=np.uint8)
+        w = rng.random(n)
+        w[::3] = 0
+        for weighted in (False, True):
+            ww = w if weighted else np.ones(n)
+            counts = kern.label_counts(yt, yp, w if weighted else np.ones(1), weighted)
+            twin = np.stack(
+                [
+                    ((yt & yp) * ww[:, None]).sum(0),
+                    (yp * ww[:, None]).sum(0),
+                    (yt * ww[:, None]).sum(0),
+                ]
+            )
+            np.testing.assert_allclose(counts, twin, rtol=1e-12)
+            ham = kern.hamming_numerators(
+                yt, np.stack([yp, yt, 1 - yt]), w if weighted else np.ones(1), weighted
+            )
+            np.testing.assert_allclose(
+                ham, [((yt != yp).sum(1) * ww).sum(), 0.0, ww.sum() * n_labels], rtol=1e-12
+            )
+            stats = kern.sample_stats(yt, yp, w if weighted else np.ones(1), weighted, 4.0, 5.0)
+            tp = (yt & yp).sum(1) * ww
+            pred = yp.sum(1) * ww
+            true = yt.sum(1) * ww
+            for m, (num, den) in enumerate([(tp, pred), (tp, true), (5 * tp, 4 * true + pred)]):
+                ok = den != 0
+                v = np.divide(num, den, out=np.zeros(n), where=ok)
+                twin = [
+                    (v * ww)[ok].sum(),
+                    v[ok].sum(),
+                    ww[ok].sum(),
+                    ok.sum(),
+                    ww[~ok].sum(),
+                    (~ok).sum(),
+                ]
+                np.testing.assert_allclose(stats[m], twin, rtol=1e-12, atol=1e-12)
+
+
+def test_narrow_kernel():
+    src = np.array([0, 1, 1, 0, 0], dtype=np.int64)
+    out = np.empty(5, np.uint8)
+    assert kern.narrow_indicator(src.view(np.uint64), out, False)
+    np.testing.assert_array_equal(out, src)
+    for bad in (2, -1, 2**40):
+        s = src.copy()
+        s[3] = bad
+        assert not kern.narrow_indicator(s.view(np.uint64), out, False)
+    f = np.array([0.0, -0.0, 1.0, 1.0, 0.0] * 1000)
+    out = np.empty(f.size, np.uint8)
+    assert kern.narrow_indicator(f.view(np.uint64), out, True)
+    np.testing.assert_array_equal(out, f)
+    for bad in (np.nan, np.inf, -1.0, 0.5, 1 + 2**-52, 5e-324, 2.0):
+        g = f.copy()
+        g[4321] = bad
+        assert not kern.narrow_indicator(g.view(np.uint64), out, True)
