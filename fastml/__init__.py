@@ -7,9 +7,38 @@ Thread count follows Numba: set ``NUMBA_NUM_THREADS`` before start-up, or call
 ``numba.set_num_threads(k)`` at run time.
 """
 
+import sys
 from importlib import import_module
+from importlib.util import find_spec, module_from_spec, spec_from_file_location
+from pathlib import Path
 
 __version__ = "0.1.0"
+
+
+def _serve_source_kernels() -> None:
+    """Make ``fastml.kernels`` importable from a source checkout.
+
+    Installed builds (wheel or editable) map the top-level ``kernels/`` folder to
+    ``fastml.kernels``. When ``fastml`` is imported straight from a checkout (e.g. tests run
+    from the repository root put it first on ``sys.path``), no such mapping exists, so the
+    checkout's ``kernels/`` is registered under that name. Nothing becomes importable as a
+    top-level ``kernels`` module.
+    """
+    if "fastml.kernels" in sys.modules or find_spec("fastml.kernels") is not None:
+        return
+    folder = Path(__file__).resolve().parent.parent / "kernels"
+    init = folder / "__init__.py"
+    if not init.is_file():
+        return
+    spec = spec_from_file_location(
+        "fastml.kernels", init, submodule_search_locations=[str(folder)]
+    )
+    module = module_from_spec(spec)
+    sys.modules["fastml.kernels"] = module
+    spec.loader.exec_module(module)
+
+
+_serve_source_kernels()
 
 _SUBMODULES = ("metrics",)
 

@@ -1,0 +1,58 @@
+"""Packaging and start-up: what a user gets from an install."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+
+def run_python(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter, outside the repository; it prints one JSON line."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    out = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, check=True, cwd=os.path.expanduser("~"), env=env,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_import_is_cheap_and_lazy():
+    info = run_python(
+        """
+        import json, sys, time
+        t = time.perf_counter()
+        import fastml, fastml.metrics
+        elapsed = time.perf_counter() - t
+        print(json.dumps({"elapsed": elapsed,
+                          "numba": "numba" in sys.modules, "sklearn": "sklearn" in sys.modules}))
+        """
+    )
+    assert not info["numba"], "import fastml must not import numba"
+    assert not info["sklearn"], "import fastml must not import scikit-learn"
+
+
+def test_kernels_live_under_fastml_only():
+    info = run_python(
+        """
+        import json, importlib.util, fastml.kernels
+        print(json.dumps({"kernels": fastml.kernels.__name__,
+                          "top_level": importlib.util.find_spec("kernels") is not None}))
+        """
+    )
+    assert info["kernels"] == "fastml.kernels"
+    assert not info["top_level"], "no top-level 'kernels' module may be installed"
+
+
+def test_fast_path_does_not_import_sklearn():
+    info = run_python(
+        """
+        import json, sys
+        import numpy as np
+        from fastml.metrics import average_precision_score, roc_auc_score
+        y = np.array([[1, 0], [0, 1], [1, 1]]); s = np.array([[.9, .1], [.2, .8], [.6, .5]])
+        average_precision_score(y, s); roc_auc_score(y, s)
+        print(json.dumps({"sklearn": "sklearn" in sys.modules}))
+        """
+    )
+    assert not info["sklearn"]
