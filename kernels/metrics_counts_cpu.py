@@ -190,18 +190,27 @@ def label_counts(yt, yp, w, weighted):
 
 
 @njit(cache=True, inline="always")
-def _add_ratio(acc, m, num, den, wi):
-    # acc[m] = [sum v*w, sum v, sum w, count] over defined rows, then [sum w, count] over
-    # rows whose denominator is zero.
+def _ratio(num, den, wi, s):
+    # s = (sum v*w, sum v, sum w, count) over rows with a nonzero denominator, then
+    # (sum w, count) over the others; returns the updated tuple (kept in registers).
     if den != 0.0:
         v = num / den
-        acc[m, 0] += v * wi
-        acc[m, 1] += v
-        acc[m, 2] += wi
-        acc[m, 3] += 1.0
-    else:
-        acc[m, 4] += wi
-        acc[m, 5] += 1.0
+        return (s[0] + v * wi, s[1] + v, s[2] + wi, s[3] + 1.0, s[4], s[5])
+    return (s[0], s[1], s[2], s[3], s[4] + wi, s[5] + 1.0)
+
+
+@njit(cache=True, inline="always")
+def _row_counts(row_t, row_p):
+    ctp = 0
+    cpred = 0
+    ctrue = 0
+    for j in range(row_t.size):
+        t = row_t[j]
+        p = row_p[j]
+        ctp += t & p
+        cpred += p
+        ctrue += t
+    return ctp, cpred, ctrue
 
 
 @njit(cache=True, parallel=True)
@@ -217,7 +226,7 @@ def sample_stats(yt, yp, w, weighted, beta2, one_plus_beta2):
     ``[sum v*w, sum v, sum w, count]`` over rows where the metric is defined (nonzero
     denominator), then ``[sum w, count]`` over rows where it is not.
     """
-    n, n_labels = yt.shape
+    n = yt.shape[0]
     n_chunks, rows = _chunking(n, 18)
     partial = np.zeros((n_chunks, 3, 6))
     for c in prange(n_chunks):
@@ -226,29 +235,21 @@ def sample_stats(yt, yp, w, weighted, beta2, one_plus_beta2):
         block_t = yt[lo:hi]
         block_p = yp[lo:hi]
         block_w = w[lo:hi] if weighted else w
-        acc = np.zeros((3, 6))
+        zero = (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        sp, sr, sf = zero, zero, zero
         for i in range(hi - lo):
-            row_t = block_t[i]
-            row_p = block_p[i]
-            ctp = 0
-            cpred = 0
-            ctrue = 0
-            for j in range(n_labels):
-                t = row_t[j]
-                p = row_p[j]
-                ctp += t & p
-                cpred += p
-                ctrue += t
+            ctp, cpred, ctrue = _row_counts(block_t[i], block_p[i])
             wi = block_w[i] if weighted else 1.0
             tpw = ctp * wi
             pred_s = tpw + (cpred * wi - tpw)
             true_s = tpw + (ctrue * wi - tpw)
-            _add_ratio(acc, 0, tpw, pred_s, wi)
-            _add_ratio(acc, 1, tpw, true_s, wi)
-            _add_ratio(acc, 2, one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi)
-        for m in range(3):
-            for k in range(6):
-                partial[c, m, k] = acc[m, k]
+            sp = _ratio(tpw, pred_s, wi, sp)
+            sr = _ratio(tpw, true_s, wi, sr)
+            sf = _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, sf)
+        for k in range(6):
+            partial[c, 0, k] = sp[k]
+            partial[c, 1, k] = sr[k]
+            partial[c, 2, k] = sf[k]
     out = np.zeros((3, 6))
     for c in range(n_chunks):
         for m in range(3):

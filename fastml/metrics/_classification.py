@@ -689,7 +689,7 @@ def f1_score(
     >>> y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
     >>> y_pred = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]])
     >>> f1_score(y_true, y_pred, average="samples")
-    0.7222222222222222
+    0.7111111111111111
     """
     _, _, f, _ = _prf(
         y_true,
