@@ -26,6 +26,18 @@ from fastml._validation import (
     scored_targets,
     warn_undefined,
 )
+from fastml.kernels.metrics_curves_cpu import (
+    AP,
+    AUC,
+    BEST_F1,
+    BEST_THR,
+    FP_AT,
+    NEG_N,
+    NEG_W,
+    POS_N,
+    POS_W,
+    TP_AT,
+)
 
 _AVERAGES = (None, "micro", "macro", "weighted", "samples")
 _NO_POSITIVE = (
@@ -101,23 +113,15 @@ def _average(scores: np.ndarray, weights: np.ndarray | None) -> float:
     return float(np.average(scores, weights=weights))
 
 
-def _support(t: ScoredTargets) -> np.ndarray:
-    if t.weight is None:
-        return np.count_nonzero(t.y, axis=0).astype(np.float64)
-    return t.weight @ t.y
-
-
 # ----------------------------------------------------------------------- average precision
 
 
 def _ap_from_stats(stats: np.ndarray) -> np.ndarray:
-    from fastml.kernels.metrics_curves_cpu import AP
 
     return stats[..., AP]
 
 
 def _warn_no_positive(stats: np.ndarray, once: bool) -> None:
-    from fastml.kernels.metrics_curves_cpu import POS_W
 
     n_missing = int(np.count_nonzero(stats[..., POS_W] == 0))
     for _ in range(min(n_missing, 1) if once else n_missing):
@@ -177,11 +181,10 @@ def average_precision_score(
         stats = _row_stats(t.y, t.score)[0]
         _warn_no_positive(stats, once=True)
         return _average(_ap_from_stats(stats), t.weight)
-    if average == "weighted":
-        support = _support(t)
-        if np.isclose(support.sum(), 0.0):
-            return 0
     stats = _column_stats(t.y, t.score, t.weight)[0]
+    support = stats[:, POS_W]
+    if average == "weighted" and np.isclose(support.sum(), 0.0):
+        return 0  # scikit-learn returns before scoring any label (so without warnings)
     _warn_no_positive(stats, once=False)
     scores = _ap_from_stats(stats)
     if average is None:
@@ -194,7 +197,6 @@ def average_precision_score(
 
 def _auc_from_stats(stats: np.ndarray, weighted: bool, once: bool = False) -> np.ndarray:
     """ROC AUC per problem; NaN (with scikit-learn's warning) where one class is absent."""
-    from fastml.kernels.metrics_curves_cpu import AUC, NEG_N, NEG_W, POS_N, POS_W
 
     one_class = (stats[..., POS_N] == 0) | (stats[..., NEG_N] == 0)
     if weighted:
@@ -277,11 +279,11 @@ def roc_auc_score(
     if average == "samples":
         scores = _auc_from_stats(_row_stats(t.y, t.score, fpr_cut)[0], False, once=True)
         return _average(scores, t.weight)
-    if average == "weighted":
-        support = _support(t)
-        if np.isclose(support.sum(), 0.0):
-            return 0
-    scores = _auc_from_stats(_column_stats(t.y, t.score, t.weight, max_fpr=fpr_cut)[0], weighted)
+    stats = _column_stats(t.y, t.score, t.weight, max_fpr=fpr_cut)[0]
+    support = stats[:, POS_W]
+    if average == "weighted" and np.isclose(support.sum(), 0.0):
+        return 0  # scikit-learn returns before scoring any label (so without warnings)
+    scores = _auc_from_stats(stats, weighted)
     if average is None:
         return scores
     return _average(scores, support if average == "weighted" else None)
@@ -379,7 +381,7 @@ def batch_average_precision_score(y_true, y_score, *, average="macro", sample_we
     if average is None:
         return scores
     if average == "weighted":
-        support = w @ y8 if w is not None else np.count_nonzero(y8, axis=0).astype(np.float64)
+        support = stats[0, :, POS_W]
         if np.isclose(support.sum(), 0.0):
             return np.zeros(s.shape[0])
         scores = np.where(support == 0, 0.0, scores)
@@ -452,7 +454,6 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
     >>> report["f1"].round(3).tolist()
     [1.0, 0.5]
     """
-    from fastml.kernels.metrics_curves_cpu import AP, AUC, FP_AT, POS_N, TP_AT
 
     t = _prepare_plain(y_true, y_score, "multilabel_report")
     n, n_labels = t.y.shape
@@ -537,7 +538,6 @@ def best_thresholds(y_true, y_score, metric="f1") -> BestThresholds:
     >>> thresholds.tolist(), scores.tolist()
     ([0.6, 0.4], [1.0, 0.8])
     """
-    from fastml.kernels.metrics_curves_cpu import BEST_F1, BEST_THR
 
     if not is_option(metric, ("f1",)):
         raise ValueError(f"metric must be 'f1', got {metric!r}")
