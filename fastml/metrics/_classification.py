@@ -252,7 +252,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
     require(is_option(average, _AVERAGES))
     zero_value, warn = _zero_division(zero_division)
     require(_is_real(beta) and beta >= 0)
-    require(np.isposinf(beta) or beta <= 1e100)
+    require(beta == math.inf or beta <= 1e100)  # no overflow in beta**2 (nor np.isposinf)
     require(isinstance(warn_for, (list, tuple, set)))
     require(all(isinstance(m, str) for m in warn_for))
     require(pos_label is None or isinstance(pos_label, (str, np.bool_)) or _is_real(pos_label))
@@ -502,6 +502,8 @@ def _batch_array(y, name: str, *, allow_sparse: bool) -> np.ndarray:
 
 def _batch_binary(y: np.ndarray, name: str) -> np.ndarray:
     try:
+        if y.dtype in _WIDE and (y.flags.c_contiguous or y.flags.f_contiguous):
+            return _narrow(y)
         return binary_indicator(y)
     except Unsupported:
         raise ValueError(f"{name} must contain only the values 0 and 1.") from None
