@@ -89,15 +89,18 @@ def _is_sparse(x) -> bool:
 def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
     """A NumPy array of numeric or bool dtype for lists, arrays, pandas objects.
 
-    SciPy sparse matrices become dense arrays when ``allow_sparse`` (the caller's reference
-    accepts them). Anything else (None, CuPy arrays, object or string dtypes, ragged lists)
-    raises :class:`Unsupported`.
+    SciPy sparse 0/1 indicators become dense arrays when ``allow_sparse`` (the caller's
+    reference accepts them): only when every stored value is 1, since a reference reads
+    explicitly stored zeros and duplicate entries its own way. Anything else (None, CuPy
+    arrays, object or string dtypes, ragged lists) raises :class:`Unsupported`.
     """
     if x is None or is_cupy(x):
         raise Unsupported
     if _is_sparse(x):
-        require(allow_sparse)
-        x = x.toarray()
+        require(allow_sparse and x.ndim == 2)
+        csr = x.tocsr()
+        require(csr.has_canonical_format and bool(np.all(csr.data == 1)))
+        x = csr.toarray()
     elif type(x) is not np.ndarray:
         try:
             x = np.asarray(x)
