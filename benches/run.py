@@ -1,7 +1,7 @@
 """Run the fastml benchmarks and write the speedup table to benches/RESULTS.md.
 
     python benches/run.py              default size set (a few minutes)
-    python benches/run.py --full       full size set (up to 10^6 rows; slow references: hours)
+    python benches/run.py --full       full size set (up to 10^6 rows: about an hour or more)
     python benches/run.py -k hamming   only matching cases (printed; RESULTS.md left alone
                                        unless --output is given)
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
     text = "\n".join(
         [
-            header(sizes, started, elapsed, load, args),
+            header(sizes, started, elapsed, load, args, report.get("benchmarks", [])),
             *tables(report.get("benchmarks", []), report.get("failures", {})),
             startup(sizes),
         ]
@@ -82,15 +82,18 @@ def main(argv: list[str] | None = None) -> int:
     return status
 
 
-def header(sizes, started, elapsed, load, args) -> str:
+def header(sizes, started, elapsed, load, args, entries) -> str:
     import numba
 
     sys.path.insert(0, str(BENCHES))
     from _inputs import INPUTS_DOC
 
     commit = _git("rev-parse", "--short", "HEAD")
-    if _git("status", "--porcelain", "--untracked-files=no"):
+    if commit and _git("status", "--porcelain", "--untracked-files=no"):
         commit += " (uncommitted changes)"
+    first_calls = sum(
+        e["extra_info"]["probe_s"] for e in entries if e["extra_info"]["impl"] == "fastml"
+    )
     cores = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     versions = ", ".join(
@@ -101,7 +104,7 @@ def header(sizes, started, elapsed, load, args) -> str:
             ("Numba", version("numba")),
             ("scikit-learn", version("scikit-learn")),
             ("pytest-benchmark", version("pytest-benchmark")),
-            ("fastml", f"{_fastml_version()} at {commit}"),
+            ("fastml", _fastml_version() + (f" at {commit}" if commit else "")),
         ]
     )
     lines = [
@@ -124,6 +127,8 @@ def header(sizes, started, elapsed, load, args) -> str:
         "reference after a warm-up on a slice of the rows, plus one at full size when that is "
         "cheap. Slow calls get 1 round. speedup = reference median / fastml median. "
         "Results are checked to agree (np.allclose, rtol 1e-9); timings are never asserted.",
+        "- fastml's first calls (small-slice warm-ups, including JIT compile or Numba cache "
+        f"loads): {_seconds(first_calls)} in all",
     ]
     if args.note:
         lines.append(f"- Note: {args.note}")
@@ -241,7 +246,7 @@ def _git(*argv: str) -> str:
             ["git", *argv], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+        return ""
 
 
 def _fastml_version() -> str:
