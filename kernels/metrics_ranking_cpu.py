@@ -1,9 +1,9 @@
 """Numba CPU kernels for the per-row label-ranking metrics: LRAP, coverage error, ranking loss.
 
-Why Numba: each metric is a short typed loop over one row's labels (a scan, or a sort of the
-row's relevant scores followed by a counting pass), rows are independent, and Numba compiles
-these loops to machine code and spreads chunks of rows over threads with ``prange``, with no
-build step. The thread count follows ``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``.
+Why Numba: each metric is a short typed loop over one row's labels (a scan, or a bucket sort of
+the row's relevant scores followed by a counting pass), rows are independent, and Numba
+compiles these loops to vectorised machine code and spreads chunks of rows over threads with
+``prange``, with no build step. Threads follow ``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``.
 
 Inputs are trusted (the API layer validated them): ``y`` is a C-contiguous uint8 0/1 array of
 shape (n, L) with n >= 1 and L >= 2, ``s`` a C-contiguous float32 or float64 array of the same
@@ -11,9 +11,14 @@ shape with finite values, ``w`` a float64 array of n non-negative weights with a
 or an empty array for "no weights". Every kernel returns the (weighted) mean of its per-row
 values, accumulated in float64 per chunk of rows and then over chunks.
 
-Tie rules follow scikit-learn: ranks are pessimistic (a label ties with every label of equal
-score and is ranked after all of them), and a tied (relevant, irrelevant) pair counts as
-misordered in the ranking loss.
+Tie rules follow scikit-learn: ranks are pessimistic (a label is ranked after every label of
+equal score), and a tied (relevant, irrelevant) pair counts as misordered in the ranking loss.
+
+Scores are compared through order-preserving integer keys: a float maps to a uint64 whose
+unsigned order is the float order (with -0.0 folded onto +0.0, so equal floats give equal
+keys). Integer keys let the coverage scan vectorise, and let the ranking kernels bucket a
+row's relevant scores by their leading key bits: a bucket sort of the relevant scores plus one
+bucket lookup per irrelevant score replaces comparison sorts and binary searches.
 """
 
 from __future__ import annotations
@@ -21,54 +26,35 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-# Rows whose number of relevant (or, for the ranking loss, of the rarer kind of) labels is at
-# most this use a direct O(L * k) counting scan, which vectorises; rows with more use a sort
-# of the relevant scores and a binary search per other label, O(L log k).
-_DIRECT_MAX = 8
+# Rows with at most this many relevant labels (or, for the ranking loss, irrelevant ones), or
+# with at most _DIRECT_LABELS labels, use a direct O(L * r) counting scan, which vectorises.
+_DIRECT_MAX = 16
+_DIRECT_LABELS = 32
+
+# Bucket sort: buckets up to this size are insertion-sorted and scanned linearly; larger ones
+# (many ties or clustered values) are sorted with a comparison sort and binary-searched.
+_SMALL_BUCKET = 16
 
 # Rows per chunk: each chunk allocates its scratch buffers once and writes one partial sum.
 _MAX_CHUNK_ROWS = 4096
 _MIN_CHUNKS = 64
 
+_SIGN = np.uint64(1 << 63)
+
 
 @njit(cache=True)
 def _chunk_rows(n):
     rows = (n + _MIN_CHUNKS - 1) // _MIN_CHUNKS
-    if rows > _MAX_CHUNK_ROWS:
-        rows = _MAX_CHUNK_ROWS
-    if rows < 1:
-        rows = 1
-    return rows
+    return max(1, min(rows, _MAX_CHUNK_ROWS))
 
 
-@njit(cache=True)
-def _count_le(a, k, v):
-    """Number of values <= v among the sorted a[0:k] (k >= 1); branch-free binary search."""
-    base = 0
-    m = k
-    while m > 1:
-        half = m >> 1
-        if a[base + half] <= v:
-            base += half
-        m -= half
-    if a[base] <= v:
-        base += 1
-    return base
-
-
-@njit(cache=True)
-def _count_lt(a, k, v):
-    """Number of values < v among the sorted a[0:k] (k >= 1); branch-free binary search."""
-    base = 0
-    m = k
-    while m > 1:
-        half = m >> 1
-        if a[base + half] < v:
-            base += half
-        m -= half
-    if a[base] < v:
-        base += 1
-    return base
+@njit(cache=True, inline="always")
+def _key(x):
+    """uint64 whose unsigned order is the order of the finite float ``x``."""
+    bits = np.float64(x + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0
+    if bits & _SIGN:
+        return ~bits
+    return bits | _SIGN
 
 
 @njit(cache=True)
@@ -92,48 +78,176 @@ def _finish(part, wpart, n, weighted):
     return total / n
 
 
+# ------------------------------------------------------------------- bucket-sorted values
+
+
+@njit(cache=True)
+def _insertion_sort(a, lo, hi):
+    for i in range(lo + 1, hi):
+        x = a[i]
+        j = i - 1
+        while j >= lo and a[j] > x:
+            a[j + 1] = a[j]
+            j -= 1
+        a[j + 1] = x
+
+
+@njit(cache=True)
+def _split(src, yi, si, want):
+    """Copy the scores of the labels with ``yi == want`` to the front of src; return how many.
+
+    Branch-free: every score is written, and the write position advances only for selected
+    labels (src needs room for all L scores).
+    """
+    k = 0
+    for j in range(yi.shape[0]):
+        src[k] = si[j]
+        k += yi[j] == want
+    return k
+
+
+@njit(cache=True)
+def _bucket_sort(src, m, n_buckets, dst, bucket, bounds):
+    """Sort src[0:m] (m >= 1) into dst[0:m] and index it by value; return (lo, scale, nb).
+
+    Values are spread over nb equal-width buckets of [lo, max]: bucket(x) = min(nb - 1,
+    floor((x - lo) * scale)), computed in float64, which never decreases as x grows; bucket t
+    spans dst[bounds[t]:bounds[t + 1]]. When the range is empty, or too small or too large
+    for float64 arithmetic, nb is 1 and lo and scale are 0: one sorted bucket.
+    """
+    lo = np.float64(src[0])
+    hi = lo
+    for i in range(1, m):
+        x = np.float64(src[i])
+        lo = min(lo, x)
+        hi = max(hi, x)
+    nb = n_buckets
+    scale = nb / (hi - lo) if hi > lo else 0.0
+    if not (0.0 < scale < 1e300):
+        nb = 1
+        lo = 0.0  # (x - 0.0) * 0.0 is 0 for every finite x, never inf * 0
+        scale = 0.0
+    top = nb - 1.0
+    for t in range(nb + 2):
+        bounds[t] = 0
+    for i in range(m):
+        t = np.int64(min((np.float64(src[i]) - lo) * scale, top))
+        bucket[i] = t
+        bounds[t + 2] += 1
+    for t in range(2, nb + 2):
+        bounds[t] += bounds[t - 1]
+    for i in range(m):
+        t = bucket[i] + 1
+        dst[bounds[t]] = src[i]
+        bounds[t] += 1
+    for t in range(nb):
+        b0 = bounds[t]
+        b1 = bounds[t + 1]
+        if b1 - b0 > 1:
+            if b1 - b0 <= _SMALL_BUCKET:
+                _insertion_sort(dst, b0, b1)
+            else:
+                ordered = True
+                for i in range(b0 + 1, b1):
+                    if dst[i] < dst[i - 1]:
+                        ordered = False
+                        break
+                if not ordered:
+                    dst[b0:b1].sort()
+    return lo, scale, nb
+
+
+@njit(cache=True)
+def _search(a, b0, b1, v, strict):
+    """Number of values < v (``strict``) or <= v in a[0:b1], given those in a[0:b0] are."""
+    # whole-bucket answers first: a bucket of tied values always ends here
+    if (a[b1 - 1] < v) if strict else (a[b1 - 1] <= v):
+        return b1
+    if (a[b0] >= v) if strict else (a[b0] > v):
+        return b0
+    while b1 > b0:
+        mid = (b0 + b1) >> 1
+        below = a[mid] < v if strict else a[mid] <= v
+        if below:
+            b0 = mid + 1
+        else:
+            b1 = mid
+    return b0
+
+
+@njit(cache=True, inline="always")
+def _count_le(a, bounds, lo, scale, top, v):
+    """Number of values <= v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
+    t = np.int64(min(max((np.float64(v) - lo) * scale, 0.0), top))
+    b0 = bounds[t]
+    b1 = bounds[t + 1]
+    if b1 - b0 > 1:
+        return _search(a, b0, b1, v, False)
+    return b0 + ((b1 > b0) & (a[b0] <= v))
+
+
+@njit(cache=True, inline="always")
+def _count_lt(a, bounds, lo, scale, top, v):
+    """Number of values < v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
+    t = np.int64(min(max((np.float64(v) - lo) * scale, 0.0), top))
+    b0 = bounds[t]
+    b1 = bounds[t + 1]
+    if b1 - b0 > 1:
+        return _search(a, b0, b1, v, True)
+    return b0 + ((b1 > b0) & (a[b0] < v))
+
+
+@njit(cache=True)
+def _n_buckets(m, L):
+    """Buckets for m sorted values looked up by about L - m others: sparse, at most 2 L."""
+    return max(1, min(16 * m, 2 * L))
+
+
 # ----------------------------------------------------------------------------------- LRAP
 
 
 @njit(cache=True)
-def _lrap_row(yi, si, r, buf, hist):
+def _lrap_direct(yi, si, r):
+    L = yi.shape[0]
+    tot = 0.0
+    for j in range(L):
+        if yi[j]:
+            v = si[j]
+            n_all = 0
+            n_rel = 0
+            for k in range(L):
+                ge = si[k] >= v
+                n_all += ge
+                n_rel += ge & (yi[k] != 0)
+            tot += n_rel / n_all
+    return tot / r
+
+
+@njit(cache=True)
+def _lrap_row(yi, si, r, vals, sa, bucket, bounds, hist):
     """Mean over relevant labels j of (#relevant scoring >= s_j) / (#labels scoring >= s_j)."""
     L = yi.shape[0]
     if r == 0 or r == L:
         return 1.0
-    tot = 0.0
-    if r <= _DIRECT_MAX:
-        for j in range(L):
-            if yi[j]:
-                v = si[j]
-                n_all = 0
-                n_rel = 0
-                for k in range(L):
-                    ge = si[k] >= v
-                    n_all += ge
-                    n_rel += ge & (yi[k] != 0)
-                tot += n_rel / n_all
-        return tot / r
-    # Sort the relevant scores ascending; hist[p] counts the irrelevant labels with exactly p
-    # relevant scores <= theirs, so #irrelevant >= a[j] is the sum of hist[p] over p > j.
-    m = 0
-    for j in range(L):
-        if yi[j]:
-            buf[m] = si[j]
-            m += 1
-    a = buf[:r]
-    a.sort()
+    if r <= _DIRECT_MAX or L <= _DIRECT_LABELS:
+        return _lrap_direct(yi, si, r)
+    _split(vals, yi, si, 1)
+    lo, scale, nb = _bucket_sort(vals, r, _n_buckets(r, L), sa, bucket, bounds)
+    top = nb - 1.0
+    # hist[p]: irrelevant labels with exactly p relevant scores <= theirs; such a label
+    # scores >= sa[j] exactly when p > j.
     for p in range(r + 1):
         hist[p] = 0
-    for k in range(L):
-        if not yi[k]:
-            hist[_count_le(a, r, si[k])] += 1
+    q = _split(vals, yi, si, 0)
+    for k in range(q):
+        hist[_count_le(sa, bounds, lo, scale, top, vals[k])] += 1
     n_irr_ge = hist[r]
+    tot = 0.0
     j = r - 1
-    while j >= 0:
+    while j >= 0:  # tie groups of relevant scores, highest first
         p = j
-        v = a[j]
-        while p > 0 and a[p - 1] == v:
+        v = sa[j]
+        while p > 0 and sa[p - 1] == v:
             p -= 1
         n_rel_ge = r - p
         tot += (j - p + 1) * (n_rel_ge / (n_rel_ge + n_irr_ge))
@@ -152,13 +266,16 @@ def lrap(y, s, w):
     part = np.zeros(n_chunks)
     wpart = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        buf = np.empty(L, dtype=s.dtype)
+        vals = np.empty(L, dtype=s.dtype)
+        sa = np.empty(L, dtype=s.dtype)
+        bucket = np.empty(L, dtype=np.int64)
+        bounds = np.empty(2 * L + 2, dtype=np.int64)
         hist = np.empty(L + 1, dtype=np.int64)
         acc = 0.0
         wacc = 0.0
         for i in range(c * rows, min(n, (c + 1) * rows)):
             yi = y[i]
-            val = _lrap_row(yi, s[i], _n_relevant(yi), buf, hist)
+            val = _lrap_row(yi, s[i], _n_relevant(yi), vals, sa, bucket, bounds, hist)
             if weighted:
                 acc += val * w[i]
                 wacc += w[i]
@@ -176,15 +293,18 @@ def lrap(y, s, w):
 def _coverage_row(yi, si):
     """Number of labels scoring >= the lowest relevant score (0 without relevant labels)."""
     L = yi.shape[0]
-    lowest = np.inf
+    lowest = np.uint64(0xFFFFFFFFFFFFFFFF)
+    r = 0
     for j in range(L):
-        v = si[j] if yi[j] else np.inf
-        lowest = min(lowest, v)
-    if lowest == np.inf:  # scores are finite, so no label is relevant
+        k = _key(si[j])
+        rel = yi[j]
+        r += rel
+        lowest = min(lowest, k if rel != 0 else lowest)
+    if r == 0:
         return 0
     cnt = 0
     for j in range(L):
-        cnt += si[j] >= lowest
+        cnt += _key(si[j]) >= lowest
     return cnt
 
 
@@ -216,47 +336,37 @@ def coverage(y, s, w):
 
 
 @njit(cache=True)
-def _misordered_pairs(yi, si, r, buf):
+def _misordered_pairs(yi, si, r, vals, sa, bucket, bounds):
     """Number of (relevant j, irrelevant k) pairs with s_k >= s_j (0 < r < L)."""
     L = yi.shape[0]
     q = L - r
     cnt = 0
-    if r <= _DIRECT_MAX:
+    if r <= _DIRECT_MAX or L <= _DIRECT_LABELS:
         for j in range(L):
             if yi[j]:
                 v = si[j]
                 for k in range(L):
                     cnt += (si[k] >= v) & (yi[k] == 0)
-    elif q <= _DIRECT_MAX:
+        return cnt
+    if q <= _DIRECT_MAX:
         for k in range(L):
             if not yi[k]:
                 v = si[k]
                 for j in range(L):
                     cnt += (si[j] <= v) & (yi[j] != 0)
-    elif r <= q:
-        # sort the relevant scores; each irrelevant label pairs with those <= its score
-        m = 0
-        for j in range(L):
-            if yi[j]:
-                buf[m] = si[j]
-                m += 1
-        a = buf[:r]
-        a.sort()
-        for k in range(L):
-            if not yi[k]:
-                cnt += _count_le(a, r, si[k])
+        return cnt
+    # sort the smaller side, look the other side up in it
+    small = 1 if r <= q else 0
+    m = _split(vals, yi, si, small)
+    lo, scale, nb = _bucket_sort(vals, m, _n_buckets(m, L), sa, bucket, bounds)
+    top = nb - 1.0
+    other = _split(vals, yi, si, 1 - small)
+    if small == 1:
+        for k in range(other):  # each irrelevant score pairs with the relevant ones <= it
+            cnt += _count_le(sa, bounds, lo, scale, top, vals[k])
     else:
-        # sort the irrelevant scores; each relevant label pairs with those >= its score
-        m = 0
-        for k in range(L):
-            if not yi[k]:
-                buf[m] = si[k]
-                m += 1
-        b = buf[:q]
-        b.sort()
-        for j in range(L):
-            if yi[j]:
-                cnt += q - _count_lt(b, q, si[j])
+        for k in range(other):  # each relevant score pairs with the irrelevant ones >= it
+            cnt += m - _count_lt(sa, bounds, lo, scale, top, vals[k])
     return cnt
 
 
@@ -270,7 +380,10 @@ def ranking_loss(y, s, w):
     part = np.zeros(n_chunks)
     wpart = np.zeros(n_chunks)
     for c in prange(n_chunks):
-        buf = np.empty(L, dtype=s.dtype)
+        vals = np.empty(L, dtype=s.dtype)
+        sa = np.empty(L, dtype=s.dtype)
+        bucket = np.empty(L, dtype=np.int64)
+        bounds = np.empty(2 * L + 2, dtype=np.int64)
         acc = 0.0
         wacc = 0.0
         for i in range(c * rows, min(n, (c + 1) * rows)):
@@ -278,7 +391,7 @@ def ranking_loss(y, s, w):
             r = _n_relevant(yi)
             val = 0.0
             if r != 0 and r != L:
-                pairs = _misordered_pairs(yi, s[i], r, buf)
+                pairs = _misordered_pairs(yi, s[i], r, vals, sa, bucket, bounds)
                 val = pairs / float(r * (L - r))
             if weighted:
                 acc += val * w[i]

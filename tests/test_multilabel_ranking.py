@@ -142,8 +142,16 @@ def test_values_are_not_trivial(name, fast_only):
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize(
     "L,density,ties",
-    [(2000, 0.002, False), (2000, 0.05, False), (2000, 0.5, False), (2000, 0.97, False),
-     (2000, 0.05, True), (2000, 0.5, True), (300, 0.3, False), (64, 0.5, True)],
+    [
+        (2000, 0.002, False),
+        (2000, 0.05, False),
+        (2000, 0.5, False),
+        (2000, 0.97, False),
+        (2000, 0.05, True),
+        (2000, 0.5, True),
+        (300, 0.3, False),
+        (64, 0.5, True),
+    ],
 )
 def test_many_labels(name, L, density, ties, fast_only):
     rng = np.random.default_rng(L + int(density * 1000))
@@ -151,6 +159,37 @@ def test_many_labels(name, L, density, ties, fast_only):
         y, s = _random_case(rng, 6, L, density=density, ties=ties, dtype=dtype)
         assert_fast(name, y, s)
         assert_fast(name, y, s, sample_weight=rng.random(6))
+
+
+def _scores(rng, kind, shape, dtype):
+    if kind == "skewed":  # clustered near 0 with a long tail: crowded value buckets
+        s = np.exp(4 * rng.standard_normal(shape))
+    elif kind == "rounded":  # many ties, many distinct values
+        s = np.round(rng.random(shape), 2)
+    elif kind == "extreme":  # ranges that overflow float64 differences
+        s = rng.choice([-1e308, -1.0, -0.0, 0.0, 5e-324, 0.5, 1e308], shape)
+        s[:, ::3] = rng.standard_normal(s[:, ::3].shape)
+        if dtype == np.float32:
+            s = np.clip(s, -3e38, 3e38)
+    elif kind == "one-outlier":  # one huge score, the rest packed together
+        s = rng.random(shape)
+        s[:, 0] = 1e300 if dtype == np.float64 else 1e38
+    else:  # "narrow": values a few ulps apart
+        s = 1.0 + rng.integers(0, 50, shape) * np.finfo(dtype).eps
+    return s.astype(dtype)
+
+
+# scikit-learn's own finiteness check sums the scores and warns when that overflows to inf - inf
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", ["skewed", "rounded", "extreme", "one-outlier", "narrow"])
+@pytest.mark.parametrize("density", [0.03, 0.3, 0.8])
+def test_many_labels_hard_scores(name, kind, density, fast_only):
+    rng = np.random.default_rng([len(kind), int(density * 100)])
+    for dtype in (np.float64, np.float32):
+        y = (rng.random((4, 700)) < density).astype(np.int8)
+        s = _scores(rng, kind, y.shape, dtype)
+        assert_fast(name, y, s)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -175,24 +214,27 @@ def test_many_rows_several_chunks(name, fast_only):
 def test_hypothesis(data, n, L, n_values, weighted):
     y = np.array(data.draw(st.lists(st.integers(0, 1), min_size=n * L, max_size=n * L)))
     y = y.reshape(n, L)
-    s = np.array(
-        data.draw(
-            st.lists(st.integers(0, n_values - 1), min_size=n * L, max_size=n * L)
-        ),
-        dtype=np.float64,
-    ).reshape(n, L) / n_values
+    s = (
+        np.array(
+            data.draw(st.lists(st.integers(0, n_values - 1), min_size=n * L, max_size=n * L)),
+            dtype=np.float64,
+        ).reshape(n, L)
+        / n_values
+    )
     w = None
     if weighted:
-        w = np.array(data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]),
-                                        min_size=n, max_size=n)))
+        w = np.array(
+            data.draw(st.lists(st.sampled_from([0.0, 0.5, 1.0, 3.0]), min_size=n, max_size=n))
+        )
         if w.sum() == 0:
             w[-1] = 2.0
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(validation, "reference", _refuse)
         for name in NAMES:
             fast, ref = _pair(name)
-            np.testing.assert_allclose(fast(y, s, sample_weight=w),
-                                       ref(y, s, sample_weight=w), **TOL)
+            np.testing.assert_allclose(
+                fast(y, s, sample_weight=w), ref(y, s, sample_weight=w), **TOL
+            )
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -228,13 +270,22 @@ def test_small_shapes(name, fast_only):
 @pytest.mark.parametrize("name", NAMES)
 def test_signed_zero_and_extreme_values(name, fast_only):
     y = np.array([[1, 0, 1, 0, 0], [0, 1, 0, 1, 1], [1, 1, 0, 0, 0]])
-    s = np.array([[-0.0, 0.0, 5e-324, -5e-324, 0.0],
-                  [1.7e308, -1.7e308, 0.0, -0.0, 1e-300],
-                  [-1.7e308, -1.7e308, 1.7e308, 1.7e308, -0.0]])
+    s = np.array(
+        [
+            [-0.0, 0.0, 5e-324, -5e-324, 0.0],
+            [1.7e308, -1.7e308, 0.0, -0.0, 1e-300],
+            [-1.7e308, -1.7e308, 1.7e308, 1.7e308, -0.0],
+        ]
+    )
     assert_fast(name, y, s)
-    s32 = np.array([[-0.0, 0.0, 1e-45, -1e-45, 0.0],
-                    [3e38, -3e38, 0.0, -0.0, 1e-30],
-                    [-3e38, -3e38, 3e38, 3e38, -0.0]], dtype=np.float32)
+    s32 = np.array(
+        [
+            [-0.0, 0.0, 1e-45, -1e-45, 0.0],
+            [3e38, -3e38, 0.0, -0.0, 1e-30],
+            [-3e38, -3e38, 3e38, 3e38, -0.0],
+        ],
+        dtype=np.float32,
+    )
     assert_fast(name, y, s32)
 
 
@@ -363,8 +414,12 @@ def test_lrap_pandas_weights_are_indexed_by_label(count_fallbacks):
     for name in NAMES:
         assert_same(name, y, s, sample_weight=w)
     assert count_fallbacks == ["label_ranking_average_precision_score"]
-    assert_same("label_ranking_average_precision_score", y, s,
-                sample_weight=pd.Series([1.0, 2.0, 3.0], index=list("abc")))
+    assert_same(
+        "label_ranking_average_precision_score",
+        y,
+        s,
+        sample_weight=pd.Series([1.0, 2.0, 3.0], index=list("abc")),
+    )
 
 
 # ------------------------------------------------------------------------------- errors

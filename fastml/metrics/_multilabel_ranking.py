@@ -53,9 +53,7 @@ def _positional_weights(sample_weight) -> None:
     """scikit-learn's LRAP indexes ``sample_weight[i]``: a pandas Series must be positional."""
     if type(sample_weight).__module__.startswith("pandas"):
         index = getattr(sample_weight, "index", None)
-        require(
-            type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1
-        )
+        require(type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
 
 
 def _score_array(y_score) -> np.ndarray:
