@@ -23,6 +23,7 @@ bucket lookup per irrelevant score replaces comparison sorts and binary searches
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -35,11 +36,17 @@ _DIRECT_LABELS = 32
 # (many ties or clustered values) are sorted with a comparison sort and binary-searched.
 _SMALL_BUCKET = 16
 
+# Inputs up to this many elements run on the calling thread alone: waking the other threads
+# costs more than they save there (tens of microseconds on an idle machine, up to a scheduler
+# time slice on a busy one).
+_SERIAL_MAX = 1 << 20
+
 # Rows per chunk: each chunk allocates its scratch buffers once and writes one partial sum.
 _MAX_CHUNK_ROWS = 4096
 _MIN_CHUNKS = 64
 
-_SIGN = np.uint64(1 << 63)
+_MIN_INT64 = np.int64(-(1 << 63))
+_UINT64_MAX = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
 @njit(cache=True)
@@ -51,10 +58,9 @@ def _chunk_rows(n):
 @njit(cache=True, inline="always")
 def _key(x):
     """uint64 whose unsigned order is the order of the finite float ``x``."""
-    bits = np.float64(x + 0.0).view(np.uint64)  # + 0.0 turns -0.0 into +0.0
-    if bits & _SIGN:
-        return ~bits
-    return bits | _SIGN
+    bits = np.float64(x + 0.0).view(np.int64)  # + 0.0 turns -0.0 into +0.0
+    # negative: flip every bit; positive: set the sign bit (branch-free, so loops vectorise)
+    return np.uint64(bits ^ ((bits >> 63) | _MIN_INT64))
 
 
 @njit(cache=True)
@@ -107,20 +113,44 @@ def _split(src, yi, si, want):
 
 
 @njit(cache=True)
-def _bucket_sort(src, m, n_buckets, dst, bucket, bounds):
+def _min_max(src, m):
+    """(min, max) of src[0:m] as float64; four independent chains to hide min/max latency."""
+    lo0 = lo1 = lo2 = lo3 = np.float64(src[0])
+    hi0 = hi1 = hi2 = hi3 = lo0
+    i = 0
+    while i + 4 <= m:
+        x0 = np.float64(src[i])
+        x1 = np.float64(src[i + 1])
+        x2 = np.float64(src[i + 2])
+        x3 = np.float64(src[i + 3])
+        lo0 = min(lo0, x0)
+        lo1 = min(lo1, x1)
+        lo2 = min(lo2, x2)
+        lo3 = min(lo3, x3)
+        hi0 = max(hi0, x0)
+        hi1 = max(hi1, x1)
+        hi2 = max(hi2, x2)
+        hi3 = max(hi3, x3)
+        i += 4
+    while i < m:
+        x0 = np.float64(src[i])
+        lo0 = min(lo0, x0)
+        hi0 = max(hi0, x0)
+        i += 1
+    return min(min(lo0, lo1), min(lo2, lo3)), max(max(hi0, hi1), max(hi2, hi3))
+
+
+@njit(cache=True)
+def _bucket_sort(src, m, n_buckets, dst, bucket, bounds, crowded):
     """Sort src[0:m] (m >= 1) into dst[0:m] and index it by value; return (lo, scale, nb).
 
     Values are spread over nb equal-width buckets of [lo, max]: bucket(x) = min(nb - 1,
     floor((x - lo) * scale)), computed in float64, which never decreases as x grows; bucket t
     spans dst[bounds[t]:bounds[t + 1]]. When the range is empty, or too small or too large
-    for float64 arithmetic, nb is 1 and lo and scale are 0: one sorted bucket.
+    for float64 arithmetic, nb is 1 and lo and scale are 0: one sorted bucket. ``bucket``
+    and ``crowded`` (int64, m entries) and ``bounds`` (int64, nb + 2 entries) are scratch.
     """
-    lo = np.float64(src[0])
-    hi = lo
-    for i in range(1, m):
-        x = np.float64(src[i])
-        lo = min(lo, x)
-        hi = max(hi, x)
+    lo, hi = _min_max(src, m)
     nb = n_buckets
     scale = nb / (hi - lo) if hi > lo else 0.0
     if not (0.0 < scale < 1e300):
@@ -130,30 +160,34 @@ def _bucket_sort(src, m, n_buckets, dst, bucket, bounds):
     top = nb - 1.0
     for t in range(nb + 2):
         bounds[t] = 0
+    n_crowded = 0  # buckets receiving a second value, listed once each
     for i in range(m):
         t = np.int64(min((np.float64(src[i]) - lo) * scale, top))
         bucket[i] = t
-        bounds[t + 2] += 1
+        c = bounds[t + 2] + 1
+        bounds[t + 2] = c
+        crowded[n_crowded] = t
+        n_crowded += c == 2
     for t in range(2, nb + 2):
         bounds[t] += bounds[t - 1]
     for i in range(m):
         t = bucket[i] + 1
         dst[bounds[t]] = src[i]
         bounds[t] += 1
-    for t in range(nb):
+    for c in range(n_crowded):
+        t = crowded[c]
         b0 = bounds[t]
         b1 = bounds[t + 1]
-        if b1 - b0 > 1:
-            if b1 - b0 <= _SMALL_BUCKET:
-                _insertion_sort(dst, b0, b1)
-            else:
-                ordered = True
-                for i in range(b0 + 1, b1):
-                    if dst[i] < dst[i - 1]:
-                        ordered = False
-                        break
-                if not ordered:
-                    dst[b0:b1].sort()
+        if b1 - b0 <= _SMALL_BUCKET:
+            _insertion_sort(dst, b0, b1)
+        else:
+            ordered = True
+            for i in range(b0 + 1, b1):
+                if dst[i] < dst[i - 1]:
+                    ordered = False
+                    break
+            if not ordered:
+                dst[b0:b1].sort()
     return lo, scale, nb
 
 
@@ -207,32 +241,33 @@ def _n_buckets(m, L):
 
 
 @njit(cache=True)
-def _lrap_direct(yi, si, r):
+def _lrap_direct(yi, si, r, rel):
+    """LRAP of one row by direct counting, O(L * r); rel is scratch for the relevant scores."""
     L = yi.shape[0]
+    _split(rel, yi, si, 1)
     tot = 0.0
-    for j in range(L):
-        if yi[j]:
-            v = si[j]
-            n_all = 0
-            n_rel = 0
-            for k in range(L):
-                ge = si[k] >= v
-                n_all += ge
-                n_rel += ge & (yi[k] != 0)
-            tot += n_rel / n_all
+    for a in range(r):
+        v = rel[a]
+        n_all = 0
+        for k in range(L):
+            n_all += si[k] >= v
+        n_rel = 0
+        for b in range(r):
+            n_rel += rel[b] >= v
+        tot += n_rel / n_all
     return tot / r
 
 
 @njit(cache=True)
-def _lrap_row(yi, si, r, vals, sa, bucket, bounds, hist):
+def _lrap_row(yi, si, r, vals, sa, bucket, bounds, crowded, hist):
     """Mean over relevant labels j of (#relevant scoring >= s_j) / (#labels scoring >= s_j)."""
     L = yi.shape[0]
     if r == 0 or r == L:
         return 1.0
     if r <= _DIRECT_MAX or L <= _DIRECT_LABELS:
-        return _lrap_direct(yi, si, r)
+        return _lrap_direct(yi, si, r, vals)
     _split(vals, yi, si, 1)
-    lo, scale, nb = _bucket_sort(vals, r, _n_buckets(r, L), sa, bucket, bounds)
+    lo, scale, nb = _bucket_sort(vals, r, _n_buckets(r, L), sa, bucket, bounds, crowded)
     top = nb - 1.0
     # hist[p]: irrelevant labels with exactly p relevant scores <= theirs; such a label
     # scores >= sa[j] exactly when p > j.
@@ -257,8 +292,7 @@ def _lrap_row(yi, si, r, vals, sa, bucket, bounds, hist):
 
 
 @njit(cache=True, parallel=True)
-def lrap(y, s, w):
-    """Label ranking average precision of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+def _lrap(y, s, w):
     n, L = y.shape
     weighted = w.shape[0] > 0
     rows = _chunk_rows(n)
@@ -269,13 +303,14 @@ def lrap(y, s, w):
         vals = np.empty(L, dtype=s.dtype)
         sa = np.empty(L, dtype=s.dtype)
         bucket = np.empty(L, dtype=np.int64)
+        crowded = np.empty(L, dtype=np.int64)
         bounds = np.empty(2 * L + 2, dtype=np.int64)
         hist = np.empty(L + 1, dtype=np.int64)
         acc = 0.0
         wacc = 0.0
         for i in range(c * rows, min(n, (c + 1) * rows)):
             yi = y[i]
-            val = _lrap_row(yi, s[i], _n_relevant(yi), vals, sa, bucket, bounds, hist)
+            val = _lrap_row(yi, s[i], _n_relevant(yi), vals, sa, bucket, bounds, crowded, hist)
             if weighted:
                 acc += val * w[i]
                 wacc += w[i]
@@ -293,14 +328,11 @@ def lrap(y, s, w):
 def _coverage_row(yi, si):
     """Number of labels scoring >= the lowest relevant score (0 without relevant labels)."""
     L = yi.shape[0]
-    lowest = np.uint64(0xFFFFFFFFFFFFFFFF)
-    r = 0
+    lowest = _UINT64_MAX  # no key reaches it: keys of finite floats stay below 0xFFF0...
     for j in range(L):
-        k = _key(si[j])
-        rel = yi[j]
-        r += rel
-        lowest = min(lowest, k if rel != 0 else lowest)
-    if r == 0:
+        k = _key(si[j]) if yi[j] != 0 else _UINT64_MAX
+        lowest = min(lowest, k)
+    if lowest == _UINT64_MAX:
         return 0
     cnt = 0
     for j in range(L):
@@ -309,8 +341,7 @@ def _coverage_row(yi, si):
 
 
 @njit(cache=True, parallel=True)
-def coverage(y, s, w):
-    """Coverage error of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+def _coverage(y, s, w):
     n, L = y.shape
     weighted = w.shape[0] > 0
     rows = _chunk_rows(n)
@@ -336,29 +367,30 @@ def coverage(y, s, w):
 
 
 @njit(cache=True)
-def _misordered_pairs(yi, si, r, vals, sa, bucket, bounds):
+def _misordered_pairs(yi, si, r, vals, sa, bucket, bounds, crowded):
     """Number of (relevant j, irrelevant k) pairs with s_k >= s_j (0 < r < L)."""
     L = yi.shape[0]
     q = L - r
     cnt = 0
-    if r <= _DIRECT_MAX or L <= _DIRECT_LABELS:
-        for j in range(L):
-            if yi[j]:
-                v = si[j]
-                for k in range(L):
-                    cnt += (si[k] >= v) & (yi[k] == 0)
-        return cnt
-    if q <= _DIRECT_MAX:
-        for k in range(L):
-            if not yi[k]:
-                v = si[k]
-                for j in range(L):
-                    cnt += (si[j] <= v) & (yi[j] != 0)
+    if min(r, q) <= _DIRECT_MAX or L <= _DIRECT_LABELS:
+        # direct counting, O(L * min(r, q)): the smaller side's scores against the other's
+        m = _split(vals, yi, si, 1)
+        _split(sa, yi, si, 0)
+        if r <= q:
+            for a in range(r):
+                v = vals[a]
+                for b in range(q):
+                    cnt += sa[b] >= v
+        else:
+            for b in range(q):
+                v = sa[b]
+                for a in range(m):
+                    cnt += vals[a] <= v
         return cnt
     # sort the smaller side, look the other side up in it
     small = 1 if r <= q else 0
     m = _split(vals, yi, si, small)
-    lo, scale, nb = _bucket_sort(vals, m, _n_buckets(m, L), sa, bucket, bounds)
+    lo, scale, nb = _bucket_sort(vals, m, _n_buckets(m, L), sa, bucket, bounds, crowded)
     top = nb - 1.0
     other = _split(vals, yi, si, 1 - small)
     if small == 1:
@@ -371,8 +403,7 @@ def _misordered_pairs(yi, si, r, vals, sa, bucket, bounds):
 
 
 @njit(cache=True, parallel=True)
-def ranking_loss(y, s, w):
-    """Label ranking loss of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+def _ranking_loss(y, s, w):
     n, L = y.shape
     weighted = w.shape[0] > 0
     rows = _chunk_rows(n)
@@ -383,6 +414,7 @@ def ranking_loss(y, s, w):
         vals = np.empty(L, dtype=s.dtype)
         sa = np.empty(L, dtype=s.dtype)
         bucket = np.empty(L, dtype=np.int64)
+        crowded = np.empty(L, dtype=np.int64)
         bounds = np.empty(2 * L + 2, dtype=np.int64)
         acc = 0.0
         wacc = 0.0
@@ -391,7 +423,7 @@ def ranking_loss(y, s, w):
             r = _n_relevant(yi)
             val = 0.0
             if r != 0 and r != L:
-                pairs = _misordered_pairs(yi, s[i], r, vals, sa, bucket, bounds)
+                pairs = _misordered_pairs(yi, s[i], r, vals, sa, bucket, bounds, crowded)
                 val = pairs / float(r * (L - r))
             if weighted:
                 acc += val * w[i]
@@ -401,3 +433,32 @@ def ranking_loss(y, s, w):
         part[c] = acc
         wpart[c] = wacc
     return _finish(part, wpart, n, weighted)
+
+
+# ------------------------------------------------------------------------ entry points
+
+
+def _run(kernel, y, s, w):
+    if y.size > _SERIAL_MAX or numba.get_num_threads() == 1:
+        return kernel(y, s, w)
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return kernel(y, s, w)
+    finally:
+        numba.set_num_threads(threads)
+
+
+def lrap(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Label ranking average precision of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+    return _run(_lrap, y, s, w)
+
+
+def coverage(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Coverage error of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+    return _run(_coverage, y, s, w)
+
+
+def ranking_loss(y: np.ndarray, s: np.ndarray, w: np.ndarray) -> float:
+    """Label ranking loss of 0/1 ``y`` (n, L) ranked by ``s`` (n, L)."""
+    return _run(_ranking_loss, y, s, w)
