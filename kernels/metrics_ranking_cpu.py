@@ -141,33 +141,102 @@ def _min_max(src, m):
 
 
 @njit(cache=True)
-def _bucket_sort(src, m, n_buckets, dst, bucket, bounds, crowded):
-    """Sort src[0:m] (m >= 1) into dst[0:m] and index it by value; return (lo, scale, nb).
+def _key_min_max(src, m):
+    """(min, max) of the order keys of src[0:m], as float64 (integer min/max vectorise)."""
+    lo = _UINT64_MAX
+    hi = np.uint64(0)
+    for i in range(m):
+        k = _key(src[i])
+        lo = min(lo, k)
+        hi = max(hi, k)
+    return np.float64(lo), np.float64(hi)
 
-    Values are spread over nb equal-width buckets of [lo, max]: bucket(x) = min(nb - 1,
-    floor((x - lo) * scale)), computed in float64, which never decreases as x grows; bucket t
-    spans dst[bounds[t]:bounds[t + 1]]. When the range is empty, or too small or too large
-    for float64 arithmetic, nb is 1 and lo and scale are 0: one sorted bucket. ``bucket``
-    and ``crowded`` (int64, m entries) and ``bounds`` (int64, nb + 2 entries) are scratch.
-    """
-    lo, hi = _min_max(src, m)
-    nb = n_buckets
+
+@njit(cache=True, inline="always")
+def _position(x, keyed):
+    """Non-decreasing float64 image of a score: the score, or its order key (log-like)."""
+    return np.float64(_key(x)) if keyed else np.float64(x)
+
+
+@njit(cache=True)
+def _scale(lo, hi, nb):
+    """Buckets per unit of position, or 0 when float64 cannot spread [lo, hi] safely."""
     scale = nb / (hi - lo) if hi > lo else 0.0
-    if not (0.0 < scale < 1e300):
-        nb = 1
-        lo = 0.0  # (x - 0.0) * 0.0 is 0 for every finite x, never inf * 0
-        scale = 0.0
+    return scale if 0.0 < scale < 1e300 else 0.0
+
+
+@njit(cache=True)
+def _histogram(src, m, lo, scale, nb, keyed, bucket, bounds, crowded):
+    """Bucket of every value (into ``bucket``) and counts per bucket (into bounds[t + 2]).
+
+    Lists each bucket that receives a second value in ``crowded``; returns (number of such
+    buckets, largest count, a bucket with that count).
+    """
     top = nb - 1.0
     for t in range(nb + 2):
         bounds[t] = 0
-    n_crowded = 0  # buckets receiving a second value, listed once each
+    n_crowded = 0
+    largest = 0
+    fullest = 0
     for i in range(m):
-        t = np.int64(min((np.float64(src[i]) - lo) * scale, top))
+        t = np.int64(min((_position(src[i], keyed) - lo) * scale, top))
         bucket[i] = t
         c = bounds[t + 2] + 1
         bounds[t + 2] = c
         crowded[n_crowded] = t
         n_crowded += c == 2
+        fullest = t if c > largest else fullest
+        largest = max(largest, c)
+    return n_crowded, largest, fullest
+
+
+@njit(cache=True)
+def _tied_bucket(src, m, bucket, t):
+    """Whether every value of src[0:m] in bucket t (one at least) is the same."""
+    first = -1
+    for i in range(m):
+        if bucket[i] == t:
+            first = i
+            break
+    v = src[first]
+    differ = 0
+    for i in range(first + 1, m):
+        differ += (bucket[i] == t) & (src[i] != v)
+    return differ == 0
+
+
+@njit(cache=True)
+def _bucket_sort(src, m, n_buckets, dst, bucket, bounds, crowded):
+    """Sort src[0:m] (m >= 1) into dst[0:m] and index it; return (lo, scale, nb, keyed).
+
+    Values are spread over nb equal-width buckets of positions (the values themselves, or,
+    when that crowds them, their order keys: see _position): bucket(x) = min(nb - 1,
+    floor((position(x) - lo) * scale)), which never decreases as x grows; bucket t spans
+    dst[bounds[t]:bounds[t + 1]]. When float64 cannot spread the range, nb is 1 and lo and
+    scale are 0: one sorted bucket. ``bucket`` and ``crowded`` (int64, m entries) and
+    ``bounds`` (int64, n_buckets + 2 entries) are scratch.
+    """
+    lo, hi = _min_max(src, m)
+    scale = _scale(lo, hi, n_buckets)
+    nb = n_buckets
+    if scale == 0.0:
+        nb = 1
+        lo = 0.0  # (x - 0.0) * 0.0 is 0 for every finite x, never inf * 0
+    keyed = False
+    n_crowded, largest, fullest = _histogram(src, m, lo, scale, nb, False, bucket, bounds, crowded)
+    if largest > _SMALL_BUCKET and nb > 1 and not _tied_bucket(src, m, bucket, fullest):
+        # clustered values: try buckets evenly spaced in order keys instead
+        klo, khi = _key_min_max(src, m)
+        kscale = _scale(klo, khi, nb)
+        if kscale > 0.0:
+            kn, klargest, _ = _histogram(src, m, klo, kscale, nb, True, bucket, bounds, crowded)
+            if klargest < largest:
+                keyed = True
+                lo = klo
+                scale = kscale
+                n_crowded = kn
+            else:
+                n_crowded, _, _ = _histogram(src, m, lo, scale, nb, False, bucket, bounds, crowded)
     for t in range(2, nb + 2):
         bounds[t] += bounds[t - 1]
     for i in range(m):
@@ -188,21 +257,36 @@ def _bucket_sort(src, m, n_buckets, dst, bucket, bounds, crowded):
                     break
             if not ordered:
                 dst[b0:b1].sort()
-    return lo, scale, nb
+    return lo, scale, nb, keyed
 
 
 @njit(cache=True)
-def _search(a, b0, b1, v, strict):
-    """Number of values < v (``strict``) or <= v in a[0:b1], given those in a[0:b0] are."""
+def _search_le(a, b0, b1, v):
+    """Number of values <= v in the sorted a[0:b1], given those in a[0:b0] are (b1 > b0)."""
     # whole-bucket answers first: a bucket of tied values always ends here
-    if (a[b1 - 1] < v) if strict else (a[b1 - 1] <= v):
+    if a[b1 - 1] <= v:
         return b1
-    if (a[b0] >= v) if strict else (a[b0] > v):
+    if a[b0] > v:
         return b0
     while b1 > b0:
         mid = (b0 + b1) >> 1
-        below = a[mid] < v if strict else a[mid] <= v
-        if below:
+        if a[mid] <= v:
+            b0 = mid + 1
+        else:
+            b1 = mid
+    return b0
+
+
+@njit(cache=True)
+def _search_lt(a, b0, b1, v):
+    """Number of values < v in the sorted a[0:b1], given those in a[0:b0] are (b1 > b0)."""
+    if a[b1 - 1] < v:
+        return b1
+    if a[b0] >= v:
+        return b0
+    while b1 > b0:
+        mid = (b0 + b1) >> 1
+        if a[mid] < v:
             b0 = mid + 1
         else:
             b1 = mid
@@ -210,24 +294,24 @@ def _search(a, b0, b1, v, strict):
 
 
 @njit(cache=True, inline="always")
-def _count_le(a, bounds, lo, scale, top, v):
+def _count_le(a, bounds, lo, scale, top, keyed, v):
     """Number of values <= v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
-    t = np.int64(min(max((np.float64(v) - lo) * scale, 0.0), top))
+    t = np.int64(min(max((_position(v, keyed) - lo) * scale, 0.0), top))
     b0 = bounds[t]
     b1 = bounds[t + 1]
     if b1 - b0 > 1:
-        return _search(a, b0, b1, v, False)
+        return _search_le(a, b0, b1, v)
     return b0 + ((b1 > b0) & (a[b0] <= v))
 
 
 @njit(cache=True, inline="always")
-def _count_lt(a, bounds, lo, scale, top, v):
+def _count_lt(a, bounds, lo, scale, top, keyed, v):
     """Number of values < v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
-    t = np.int64(min(max((np.float64(v) - lo) * scale, 0.0), top))
+    t = np.int64(min(max((_position(v, keyed) - lo) * scale, 0.0), top))
     b0 = bounds[t]
     b1 = bounds[t + 1]
     if b1 - b0 > 1:
-        return _search(a, b0, b1, v, True)
+        return _search_lt(a, b0, b1, v)
     return b0 + ((b1 > b0) & (a[b0] < v))
 
 
@@ -267,7 +351,7 @@ def _lrap_row(yi, si, r, vals, sa, bucket, bounds, crowded, hist):
     if r <= _DIRECT_MAX or L <= _DIRECT_LABELS:
         return _lrap_direct(yi, si, r, vals)
     _split(vals, yi, si, 1)
-    lo, scale, nb = _bucket_sort(vals, r, _n_buckets(r, L), sa, bucket, bounds, crowded)
+    lo, scale, nb, keyed = _bucket_sort(vals, r, _n_buckets(r, L), sa, bucket, bounds, crowded)
     top = nb - 1.0
     # hist[p]: irrelevant labels with exactly p relevant scores <= theirs; such a label
     # scores >= sa[j] exactly when p > j.
@@ -275,7 +359,7 @@ def _lrap_row(yi, si, r, vals, sa, bucket, bounds, crowded, hist):
         hist[p] = 0
     q = _split(vals, yi, si, 0)
     for k in range(q):
-        hist[_count_le(sa, bounds, lo, scale, top, vals[k])] += 1
+        hist[_count_le(sa, bounds, lo, scale, top, keyed, vals[k])] += 1
     n_irr_ge = hist[r]
     tot = 0.0
     j = r - 1
@@ -302,9 +386,9 @@ def _lrap(y, s, w):
     for c in prange(n_chunks):
         vals = np.empty(L, dtype=s.dtype)
         sa = np.empty(L, dtype=s.dtype)
-        bucket = np.empty(L, dtype=np.int64)
-        crowded = np.empty(L, dtype=np.int64)
-        bounds = np.empty(2 * L + 2, dtype=np.int64)
+        bucket = np.empty(L, dtype=np.int32)
+        crowded = np.empty(L, dtype=np.int32)
+        bounds = np.empty(2 * L + 2, dtype=np.int32)
         hist = np.empty(L + 1, dtype=np.int64)
         acc = 0.0
         wacc = 0.0
@@ -390,15 +474,15 @@ def _misordered_pairs(yi, si, r, vals, sa, bucket, bounds, crowded):
     # sort the smaller side, look the other side up in it
     small = 1 if r <= q else 0
     m = _split(vals, yi, si, small)
-    lo, scale, nb = _bucket_sort(vals, m, _n_buckets(m, L), sa, bucket, bounds, crowded)
+    lo, scale, nb, keyed = _bucket_sort(vals, m, _n_buckets(m, L), sa, bucket, bounds, crowded)
     top = nb - 1.0
     other = _split(vals, yi, si, 1 - small)
     if small == 1:
         for k in range(other):  # each irrelevant score pairs with the relevant ones <= it
-            cnt += _count_le(sa, bounds, lo, scale, top, vals[k])
+            cnt += _count_le(sa, bounds, lo, scale, top, keyed, vals[k])
     else:
         for k in range(other):  # each relevant score pairs with the irrelevant ones >= it
-            cnt += m - _count_lt(sa, bounds, lo, scale, top, vals[k])
+            cnt += m - _count_lt(sa, bounds, lo, scale, top, keyed, vals[k])
     return cnt
 
 
@@ -413,9 +497,9 @@ def _ranking_loss(y, s, w):
     for c in prange(n_chunks):
         vals = np.empty(L, dtype=s.dtype)
         sa = np.empty(L, dtype=s.dtype)
-        bucket = np.empty(L, dtype=np.int64)
-        crowded = np.empty(L, dtype=np.int64)
-        bounds = np.empty(2 * L + 2, dtype=np.int64)
+        bucket = np.empty(L, dtype=np.int32)
+        crowded = np.empty(L, dtype=np.int32)
+        bounds = np.empty(2 * L + 2, dtype=np.int32)
         acc = 0.0
         wacc = 0.0
         for i in range(c * rows, min(n, (c + 1) * rows)):
