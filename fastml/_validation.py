@@ -15,8 +15,10 @@ its warning classes is needed.
 from __future__ import annotations
 
 import functools
+import sys
 import warnings
 from importlib import import_module
+from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
@@ -30,9 +32,36 @@ class Unsupported(Exception):
     """Raised while preparing inputs when the fast path does not cover them."""
 
 
+_REFERENCES: dict[tuple[str, str], object] = {}
+
+
 def reference(name: str, module: str = "sklearn.metrics"):
-    """The reference implementation ``module.name`` (imported on first use)."""
-    return getattr(import_module(module), name)
+    """The reference implementation ``module.name`` (imported on first use, then cached).
+
+    If ``module.name`` has been replaced by fastml's own function (a test harness swapping
+    fastml in, say), the original is taken from the submodule of ``module`` that defines it.
+    """
+    key = (module, name)
+    found = _REFERENCES.get(key)
+    if found is None:
+        found = getattr(import_module(module), name)
+        if hasattr(found, "__fastml_reference__"):
+            found = _original(name, module)
+        _REFERENCES[key] = found
+    return found
+
+
+def _original(name: str, module: str):
+    prefix = module + "."
+    for mod_name, mod in list(sys.modules.items()):
+        if mod_name.startswith(prefix):
+            candidate = getattr(mod, name, None)
+            if callable(candidate) and not hasattr(candidate, "__fastml_reference__"):
+                return candidate
+    raise RuntimeError(
+        f"{module}.{name} has been replaced by fastml's function and its original definition "
+        "could not be found"
+    )
 
 
 def reference_fallback(name: str, module: str = "sklearn.metrics"):
@@ -164,6 +193,50 @@ def sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
     w = np.ascontiguousarray(w, dtype=np.float64)
     require(_all_finite(w) and bool(w.min() >= 0) and bool(w.any()))
     return w
+
+
+def binary_target(y_true, pos_label=None) -> np.ndarray:
+    """A 1-D binary target with any two labels (numbers, bools or strings) as uint8 0/1.
+
+    The positive class is ``pos_label``, or, when it is None, the greater of the labels
+    present (scikit-learn's rule for ROC AUC). Raises :class:`Unsupported` for anything that
+    is not a 1-D array of at most two labels, for float labels that are not integral, and when
+    ``pos_label`` is not one of two labels present or is of another kind than the labels.
+    """
+    if y_true is None or is_cupy(y_true) or _is_sparse(y_true):
+        raise Unsupported
+    try:
+        y = y_true if type(y_true) is np.ndarray else np.asarray(y_true)
+    except Exception as exc:
+        raise Unsupported from exc
+    require(y.ndim == 1 and y.size > 0)
+    kind = y.dtype.kind
+    if kind == "O":
+        require(all(type(v) is str for v in y))
+        y = y.astype(str)
+        kind = "U"
+    if kind in "US":
+        labels = np.unique(y)
+        require(pos_label is None or isinstance(pos_label, str))
+    else:
+        require(kind in "biuf")
+        lo, hi = y.min(), y.max()
+        require(bool(np.count_nonzero((y == lo) | (y == hi)) == y.size))
+        if kind == "f":
+            require(bool(lo == np.floor(lo)) and bool(hi == np.floor(hi)))
+        labels = np.array([lo]) if lo == hi else np.array([lo, hi])
+        require(
+            pos_label is None
+            or (isinstance(pos_label, (Real, np.number)) and not isinstance(pos_label, complex))
+        )
+    require(len(labels) <= 2)
+    if pos_label is None:
+        if len(labels) == 1:
+            return np.zeros(y.shape, np.uint8)
+        pos_label = labels[-1]
+    else:
+        require(len(labels) == 1 or bool(np.any(labels == pos_label)))
+    return (y == pos_label).view(np.uint8)
 
 
 class ScoredTargets(NamedTuple):

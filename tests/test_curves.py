@@ -241,13 +241,47 @@ def test_int64_scores_beyond_float_precision_use_reference():
         assert_same(fast, ref, y, s)
 
 
-def test_other_label_encodings_are_delegated():
-    y = np.array([-1, 1, 1, -1, 1])
-    s = np.array([0.1, 0.8, 0.3, 0.4, 0.9])
-    assert_same(roc_auc_score, skm.roc_auc_score, y, s)
-    assert_same(average_precision_score, skm.average_precision_score, y, s)
-    y_str = np.array(["a", "b", "b", "a", "b"])
-    assert_same(average_precision_score, skm.average_precision_score, y_str, s, pos_label="b")
+def test_other_binary_label_encodings():
+    rng = np.random.default_rng(14)
+    s = np.round(rng.random(300), 1)
+    w = rng.random(300)
+    codes = rng.integers(0, 2, 300)
+    encodings = [
+        (np.array([-1, 1])[codes], 1),
+        (np.array([3, 7])[codes], 7),
+        (np.array([0.0, 2.0])[codes], 2.0),
+        (np.array(["eggs", "spam"])[codes], "spam"),
+        (np.array(["eggs", "spam"], dtype=object)[codes], "eggs"),
+        (codes.astype(bool), True),
+        (codes, 0),
+        (np.full(300, "only"), "only"),
+        (np.full(300, "only"), "other"),
+    ]
+    for y, pos_label in encodings:
+        for sw in (None, w):
+            assert_same(roc_auc_score, skm.roc_auc_score, y, s, sample_weight=sw)
+            assert_same(
+                average_precision_score, skm.average_precision_score, y, s,
+                pos_label=pos_label, sample_weight=sw,
+            )
+    # the same problem in any encoding gives the same numbers, to the last bit
+    as_numbers = roc_auc_score(codes, s)
+    assert roc_auc_score(np.array(["eggs", "spam"])[codes], s) == as_numbers
+    assert roc_auc_score(np.array([-1, 1])[codes], s) == as_numbers
+    # errors and unusual cases stay scikit-learn's
+    y3 = np.array([0, 1, 2, 1, 0])
+    assert error_of(roc_auc_score, y3, s[:5]) == error_of(skm.roc_auc_score, y3, s[:5])
+    y_ab = np.array(["a", "b", "b", "a", "b"])
+    assert error_of(average_precision_score, y_ab, s[:5]) == error_of(
+        skm.average_precision_score, y_ab, s[:5]
+    )
+    assert error_of(average_precision_score, y_ab, s[:5], pos_label="c") == error_of(
+        skm.average_precision_score, y_ab, s[:5], pos_label="c"
+    )
+    y_cont = np.array([0.5, 1.5, 0.5, 1.5, 0.5])
+    assert error_of(roc_auc_score, y_cont, s[:5]) == error_of(skm.roc_auc_score, y_cont, s[:5])
+    y_mixed = np.array(["a", 1, "a", 1, 1], dtype=object)
+    assert error_of(roc_auc_score, y_mixed, s[:5]) == error_of(skm.roc_auc_score, y_mixed, s[:5])
     # multiclass
     rng = np.random.default_rng(8)
     yc = rng.integers(0, 3, 60)

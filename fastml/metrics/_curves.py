@@ -18,6 +18,7 @@ from fastml._validation import (
     Unsupported,
     as_array,
     binary_indicator,
+    binary_target,
     finite_scores,
     is_option,
     reference_fallback,
@@ -101,6 +102,17 @@ def _row_stats(y, s, max_fpr=0.0):
     )
 
 
+def _targets(y_true, y_score, sample_weight, pos_label) -> ScoredTargets:
+    """Validated inputs; a 1-D ``y_true`` may hold any two labels (mapped to 0/1 here)."""
+    try:
+        one_d = np.ndim(y_true) == 1
+    except Exception as exc:  # ragged input: the reference explains
+        raise Unsupported from exc
+    if one_d:
+        y_true = binary_target(y_true, pos_label)
+    return scored_targets(y_true, y_score, sample_weight)
+
+
 def _kernel_weight(w):
     return np.ones(1) if w is None else w
 
@@ -171,8 +183,8 @@ def average_precision_score(
     0.9167
     """
     require(is_option(average, _AVERAGES))
-    t = scored_targets(y_true, y_score, sample_weight)
-    require(_is_one(pos_label))
+    t = _targets(y_true, y_score, sample_weight, pos_label)
+    require(not t.multilabel or _is_one(pos_label))
     if not t.multilabel or average == "micro":
         stats = _flat_stats(t.y, t.score, t.weight)
         _warn_no_positive(stats, once=True)
@@ -271,7 +283,7 @@ def roc_auc_score(
     require(is_option(average, _AVERAGES))
     require(is_option(multi_class, ("raise", "ovr", "ovo")) and labels is None)
     fpr_cut = _check_max_fpr(max_fpr)
-    t = scored_targets(y_true, y_score, sample_weight)
+    t = _targets(y_true, y_score, sample_weight, None)
     weighted = t.weight is not None
     if not t.multilabel or average == "micro":
         stats = _flat_stats(t.y, t.score, t.weight, fpr_cut)
