@@ -55,7 +55,7 @@ def _chunk_rows(n):
     return max(1, min(rows, _MAX_CHUNK_ROWS))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _key(x):
     """uint64 whose unsigned order is the order of the finite float ``x``."""
     bits = np.float64(x + 0.0).view(np.int64)  # + 0.0 turns -0.0 into +0.0
@@ -96,6 +96,38 @@ def _insertion_sort(a, lo, hi):
             a[j + 1] = a[j]
             j -= 1
         a[j + 1] = x
+
+
+@njit(cache=True)
+def _sift_down(a, lo, root, end):
+    x = a[lo + root]
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            break
+        if child + 1 < end and a[lo + child + 1] > a[lo + child]:
+            child += 1
+        if a[lo + child] <= x:
+            break
+        a[lo + root] = a[lo + child]
+        root = child
+    a[lo + root] = x
+
+
+@njit(cache=True)
+def _heap_sort(a, lo, hi):
+    """Sort a[lo:hi] in place, O(k log k) always (for the rare large unsorted bucket).
+
+    Small and quick to compile, unlike ``ndarray.sort``.
+    """
+    k = hi - lo
+    for root in range(k // 2 - 1, -1, -1):
+        _sift_down(a, lo, root, k)
+    for end in range(k - 1, 0, -1):
+        x = a[lo]
+        a[lo] = a[lo + end]
+        a[lo + end] = x
+        _sift_down(a, lo, 0, end)
 
 
 @njit(cache=True)
@@ -152,7 +184,7 @@ def _key_min_max(src, m):
     return np.float64(lo), np.float64(hi)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _position(x, keyed):
     """Non-decreasing float64 image of a score: the score, or its order key (log-like)."""
     return np.float64(_key(x)) if keyed else np.float64(x)
@@ -256,7 +288,7 @@ def _bucket_sort(src, m, n_buckets, dst, bucket, bounds, crowded):
                     ordered = False
                     break
             if not ordered:
-                dst[b0:b1].sort()
+                _heap_sort(dst, b0, b1)
     return lo, scale, nb, keyed
 
 
@@ -293,7 +325,7 @@ def _search_lt(a, b0, b1, v):
     return b0
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _count_le(a, bounds, lo, scale, top, keyed, v):
     """Number of values <= v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
     t = np.int64(min(max((_position(v, keyed) - lo) * scale, 0.0), top))
@@ -304,7 +336,7 @@ def _count_le(a, bounds, lo, scale, top, keyed, v):
     return b0 + ((b1 > b0) & (a[b0] <= v))
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _count_lt(a, bounds, lo, scale, top, keyed, v):
     """Number of values < v in the bucket-sorted a (see _bucket_sort; top = nb - 1)."""
     t = np.int64(min(max((_position(v, keyed) - lo) * scale, 0.0), top))
