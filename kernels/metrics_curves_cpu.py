@@ -243,12 +243,126 @@ def _problem(s, y, w, wdiv, wmod, use_w, thr, max_fpr, pv, pw, out):
     _finish(pv, pw, m, hist, tie, neg_w, fp_at, n_pos, n_neg, thr, max_fpr, out)
 
 
+_PARTITIONED_MIN = 1 << 15  # distinct positives from which flat problems radix-partition
+_PART_BITS = 8
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _locate(v, a, m, first, a_lo, scale, nb):
+    """``#{a <= v}`` through the bucket index (``m`` >= _MIN_BUCKETED)."""
+    if v < a_lo:
+        return 0
+    if v >= a[m - 1]:
+        return m
+    b = _bucket(v, a_lo, scale, nb)
+    return first[b] + _count_le(a, first[b], first[b + 1], v)
+
+
+@njit(cache=True, parallel=True)
+def _negatives_partitioned(s, y, w, wdiv, wmod, use_w, thr, a, m, hist, tie):
+    """``_negatives`` over all of ``s`` for many distinct positives (large ``m``).
+
+    The tables of a large ``m`` do not fit in cache, so each negative would cost several
+    misses. Instead the negatives are radix-partitioned by the high bits of their bucket
+    (count, then scatter, both in parallel chunks); each partition is then resolved against
+    its own slice of the positives, which fits in cache, into a local histogram.
+    """
+    n = s.shape[0]
+    first, a_lo, scale, nb = _bucket_index(a, m)
+    n_parts = 1 << _PART_BITS
+    shift = 0
+    while (nb >> shift) > n_parts:
+        shift += 1
+    n_chunks = max(1, min(64, n // 65536))
+    step = (n + n_chunks - 1) // n_chunks
+    counts = np.zeros((n_chunks, n_parts), np.int64)
+    edge = np.zeros((n_chunks, 6))  # below w, top w, top tie w, neg w, fp_at, n_neg
+    a_hi = a[m - 1]
+    for c in prange(n_chunks):
+        for i in range(c * step, min(n, (c + 1) * step)):
+            if y[i]:
+                continue
+            v = s[i]
+            wi = w[(i // wdiv) % wmod] if use_w else 1.0
+            edge[c, 3] += wi
+            edge[c, 5] += 1
+            if v >= thr:
+                edge[c, 4] += wi
+            if v < a_lo:
+                edge[c, 0] += wi
+            elif v >= a_hi:
+                edge[c, 1] += wi
+                if v == a_hi:
+                    edge[c, 2] += wi
+            else:
+                counts[c, _bucket(v, a_lo, scale, nb) >> shift] += 1
+    # scatter positions: partition-major, chunk-minor
+    offsets = np.empty((n_chunks, n_parts), np.int64)
+    part_start = np.empty(n_parts + 1, np.int64)
+    total = 0
+    for p in range(n_parts):
+        part_start[p] = total
+        for c in range(n_chunks):
+            offsets[c, p] = total
+            total += counts[c, p]
+    part_start[n_parts] = total
+    buf_v = np.empty(total, s.dtype)
+    buf_w = np.empty(total if use_w else 1)
+    for c in prange(n_chunks):
+        pos = offsets[c].copy()
+        for i in range(c * step, min(n, (c + 1) * step)):
+            if y[i]:
+                continue
+            v = s[i]
+            if v < a_lo or v >= a_hi:
+                continue
+            p = _bucket(v, a_lo, scale, nb) >> shift
+            buf_v[pos[p]] = v
+            if use_w:
+                buf_w[pos[p]] = w[(i // wdiv) % wmod]
+            pos[p] += 1
+    # resolve each partition against its slice of the positives
+    lo_k = np.empty(n_parts + 1, np.int64)
+    for p in range(n_parts + 1):
+        lo_k[p] = first[min(p << shift, nb)]
+    local_start = np.empty(n_parts + 1, np.int64)
+    acc = 0
+    for p in range(n_parts):
+        local_start[p] = acc
+        acc += lo_k[p + 1] - lo_k[p] + 1
+    local_start[n_parts] = acc
+    local_hist = np.zeros(acc)
+    local_tie = np.zeros(acc)
+    for p in prange(n_parts):
+        k0 = lo_k[p]
+        base = local_start[p]
+        for q in range(part_start[p], part_start[p + 1]):
+            v = buf_v[q]
+            wi = buf_w[q] if use_w else 1.0
+            b = _bucket(v, a_lo, scale, nb)
+            r = first[b] + _count_le(a, first[b], first[b + 1], v)
+            local_hist[base + r - k0] += wi
+            if r > k0 and a[r - 1] == v:
+                local_tie[base + r - 1 - k0] += wi
+    for p in range(n_parts):
+        k0 = lo_k[p]
+        for k in range(lo_k[p + 1] - k0 + 1):
+            hist[k0 + k] += local_hist[local_start[p] + k]
+            tie[k0 + k] += local_tie[local_start[p] + k] if k0 + k < m else 0.0
+    edges = edge.sum(axis=0)
+    hist[0] += edges[0]
+    hist[m] += edges[1]
+    tie[m - 1] += edges[2]
+    return edges[3], edges[4], int(edges[5])
+
+
 @njit(cache=True, parallel=True)
 def flat_stats(s, y, w, wdiv, wmod, use_w, thr, max_fpr):
     """Statistics of large binary problems: ``s`` (B, N) scored against one ``y`` (N,).
 
-    Each problem's negatives are scanned in parallel chunks. Used for 1-D binary input and for
-    average="micro" (the flattened matrix), one problem per batch member.
+    Each problem's negatives are scanned in parallel chunks (radix-partitioned when there are
+    many distinct positives). Used for 1-D binary input and for average="micro" (the flattened
+    matrix), one problem per batch member.
     """
     n_batch, n = s.shape
     n_pos = 0
@@ -261,6 +375,14 @@ def flat_stats(s, y, w, wdiv, wmod, use_w, thr, max_fpr):
     step = (n + n_chunks - 1) // n_chunks
     for b in range(n_batch):
         m, n_pos = _positives(s[b], y, w, wdiv, wmod, use_w, pv, pw)
+        if m >= _PARTITIONED_MIN:
+            hist = np.zeros(m + 1)
+            tie = np.zeros(m)
+            neg_w, fp_at, n_neg = _negatives_partitioned(
+                s[b], y, w, wdiv, wmod, use_w, thr, pv, m, hist, tie
+            )
+            _finish(pv, pw, m, hist, tie, neg_w, fp_at, n_pos, n_neg, thr, max_fpr, out[b])
+            continue
         hists = np.zeros((n_chunks, m + 1))
         ties = np.zeros((n_chunks, max(m, 1)))
         parts = np.zeros((n_chunks, 3))

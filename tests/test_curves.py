@@ -85,6 +85,23 @@ def test_large_binary_and_micro_use_parallel_chunks():
         assert_same(fast, ref, y, s, average="micro", sample_weight=w)
 
 
+def test_radix_partitioned_flat_problems():
+    # more than 2**15 distinct positive scores: the flat (binary / micro) kernel partitions the
+    # negatives; exact ties between negatives and positives fall on partition boundaries too
+    rng = np.random.default_rng(15)
+    n = 120_000
+    y = (rng.random((n, 2)) < 0.4).astype(int)
+    s = rng.integers(0, 10**6, (n, 2)) / 1e6
+    s[:50] = s.max()  # negatives tied with the top positive
+    s[50:100] = s.min()
+    w = rng.random(n)
+    for fast, ref in PAIRS:
+        for sw in (None, w):
+            assert_same(fast, ref, y, s, average="micro", sample_weight=sw)
+            assert_same(fast, ref, y[:, 0], s[:, 0], sample_weight=sw)
+    assert_same(roc_auc_score, skm.roc_auc_score, y[:, 1], s[:, 1], max_fpr=0.3, sample_weight=w)
+
+
 def test_many_distinct_positive_values_bucket_index():
     # enough positives for the bucket index, with skewed scores and an outlier
     rng = np.random.default_rng(3)
