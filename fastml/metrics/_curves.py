@@ -169,9 +169,10 @@ def average_precision_score(
 
     Notes
     -----
-    Accelerated: 0/1 targets (bool, int or float dtype; dense), finite int or float scores,
-    non-negative weights. Anything else is computed by scikit-learn. A label without positives
-    has AP 0 and triggers scikit-learn's warning.
+    Accelerated: multi-label 0/1 indicators (bool, int or float dtype; dense) and 1-D binary
+    targets with any two labels (numbers or strings, ``pos_label`` among them), finite int or
+    float scores, non-negative weights. Anything else is computed by scikit-learn. A label
+    without positives has AP 0 and triggers scikit-learn's warning.
 
     Examples
     --------
@@ -268,8 +269,9 @@ def roc_auc_score(
 
     Notes
     -----
-    Accelerated: binary and multi-label 0/1 targets, finite scores, non-negative weights.
-    Multiclass targets and anything else are computed by scikit-learn.
+    Accelerated: multi-label 0/1 indicators and 1-D binary targets with any two labels (the
+    greater is positive, as in scikit-learn), finite scores, non-negative weights. Multiclass
+    targets and anything else are computed by scikit-learn.
 
     Examples
     --------
