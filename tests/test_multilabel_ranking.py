@@ -406,6 +406,29 @@ def test_coverage_rejects_sparse_like_sklearn():
     assert got[0] == "err"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_pandas_extension_columns_go_to_sklearn(name, count_fallbacks):
+    # all-sparse frames become SciPy sparse in scikit-learn (coverage_error then refuses
+    # them), partly sparse frames warn, nullable columns convert early
+    y = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]])
+    s = np.array([[0.2, 0.5, 0.1], [0.3, 0.3, 0.9], [0.1, 0.2, 0.3]])
+    sparse_y = pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(y))
+    partly_sparse_y = sparse_y.copy()
+    partly_sparse_y[0] = partly_sparse_y[0].sparse.to_dense()
+    cases = [
+        (sparse_y, s),
+        (y, pd.DataFrame.sparse.from_spmatrix(sp.csr_matrix(s))),
+        (partly_sparse_y, s),
+        (pd.DataFrame(y).astype("Int64"), s),
+        (y, pd.DataFrame(s).astype("Float64")),
+    ]
+    outcomes = [assert_same(name, yy, ss) for yy, ss in cases]
+    assert count_fallbacks == [name] * len(cases)
+    assert outcomes[2][2] == ["UserWarning"]  # the partly sparse frame
+    if name == "coverage_error":
+        assert outcomes[0][1] is TypeError
+
+
 def test_lrap_pandas_weights_are_indexed_by_label(count_fallbacks):
     # scikit-learn's LRAP reads sample_weight[i]: a Series is looked up by its index label
     y = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]])

@@ -56,6 +56,17 @@ def _positional_weights(sample_weight) -> None:
         require(type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
 
 
+def _plain_frames(*objs) -> None:
+    """Only pandas DataFrames of NumPy-typed columns take the fast path.
+
+    scikit-learn has its own conversions (and warnings) for the others: an all-sparse frame
+    becomes a SciPy sparse matrix, partly sparse ones warn, nullable columns convert early.
+    """
+    for obj in objs:
+        if type(obj).__module__.startswith("pandas") and getattr(obj, "ndim", 0) > 1:
+            require(all(isinstance(dt, np.dtype) for dt in obj.dtypes))
+
+
 def _score_array(y_score) -> np.ndarray:
     s = as_array(y_score)
     if s.dtype.kind == "b":  # bool scores compare like 0/1
@@ -112,6 +123,7 @@ def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None
     >>> label_ranking_average_precision_score(y_true, y_score)
     0.41666666666666663
     """
+    _plain_frames(y_true, y_score)
     s_in = as_array(y_score)
     require(s_in.dtype.kind != "b")  # scikit-learn negates the scores: TypeError for bool
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
@@ -159,6 +171,7 @@ def coverage_error(y_true, y_score, *, sample_weight=None) -> float:
     >>> coverage_error(y_true, y_score)
     1.5
     """
+    _plain_frames(y_true, y_score)
     s_in = _score_array(y_score)
     # scikit-learn's masked minimum warns (overflow in cast) on float16 scores
     require(s_in.dtype != np.float16)
@@ -197,6 +210,7 @@ def label_ranking_loss(y_true, y_score, *, sample_weight=None) -> float:
     >>> label_ranking_loss(y_true, y_score)
     0.75
     """
+    _plain_frames(y_true, y_score)
     s_in = _score_array(y_score)
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
     k = kernels("metrics_ranking")
