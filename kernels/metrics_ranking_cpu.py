@@ -14,11 +14,16 @@ values, accumulated in float64 per chunk of rows and then over chunks.
 Tie rules follow scikit-learn: ranks are pessimistic (a label is ranked after every label of
 equal score), and a tied (relevant, irrelevant) pair counts as misordered in the ranking loss.
 
-Scores are compared through order-preserving integer keys: a float maps to a uint64 whose
-unsigned order is the float order (with -0.0 folded onto +0.0, so equal floats give equal
-keys). Integer keys let the coverage scan vectorise, and let the ranking kernels bucket a
-row's relevant scores by their leading key bits: a bucket sort of the relevant scores plus one
-bucket lookup per irrelevant score replaces comparison sorts and binary searches.
+Per row, small cases count directly (O(L * r), vectorised). Otherwise the scores of one side
+(LRAP: the relevant labels; ranking loss: the smaller side) are bucket-sorted into about 16
+buckets per value, evenly spaced in value (or in order key, when values cluster), and each
+score of the other side is located with one bucket lookup: O(L) expected per row instead of
+a comparison sort and binary searches. Any non-decreasing bucket function gives exact counts;
+crowded buckets fall back to sorted binary search.
+
+Order keys: a float maps to a uint64 whose unsigned order is the float order (with -0.0
+folded onto +0.0, so equal floats give equal keys). Integer keys also let the coverage scan
+(min over relevant scores, then a count) vectorise.
 """
 
 from __future__ import annotations
@@ -27,13 +32,14 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-# Rows with at most this many relevant labels (or, for the ranking loss, irrelevant ones), or
-# with at most _DIRECT_LABELS labels, use a direct O(L * r) counting scan, which vectorises.
+# Rows with at most this many relevant labels (for the ranking loss: relevant or irrelevant
+# ones), or with at most _DIRECT_LABELS labels, use a direct O(L * r) count, which vectorises.
 _DIRECT_MAX = 16
 _DIRECT_LABELS = 32
 
-# Bucket sort: buckets up to this size are insertion-sorted and scanned linearly; larger ones
-# (many ties or clustered values) are sorted with a comparison sort and binary-searched.
+# Bucket sort: buckets up to this size are insertion-sorted; larger ones (ties, clustered
+# values) are checked for order and heap-sorted if need be. Lookups into buckets holding more
+# than one value binary-search them.
 _SMALL_BUCKET = 16
 
 # Inputs up to this many elements run on the calling thread alone: waking the other threads
