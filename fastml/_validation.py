@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastml._dispatch import is_cupy
+from fastml._dispatch import is_cupy, kernels
 
 _MAX_EXACT_INT = 2**53
 
@@ -115,6 +115,16 @@ def _is_sparse(x) -> bool:
     return type(x).__module__.startswith("scipy.sparse")
 
 
+def _has_extension_dtype(x) -> bool:
+    """True for pandas objects holding extension (nullable, sparse, categorical) dtypes,
+    which a reference reads its own way (sparse frames become SciPy matrices there)."""
+    dtypes = getattr(x, "dtypes", None)
+    if dtypes is not None and hasattr(x, "columns"):
+        return any(not isinstance(dt, np.dtype) for dt in dtypes)
+    dtype = getattr(x, "dtype", None)
+    return dtype is not None and hasattr(x, "index") and not isinstance(dtype, np.dtype)
+
+
 def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
     """A NumPy array of numeric or bool dtype for lists, arrays, pandas objects.
 
@@ -131,6 +141,7 @@ def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
         require(csr.has_canonical_format and bool(np.all(csr.data == 1)))
         x = csr.toarray()
     elif type(x) is not np.ndarray:
+        require(not _has_extension_dtype(x))
         try:
             x = np.asarray(x)
         except Exception as exc:  # ragged lists and the like: the reference explains
@@ -139,15 +150,28 @@ def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
     return x
 
 
+_WIDE = (np.dtype(np.int64), np.dtype(np.float64))
+
+
 def binary_indicator(y: np.ndarray) -> np.ndarray:
     """``y`` as a uint8 array of the same shape and layout if every value is 0 or 1.
 
-    Bool and one-byte integer arrays are viewed, not copied.
+    Bool and one-byte integer arrays are viewed, not copied; contiguous int64 and float64
+    arrays are checked and narrowed in one parallel pass.
     """
     kind = y.dtype.kind
     if kind == "b":
         return y.view(np.uint8)
     require(y.size > 0)
+    if y.dtype in _WIDE and (y.flags.c_contiguous or y.flags.f_contiguous):
+        flip = not y.flags.c_contiguous  # Fortran order: narrow the C-ordered transpose
+        src = y.T if flip else y
+        out = np.empty(src.shape, dtype=np.uint8)
+        ok = kernels("validation").narrow_indicator(
+            src.reshape(-1).view(np.uint64), out.reshape(-1), kind == "f"
+        )
+        require(ok)
+        return out.T if flip else out
     if kind in "iu":
         require(y.min() >= 0 and y.max() <= 1)
         return y.view(np.uint8) if y.dtype.itemsize == 1 else y.astype(np.uint8)
@@ -157,7 +181,11 @@ def binary_indicator(y: np.ndarray) -> np.ndarray:
 
 def _all_finite(a: np.ndarray) -> bool:
     # A finite sum proves every element finite; an inf/NaN sum may still be overflow.
-    return a.size == 0 or bool(np.isfinite(a.sum())) or bool(np.isfinite(a).all())
+    if a.size == 0:
+        return True
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    return bool(np.isfinite(total)) or bool(np.isfinite(a).all())
 
 
 def finite_scores(s: np.ndarray) -> np.ndarray:

@@ -39,52 +39,6 @@ def _chunking(n_rows, slots_per_chunk):
     return n_chunks, max(rows, 1)
 
 
-@njit(cache=True, parallel=True)
-def narrow_indicator(src, out, is_float):
-    """Copy 64-bit 0/1 values into uint8 ``out``; False if any value is not 0 or 1.
-
-    ``src`` is the uint64 view of a C-contiguous int64 array (``is_float`` false: valid
-    values are the integers 0 and 1) or float64 array (``is_float`` true: valid bit
-    patterns are those of 0.0, -0.0 and 1.0), flattened; ``out`` is uint8 of the same size.
-    One pass replaces NumPy's min, max and astype passes.
-    """
-    m = src.size
-    n_chunks, rows = _chunking(m, 1)
-    bad = np.zeros(n_chunks, dtype=np.bool_)
-    for c in prange(n_chunks):
-        lo = c * rows
-        hi = min(m, lo + rows)
-        if is_float:
-            bad[c] = _narrow_float(src[lo:hi], out[lo:hi])
-        else:
-            bad[c] = _narrow_int(src[lo:hi], out[lo:hi])
-    return not bad.any()
-
-
-_ONE_BITS = np.uint64(0x3FF0000000000000)  # float64 1.0
-
-
-@njit(cache=True, inline="always")
-def _narrow_int(s, o):
-    bad = False
-    for j in range(s.size):
-        v = s[j]
-        o[j] = np.uint8(v)
-        bad |= v > 1
-    return bad
-
-
-@njit(cache=True, inline="always")
-def _narrow_float(s, o):
-    bad = False
-    for j in range(s.size):
-        v = s[j]
-        one = v == _ONE_BITS
-        o[j] = np.uint8(one)
-        bad |= not (one or (v << np.uint64(1)) == 0)
-    return bad
-
-
 @njit(cache=True, inline="always")
 def _xor_count(a, b):
     # Zero-based loops over slices: Numba then knows no index is negative and vectorizes.

@@ -640,22 +640,3 @@ def test_kernels_match_numpy_twins():
                     (~ok).sum(),
                 ]
                 np.testing.assert_allclose(stats[m], twin, rtol=1e-12, atol=1e-12)
-
-
-def test_narrow_kernel():
-    src = np.array([0, 1, 1, 0, 0], dtype=np.int64)
-    out = np.empty(5, np.uint8)
-    assert kern.narrow_indicator(src.view(np.uint64), out, False)
-    np.testing.assert_array_equal(out, src)
-    for bad in (2, -1, 2**40):
-        s = src.copy()
-        s[3] = bad
-        assert not kern.narrow_indicator(s.view(np.uint64), out, False)
-    f = np.array([0.0, -0.0, 1.0, 1.0, 0.0] * 1000)
-    out = np.empty(f.size, np.uint8)
-    assert kern.narrow_indicator(f.view(np.uint64), out, True)
-    np.testing.assert_array_equal(out, f)
-    for bad in (np.nan, np.inf, -1.0, 0.5, 1 + 2**-52, 5e-324, 2.0):
-        g = f.copy()
-        g[4321] = bad
-        assert not kern.narrow_indicator(g.view(np.uint64), out, True)

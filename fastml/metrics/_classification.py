@@ -74,24 +74,7 @@ def _indicator(y) -> tuple[np.ndarray, bool]:
     arr = as_array(y)
     # scikit-learn turns multi-label targets into SciPy sparse matrices, which reject float16.
     require(arr.dtype != np.float16)
-    if arr.dtype in _WIDE and arr.size and (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        return _narrow(arr), False
     return binary_indicator(arr), False
-
-
-_WIDE = (np.dtype(np.int64), np.dtype(np.float64))
-
-
-def _narrow(arr: np.ndarray) -> np.ndarray:
-    """A contiguous int64/float64 0/1 array as uint8, checked and narrowed in one pass."""
-    flip = not arr.flags.c_contiguous  # Fortran order: narrow the (C-ordered) transpose
-    src = arr.T if flip else arr
-    out = np.empty(src.shape, dtype=np.uint8)
-    ok = kernels("metrics_counts").narrow_indicator(
-        src.reshape(-1).view(np.uint64), out.reshape(-1), arr.dtype.kind == "f"
-    )
-    require(ok)
-    return out.T if flip else out
 
 
 def _kernel_ready(y: np.ndarray) -> np.ndarray:
@@ -502,8 +485,6 @@ def _batch_array(y, name: str, *, allow_sparse: bool) -> np.ndarray:
 
 def _batch_binary(y: np.ndarray, name: str) -> np.ndarray:
     try:
-        if y.dtype in _WIDE and (y.flags.c_contiguous or y.flags.f_contiguous):
-            return _narrow(y)
         return binary_indicator(y)
     except Unsupported:
         raise ValueError(f"{name} must contain only the values 0 and 1.") from None

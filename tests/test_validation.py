@@ -1,0 +1,110 @@
+"""The shared input layer: conversions, the one-pass 0/1 narrowing kernel, fallbacks."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from fastml.kernels import validation_cpu as kern
+
+from fastml._validation import (
+    Unsupported,
+    as_array,
+    binary_indicator,
+    binary_target,
+    finite_scores,
+    reference,
+    sample_weights,
+)
+
+
+def test_narrow_kernel():
+    src = np.array([0, 1, 1, 0, 0], dtype=np.int64)
+    out = np.empty(5, np.uint8)
+    assert kern.narrow_indicator(src.view(np.uint64), out, False)
+    np.testing.assert_array_equal(out, src)
+    for bad in (2, -1, 2**40):
+        s = src.copy()
+        s[3] = bad
+        assert not kern.narrow_indicator(s.view(np.uint64), out, False)
+    f = np.array([0.0, -0.0, 1.0, 1.0, 0.0] * 30000)  # several parallel chunks
+    out = np.empty(f.size, np.uint8)
+    assert kern.narrow_indicator(f.view(np.uint64), out, True)
+    np.testing.assert_array_equal(out, f)
+    for bad in (np.nan, np.inf, -1.0, 0.5, 1 + 2**-52, 5e-324, 2.0):
+        g = f.copy()
+        g[123_456] = bad
+        assert not kern.narrow_indicator(g.view(np.uint64), out, True)
+
+
+@pytest.mark.parametrize("dtype", [bool, np.int8, np.uint8, np.int16, np.int32, np.int64,
+                                   np.uint64, np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F", "strided"])
+def test_binary_indicator_all_dtypes_and_layouts(dtype, order):
+    rng = np.random.default_rng(0)
+    y = (rng.random((40, 6)) < 0.3).astype(dtype)
+    y = {"C": y, "F": np.asfortranarray(y), "strided": y[::2, ::2]}[order]
+    out = binary_indicator(y)
+    assert out.dtype == np.uint8 and out.shape == y.shape
+    np.testing.assert_array_equal(out, y.astype(np.uint8))
+    if dtype is not bool:
+        bad = y.copy()
+        bad[1, 1] = 2
+        with pytest.raises(Unsupported):
+            binary_indicator(bad)
+
+
+def test_finite_scores_no_overflow_warning_and_exactness():
+    huge = np.array([1e308, 1e308, -1e308])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert finite_scores(huge) is huge
+    with pytest.raises(Unsupported):
+        finite_scores(np.array([1.0, np.nan]))
+    with pytest.raises(Unsupported):
+        finite_scores(np.array([2**60, 1], dtype=np.int64))
+    assert finite_scores(np.array([2**52, 1], dtype=np.int64)).dtype == np.float64
+    assert finite_scores(np.array([1, 2], dtype=np.float16)).dtype == np.float32
+
+
+def test_as_array_refuses_pandas_extension_dtypes():
+    frame = pd.DataFrame({"a": pd.array([1, 0], dtype="Int64"), "b": [0, 1]})
+    with pytest.raises(Unsupported):
+        as_array(frame)
+    with pytest.raises(Unsupported):
+        as_array(pd.Series([1, 0], dtype="category"))
+    sparse = pd.DataFrame({"a": pd.arrays.SparseArray([1, 0])})
+    with pytest.raises(Unsupported):
+        as_array(sparse)
+    np.testing.assert_array_equal(as_array(pd.DataFrame({"a": [1, 0]})), [[1], [0]])
+
+
+def test_sample_weights_rules():
+    assert sample_weights(None, 3) is None
+    np.testing.assert_array_equal(sample_weights([1, 0, 2], 3), [1.0, 0.0, 2.0])
+    for bad in ([0, 0, 0], [1, -1, 1], [1, np.nan, 1], [1, 1], [[1, 1, 1]]):
+        with pytest.raises(Unsupported):
+            sample_weights(bad, 3)
+
+
+def test_binary_target_encodings():
+    np.testing.assert_array_equal(binary_target(["b", "a", "b"]), [1, 0, 1])
+    np.testing.assert_array_equal(binary_target([-1, 1, 1], pos_label=-1), [1, 0, 0])
+    np.testing.assert_array_equal(binary_target([3.0, 3.0]), [0, 0])
+    for bad, pos in (([0, 1, 2], None), ([0.5, 1.5], None), (["a", "b"], "c"), (["a", "b"], 1),
+                     (np.array([1, "a"], dtype=object), None), ([[0, 1]], None), ([], None)):
+        with pytest.raises(Unsupported):
+            binary_target(bad, pos)
+
+
+def test_reference_survives_swapping_fastml_into_sklearn(monkeypatch):
+    import sklearn.metrics
+
+    from fastml.metrics import average_precision_score
+
+    original = sklearn.metrics.average_precision_score
+    monkeypatch.setattr(sklearn.metrics, "average_precision_score", average_precision_score)
+    import fastml._validation as validation
+
+    monkeypatch.setattr(validation, "_REFERENCES", {})
+    assert reference("average_precision_score") is original
