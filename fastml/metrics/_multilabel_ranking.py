@@ -19,7 +19,6 @@ import numpy as np
 from fastml._dispatch import kernels
 from fastml._validation import (
     ScoredTargets,
-    Unsupported,
     as_array,
     reference_fallback,
     require,
@@ -29,42 +28,11 @@ from fastml._validation import (
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
-def _is_sparse(x) -> bool:
-    return type(x).__module__.startswith("scipy.sparse")
-
-
-def _plain_sparse(y_true):
-    """``y_true`` as scikit-learn's CSR view of it, if that view stores only its 1-entries.
-
-    scikit-learn reads the relevant labels of a sparse ``y_true`` from its stored indices, so
-    stored zeros and duplicate entries change its result; such input is left to it.
-    """
-    require(getattr(y_true, "ndim", None) == 2)
-    try:
-        csr = y_true.asformat("csr")
-    except Exception as exc:  # formats scipy cannot convert: scikit-learn explains
-        raise Unsupported from exc
-    require(bool(csr.has_canonical_format))
-    require(csr.nnz == 0 or bool(np.all(csr.data != 0)))
-    return csr
-
-
 def _positional_weights(sample_weight) -> None:
     """scikit-learn's LRAP indexes ``sample_weight[i]``: a pandas Series must be positional."""
     if type(sample_weight).__module__.startswith("pandas"):
         index = getattr(sample_weight, "index", None)
         require(type(index).__name__ == "RangeIndex" and index.start == 0 and index.step == 1)
-
-
-def _plain_frames(*objs) -> None:
-    """Only pandas DataFrames of NumPy-typed columns take the fast path.
-
-    scikit-learn has its own conversions (and warnings) for the others: an all-sparse frame
-    becomes a SciPy sparse matrix, partly sparse ones warn, nullable columns convert early.
-    """
-    for obj in objs:
-        if type(obj).__module__.startswith("pandas") and getattr(obj, "ndim", 0) > 1:
-            require(all(isinstance(dt, np.dtype) for dt in obj.dtypes))
 
 
 def _score_array(y_score) -> np.ndarray:
@@ -77,13 +45,9 @@ def _score_array(y_score) -> np.ndarray:
 def _prepared(
     y_true, y_score, sample_weight, *, allow_sparse: bool
 ) -> tuple[ScoredTargets, np.ndarray]:
-    if allow_sparse and _is_sparse(y_true):
-        y_true = _plain_sparse(y_true)
-    # the finiteness check sums the scores: huge finite values may overflow there, silently
-    with np.errstate(over="ignore", invalid="ignore"):
-        t = scored_targets(
-            y_true, y_score, sample_weight, allow_sparse=allow_sparse, allow_binary=False
-        )
+    t = scored_targets(
+        y_true, y_score, sample_weight, allow_sparse=allow_sparse, allow_binary=False
+    )
     return t, (_NO_WEIGHTS if t.weight is None else t.weight)
 
 
@@ -123,7 +87,6 @@ def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None
     >>> label_ranking_average_precision_score(y_true, y_score)
     0.41666666666666663
     """
-    _plain_frames(y_true, y_score)
     s_in = as_array(y_score)
     require(s_in.dtype.kind != "b")  # scikit-learn negates the scores: TypeError for bool
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
@@ -171,7 +134,6 @@ def coverage_error(y_true, y_score, *, sample_weight=None) -> float:
     >>> coverage_error(y_true, y_score)
     1.5
     """
-    _plain_frames(y_true, y_score)
     s_in = _score_array(y_score)
     # scikit-learn's masked minimum warns (overflow in cast) on float16 scores
     require(s_in.dtype != np.float16)
@@ -210,7 +172,6 @@ def label_ranking_loss(y_true, y_score, *, sample_weight=None) -> float:
     >>> label_ranking_loss(y_true, y_score)
     0.75
     """
-    _plain_frames(y_true, y_score)
     s_in = _score_array(y_score)
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
     k = kernels("metrics_ranking")
