@@ -40,7 +40,7 @@ def _serve_source_kernels() -> None:
 
 _serve_source_kernels()
 
-_SUBMODULES = ("metrics",)
+_SUBMODULES = ("metrics", "split")
 
 __all__ = ["__version__", *_SUBMODULES]
 
