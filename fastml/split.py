@@ -489,7 +489,8 @@ def _kfold(units: _Units, n_splits: int, shuffle: bool, random_state):
         unit_word = "groups" if units.codes is not None else "samples"
         j = few[np.argmin(held[few])]
         warnings.warn(
-            f"{few.size} labels have positives in fewer than n_splits={n_splits} {unit_word} "
+            f"{few.size} of {units.n_labels} labels have positives in fewer than "
+            f"n_splits={n_splits} {unit_word} "
             f"(the least populated, {units.label_name(j)}, in {held[j]}): some test folds "
             "will have no positive of them.",
             UserWarning,

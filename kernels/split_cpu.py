@@ -27,10 +27,11 @@ The assignment (:func:`stratify`), on units renumbered in processing order:
 4. Floors (``floors[l]`` test positives of label ``l`` in fold ``test_fold``): labels, rarest
    first, that are under their floor pull whole units into the test fold, cheapest first
    (fewest rows and over-represented positives per positive gained, units from folds that
-   may be empty before the others); a unit is never taken from a fold it would empty. Moving
-   units into the test fold never lowers another label's test count, so a floor once met
-   stays met. If anything moved, test units whose removal keeps every floor and brings each
-   of their labels closer to its proportional target go back, while that shrinks the test
+   may be empty before the others). A unit that is the last of its fold is traded for the
+   smallest test unit that every floor can spare, or left. Moving units into the test fold
+   never lowers another label's test count, so a floor once met stays met. If anything moved
+   and every floor is met, test units whose removal keeps every floor and brings each of
+   their labels closer to its proportional target go back, while that shrinks the test
    fold's excess of rows.
 5. Refinement (:func:`_refine`): swaps of two units between two folds, each lowering the sum
    of squared relative deviations of every label's (and the size's) share of each fold, and
@@ -442,7 +443,14 @@ def _repair(uptr, ulab, ucnt, usize, label_prio, demand, size_demand, keep_nonem
             u = cand[k]
             src = fold[u]
             if keep_nonempty[src] and n_units[src] <= 1:
-                continue
+                # u is all that is left there: trade it for the smallest test unit that
+                # every floor can spare (it holds none of this label, which is short)
+                w = _spare_unit(uptr, ulab, ucnt, usize, fold, test_fold, floors,
+                                test_counts)
+                if w < 0:
+                    continue
+                _move(w, src, fold, uptr, ulab, ucnt, usize, demand, size_demand, n_units,
+                      test_counts, test_fold)
             _move(u, test_fold, fold, uptr, ulab, ucnt, usize, demand, size_demand, n_units,
                   test_counts, test_fold)
             moved = True
@@ -451,6 +459,9 @@ def _repair(uptr, ulab, ucnt, usize, label_prio, demand, size_demand, keep_nonem
                 break
     if not moved:
         return
+    for j in range(n_labels):
+        if test_counts[j] < floors[j]:
+            return  # some floor out of reach: keep every unit that helps it
 
     # Give back rows the test fold no longer needs, where that helps every label involved.
     for u in range(usize.shape[0]):
@@ -476,6 +487,23 @@ def _repair(uptr, ulab, ucnt, usize, label_prio, demand, size_demand, keep_nonem
             break
         _move(u, dest, fold, uptr, ulab, ucnt, usize, demand, size_demand, n_units,
               test_counts, test_fold)
+
+
+@njit(cache=True)
+def _spare_unit(uptr, ulab, ucnt, usize, fold, test_fold, floors, test_counts):
+    """The smallest unit of the test fold whose removal keeps every floor (-1: none)."""
+    best = -1
+    for w in range(usize.shape[0]):
+        if fold[w] != test_fold or (best >= 0 and usize[w] >= usize[best]):
+            continue
+        ok = True
+        for p in range(uptr[w], uptr[w + 1]):
+            if test_counts[ulab[p]] - ucnt[p] < floors[ulab[p]]:
+                ok = False
+                break
+        if ok:
+            best = w
+    return best
 
 
 @njit(cache=True)
