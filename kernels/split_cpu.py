@@ -545,6 +545,7 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
     tiny = 1e-9 * min(ws, w[w > 0].min()) if (w > 0).any() else 1e-9 * ws
 
     score = np.empty(n_units_total)
+    quad = np.empty(n_units_total)
     cand_a = np.empty(n_cand, np.int64)
     cand_b = np.empty(n_cand, np.int64)
     gap = np.empty(n_labels)  # dev[a] - dev[b]
@@ -558,29 +559,40 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                 for j in range(n_labels):
                     gap[j] = dev[a, j] - dev[b, j]
                 sgap = sdev[a] - sdev[b]
-                # half the objective change of moving one unit alone (a -> b or b -> a)
+                # Half the objective change of moving one unit alone (a -> b or b -> a),
+                # and its quadratic part. A swap of u and v changes half the objective by
+                # score[u] + score[v] - 2 * shared, where shared (the labels both hold) is at
+                # most sqrt(quad[u] * quad[v]): pairs whose bound is >= 0 are not evaluated.
                 for u in range(n_units_total):
                     f = fold[u]
                     if f != a and f != b:
                         continue
-                    sign = 1.0 if f == a else -1.0
                     s = usize[u]
-                    acc = ws * s * (s - sign * sgap)
+                    q = ws * s * s
+                    acc = ws * s * sgap
                     for p in range(uptr[u], uptr[u + 1]):
                         c = ucnt[p]
-                        acc += w[ulab[p]] * c * (c - sign * gap[ulab[p]])
-                    score[u] = acc
+                        q += w[ulab[p]] * c * c
+                        acc += w[ulab[p]] * c * gap[ulab[p]]
+                    quad[u] = q
+                    score[u] = q - acc if f == a else q + acc
                 na = _best_candidates(score, fold, a, cand_a)
                 nb = _best_candidates(score, fold, b, cand_b)
+                root_b = 0.0
+                for k in range(nb):
+                    root_b = max(root_b, np.sqrt(quad[cand_b[k]]))
                 for i in range(na):
                     u = cand_a[i]
+                    root_u = np.sqrt(quad[u])
+                    if nb == 0 or score[u] + score[cand_b[0]] >= 2.0 * root_u * root_b:
+                        break
                     if done[u]:
                         continue
                     best_v = -1
                     best = -tiny
                     for k in range(nb):
                         v = cand_b[k]
-                        if done[v]:
+                        if done[v] or score[u] + score[v] >= 2.0 * root_u * np.sqrt(quad[v]):
                             continue
                         delta = _swap_change(u, v, uptr, ulab, ucnt, usize, w, ws, gap, sgap,
                                              mark, mark_v, a, b, test_fold, floors,
@@ -630,7 +642,7 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
 
 @njit(cache=True)
 def _best_candidates(score, fold, f, out):
-    """Fill ``out`` with the units of fold ``f`` of lowest score, ascending; their number."""
+    """Fill ``out`` with the units of fold ``f`` of lowest ``score``, ascending; their number."""
     cap = out.shape[0]
     n = 0
     for u in range(score.shape[0]):
