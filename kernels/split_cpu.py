@@ -544,6 +544,20 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
             dev[f, ulab[p]] += ucnt[p]
     tiny = 1e-9 * min(ws, w[w > 0].min()) if (w > 0).any() else 1e-9 * ws
 
+    # the units of each fold: members[start[f]:start[f + 1]] (swaps keep the counts)
+    start = np.zeros(n_folds + 1, np.int64)
+    for u in range(n_units_total):
+        start[fold[u] + 1] += 1
+    for f in range(n_folds):
+        start[f + 1] += start[f]
+    members = np.empty(n_units_total, np.int64)
+    where = np.empty(n_units_total, np.int64)
+    fill = start[:-1].copy()
+    for u in range(n_units_total):
+        members[fill[fold[u]]] = u
+        where[u] = fill[fold[u]]
+        fill[fold[u]] += 1
+
     score = np.empty(n_units_total)
     quad = np.empty(n_units_total)
     cand_a = np.empty(n_cand, np.int64)
@@ -563,28 +577,28 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                 # and its quadratic part. A swap of u and v changes half the objective by
                 # score[u] + score[v] - 2 * shared, where shared (the labels both hold) is at
                 # most sqrt(quad[u] * quad[v]): pairs whose bound is >= 0 are not evaluated.
-                for u in range(n_units_total):
-                    f = fold[u]
-                    if f != a and f != b:
-                        continue
-                    s = usize[u]
-                    q = ws * s * s
-                    acc = ws * s * sgap
-                    for p in range(uptr[u], uptr[u + 1]):
-                        c = ucnt[p]
-                        q += w[ulab[p]] * c * c
-                        acc += w[ulab[p]] * c * gap[ulab[p]]
-                    quad[u] = q
-                    score[u] = q - acc if f == a else q + acc
-                na = _best_candidates(score, fold, a, cand_a)
-                nb = _best_candidates(score, fold, b, cand_b)
+                for side in range(2):
+                    f = a if side == 0 else b
+                    for t in range(start[f], start[f + 1]):
+                        u = members[t]
+                        s = usize[u]
+                        q = ws * s * s
+                        acc = ws * s * sgap
+                        for p in range(uptr[u], uptr[u + 1]):
+                            c = ucnt[p]
+                            q += w[ulab[p]] * c * c
+                            acc += w[ulab[p]] * c * gap[ulab[p]]
+                        quad[u] = q
+                        score[u] = q - acc if side == 0 else q + acc
+                na = _best_candidates(score, members[start[a]:start[a + 1]], cand_a)
+                nb = _best_candidates(score, members[start[b]:start[b + 1]], cand_b)
                 root_b = 0.0
                 for k in range(nb):
                     root_b = max(root_b, np.sqrt(quad[cand_b[k]]))
                 for i in range(na):
                     u = cand_a[i]
                     root_u = np.sqrt(quad[u])
-                    if nb == 0 or score[u] + score[cand_b[0]] >= 2.0 * root_u * root_b:
+                    if nb == 0 or score[u] + score[cand_b[0]] - 2.0 * root_u * root_b >= -tiny:
                         break
                     if done[u]:
                         continue
@@ -592,7 +606,9 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                     best = -tiny
                     for k in range(nb):
                         v = cand_b[k]
-                        if done[v] or score[u] + score[v] >= 2.0 * root_u * np.sqrt(quad[v]):
+                        if done[v] or (
+                            score[u] + score[v] - 2.0 * root_u * np.sqrt(quad[v]) >= -tiny
+                        ):
                             continue
                         delta = _swap_change(u, v, uptr, ulab, ucnt, usize, w, ws, gap, sgap,
                                              mark, mark_v, a, b, test_fold, floors,
@@ -607,6 +623,9 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                     done[v] = True
                     fold[u] = b
                     fold[v] = a
+                    members[where[u]] = v
+                    members[where[v]] = u
+                    where[u], where[v] = where[v], where[u]
                     moved = usize[u] - usize[v]
                     sdev[a] -= moved
                     sdev[b] += moved
@@ -641,13 +660,11 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
 
 
 @njit(cache=True)
-def _best_candidates(score, fold, f, out):
-    """Fill ``out`` with the units of fold ``f`` of lowest ``score``, ascending; their number."""
+def _best_candidates(score, units, out):
+    """Fill ``out`` with the ``units`` of lowest ``score``, ascending; their number."""
     cap = out.shape[0]
     n = 0
-    for u in range(score.shape[0]):
-        if fold[u] != f:
-            continue
+    for u in units:
         s = score[u]
         if n == cap and s >= score[out[n - 1]]:
             continue
