@@ -1,0 +1,574 @@
+"""fastml.resample against its slow twins (benches/_resample_refs.py) and scikit-learn.
+
+The twins: the imbalance measures as a direct NumPy computation; MLSMOTE written from the
+paper with scikit-learn's NearestNeighbors per label; ML-ROS / ML-RUS as plain loops.
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from sklearn.neighbors import NearestNeighbors
+
+from fastml import resample as R
+from fastml._dispatch import kernels
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
+from _resample_refs import (  # noqa: E402
+    imbalance_numpy,
+    make_data,
+    mlros_reference,
+    mlrus_reference,
+    mlsmote_paper,
+    strategy_labels,
+    uniform_stream,
+)
+
+kern = kernels("resample")
+
+
+def report_tuple(Y):
+    r = R.imbalance_report(Y)
+    return (
+        r.count, r.prevalence, r.irlbl, r.scumble_label, r.mean_ir, r.max_ir, r.cvir, r.scumble
+    )
+
+
+def assert_measures(Y):
+    got = report_tuple(Y)
+    want = imbalance_numpy(np.asarray(Y.toarray() if sp.issparse(Y) else Y))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-14, equal_nan=True)
+    return got
+
+
+def random_labels(rng, n, n_labels, prevalence=None):
+    p = prevalence if prevalence is not None else rng.uniform(0.01, 0.6, n_labels)
+    return (rng.random((n, n_labels)) < p).astype(np.int64)
+
+
+# ------------------------------------------------------------------------------ measures
+
+
+def test_measures_by_hand():
+    # counts 3, 2, 0 -> IRLbl 1, 1.5, 0 (no positives: 0, as mldr)
+    Y = np.array([[1, 1, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]])
+    r = R.imbalance_report(Y, label_names=["a", "b", "c"])
+    assert r.count.tolist() == [3, 2, 0]
+    assert r.irlbl.tolist() == [1.0, 1.5, 0.0]
+    assert r.mean_ir == pytest.approx(2.5 / 3)
+    assert r.max_ir == 1.5
+    assert r.cvir == pytest.approx(np.std([1, 1.5, 0], ddof=1) / (2.5 / 3))
+    row0 = 1 - np.sqrt(1.5) / 1.25  # the only row with two labels
+    assert r.scumble == pytest.approx(row0 / 4, rel=1e-14)
+    np.testing.assert_allclose(r.scumble_label[:2], [row0 / 3, row0 / 2], rtol=1e-14)
+    assert np.isnan(r.scumble_label[2])
+    assert r.minority_labels.tolist() == [0, 1]
+    assert "MeanIR" in str(r) and "* minority" in str(r)
+    assert R.irlbl(Y).tolist() == [1.0, 1.5, 0.0]
+    assert R.mean_ir(Y) == r.mean_ir and R.max_ir(Y) == r.max_ir and R.cvir(Y) == r.cvir
+    assert R.scumble(Y) == r.scumble
+    np.testing.assert_array_equal(R.scumble_per_label(Y), r.scumble_label)
+    np.testing.assert_allclose(R.scumble_per_sample(Y), [row0, 0, 0, 0], rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (7, 1), (50, 4), (1000, 12), (20_000, 30)])
+def test_measures_random(shape):
+    rng = np.random.default_rng(shape)
+    Y = random_labels(rng, *shape)
+    assert_measures(Y)
+
+
+def test_measures_edge_cases():
+    rng = np.random.default_rng(1)
+    Y = random_labels(rng, 300, 6)
+    Y[:, 2] = 0  # a label without positives
+    Y[:10] = 0  # rows without labels
+    Y[10] = 1  # a row with every label present
+    assert_measures(Y)
+    assert_measures(np.zeros((5, 3), int))  # nothing positive: IRLbl 0, CVIR NaN
+    assert np.isnan(R.cvir(np.zeros((5, 3), int)))
+    assert_measures(np.ones((5, 3), int))  # every label everywhere: SCUMBLE 0
+    assert R.cvir([[1], [0]]) == 0.0
+
+
+def test_measures_input_types():
+    rng = np.random.default_rng(2)
+    Y = random_labels(rng, 200, 5)
+    want = assert_measures(Y)
+    pd = pytest.importorskip("pandas")
+    variants = [
+        Y.astype(bool), Y.astype(np.float32), Y.astype(np.uint8), np.asfortranarray(Y),
+        Y.tolist(), sp.csr_matrix(Y), sp.csc_array(Y), pd.DataFrame(Y, columns=list("abcde")),
+        np.repeat(Y, 2, axis=1)[:, ::2],
+    ]
+    for v in variants:
+        for g, w in zip(report_tuple(v), want, strict=True):
+            np.testing.assert_array_equal(g, w)
+    r = R.imbalance_report(pd.DataFrame(Y, columns=list("abcde")))
+    assert r.label_names == list("abcde")
+    frame = r.to_frame()
+    assert list(frame.index) == list("abcde") and frame["IRLbl"].tolist() == r.irlbl.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrays(np.bool_, st.tuples(st.integers(1, 40), st.integers(1, 8))))
+def test_measures_hypothesis(Y):
+    assert_measures(Y)
+
+
+def test_measures_parallel_twin(monkeypatch):
+    rng = np.random.default_rng(3)
+    Y = random_labels(rng, 30_000, 7)
+    want = report_tuple(Y)
+    monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    for g, w in zip(report_tuple(Y), want, strict=True):
+        np.testing.assert_array_equal(g, w)
+    np.testing.assert_array_equal(
+        R.scumble_per_sample(Y), kern.scumble(np.ascontiguousarray(Y, np.uint8), want[2], True)[2]
+    )
+
+
+@pytest.mark.parametrize(
+    "Y, error",
+    [
+        (None, ValueError),
+        ([[0, 2], [1, 0]], ValueError),
+        ([[0.5, 1], [1, 0]], ValueError),
+        ([[np.nan, 1], [1, 0]], ValueError),
+        ([0, 1, 1], ValueError),
+        (np.zeros((0, 3)), ValueError),
+        (np.zeros((3, 0)), ValueError),
+        ([["a", "b"]], TypeError),
+        (np.array([[1, 0]], dtype=object), TypeError),
+    ],
+)
+def test_measures_bad_input(Y, error):
+    with pytest.raises(error):
+        R.imbalance_report(Y)
+
+
+def test_label_names_length():
+    with pytest.raises(ValueError, match="label_names"):
+        R.imbalance_report([[1, 0]], label_names=["a"])
+
+
+# ------------------------------------------------------------------------------ MLSMOTE
+
+
+def clustered(rng, n, d, n_labels, prevalence=None, dtype=np.float64):
+    Y = random_labels(rng, n, n_labels, prevalence)
+    X = rng.normal(size=(n, d)) + Y @ rng.normal(size=(n_labels, d))
+    return X.astype(dtype), Y
+
+
+def same_neighbours(X, sampler, ref):
+    """fastml's neighbour lists equal the reference's, row by row; where they differ, the
+    distances must tie (the order among tied rows is the implementations' own)."""
+    assert len(ref.neighbors) == sampler.neighbors_.shape[0]
+    differ = 0
+    for i, (want, want_d) in enumerate(zip(ref.neighbors, ref.neighbor_distances, strict=True)):
+        got = sampler.neighbors_[i]
+        got = got[got >= 0]
+        assert len(got) == len(want)
+        if set(got) != set(want):
+            differ += 1
+            seed = sampler.seed_indices_[i]
+            got_d = np.sqrt(((X[got].astype(np.float64) - X[seed]) ** 2).sum(axis=1))
+            np.testing.assert_allclose(np.sort(got_d), np.sort(want_d), rtol=1e-9)
+    return differ
+
+
+def check_synthetic(X, Y, X_res, Y_res, sampler, strategy="ranking", gap="feature"):
+    n = X.shape[0]
+    np.testing.assert_array_equal(np.asarray(X_res)[:n], X)
+    np.testing.assert_array_equal(np.asarray(Y_res)[:n], Y)
+    new_x, new_y = np.asarray(X_res)[n:], np.asarray(Y_res)[n:]
+    seeds, chosen = sampler.seed_indices_, sampler.neighbor_indices_
+    assert len(new_x) == len(seeds) == len(chosen) == len(sampler.neighbors_)
+    for t in range(len(seeds)):
+        nb = sampler.neighbors_[t][sampler.neighbors_[t] >= 0]
+        assert chosen[t] in nb and seeds[t] not in nb
+        assert Y[seeds[t], sampler.source_labels_[t]] == 1
+        assert (Y[nb, sampler.source_labels_[t]] == 1).all()
+        np.testing.assert_array_equal(new_y[t], strategy_labels(Y, seeds[t], nb, strategy))
+    lo = np.minimum(X[seeds], X[chosen])
+    hi = np.maximum(X[seeds], X[chosen])
+    assert ((new_x >= lo) & (new_x <= hi)).all(), "a synthetic value off its segment"
+    if gap == "sample" and len(seeds):
+        span = X[chosen].astype(np.float64) - X[seeds]
+        ok = np.abs(span) > 1e-3
+        g = np.where(ok, (new_x - X[seeds]) / np.where(ok, span, 1), np.nan)
+        spread = np.nanmax(g, axis=1) - np.nanmin(g, axis=1)
+        assert np.nanmax(spread) < (1e-4 if X.dtype == np.float32 else 1e-9)
+
+
+@pytest.mark.parametrize("strategy", ["ranking", "union", "intersection"])
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_mlsmote_against_paper(strategy, k):
+    rng = np.random.default_rng([k, len(strategy)])
+    X, Y = clustered(rng, 400, 6, 7)
+    sampler = R.MLSMOTE(k_neighbors=k, label_strategy=strategy, random_state=0)
+    X_res, Y_res = sampler.fit_resample(X, Y)
+    ref = mlsmote_paper(X, Y, k_neighbors=k, label_strategy=strategy, random_state=0)
+    assert X_res.shape == ref.X.shape and Y_res.shape == ref.Y.shape
+    np.testing.assert_array_equal(sampler.minority_labels_, ref.minority)
+    np.testing.assert_array_equal(sampler.source_labels_, ref.source_labels)
+    np.testing.assert_array_equal(sampler.seed_indices_, ref.seeds)
+    assert same_neighbours(X, sampler, ref) == 0  # continuous data: no ties
+    check_synthetic(X, Y, X_res, Y_res, sampler, strategy)
+    assert sampler.mean_ir_ == pytest.approx(R.mean_ir(Y))
+
+
+def test_neighbours_match_sklearn_each_bag():
+    X, Y = make_data(3_000, n_features=20, n_labels=10)
+    sampler = R.MLSMOTE(k_neighbors=7, random_state=0)
+    sampler.fit_resample(X, Y)
+    for label in sampler.minority_labels_:
+        bag = np.flatnonzero(Y[:, label])
+        ind = NearestNeighbors(n_neighbors=7).fit(X[bag]).kneighbors(return_distance=False)
+        rows = np.flatnonzero(sampler.source_labels_ == label)
+        np.testing.assert_array_equal(sampler.seed_indices_[rows], bag)
+        np.testing.assert_array_equal(sampler.neighbors_[rows], bag[ind])
+
+
+def test_neighbours_with_ties_and_duplicates():
+    # integer features on a small grid and duplicated rows: many tied distances; the
+    # k-th distance must equal scikit-learn's, and ties go to the lower row index
+    rng = np.random.default_rng(5)
+    X = rng.integers(0, 3, size=(300, 3)).astype(np.float64)
+    X[100:120] = X[0]
+    Y = np.zeros((300, 3), int)
+    Y[:, 0] = 1
+    Y[:150, 1] = 1
+    Y[::10, 2] = 1
+    sampler = R.MLSMOTE(k_neighbors=4, random_state=0)
+    sampler.fit_resample(X, Y)
+    for label in sampler.minority_labels_:
+        bag = np.flatnonzero(Y[:, label])
+        dist, _ = NearestNeighbors(n_neighbors=4).fit(X[bag]).kneighbors()
+        rows = np.flatnonzero(sampler.source_labels_ == label)
+        for r, seed, want in zip(rows, bag, dist, strict=True):
+            nb = sampler.neighbors_[r]
+            got = np.sqrt(((X[nb] - X[seed]) ** 2).sum(axis=1))
+            np.testing.assert_allclose(got, want, atol=1e-12)
+            # ties: lower row first, and no row left out that ties with the last one
+            d_all = ((X[bag] - X[seed]) ** 2).sum(axis=1)
+            d_all[bag == seed] = np.inf
+            order = np.lexsort((bag, d_all))[:4]
+            np.testing.assert_array_equal(nb, bag[order])
+
+
+def test_gap_per_sample_and_per_feature():
+    rng = np.random.default_rng(6)
+    X, Y = clustered(rng, 300, 5, 6)
+    for gap in ("feature", "sample"):
+        sampler = R.MLSMOTE(gap=gap, random_state=1)
+        X_res, Y_res = sampler.fit_resample(X, Y)
+        check_synthetic(X, Y, X_res, Y_res, sampler, gap=gap)
+    # per feature: the gaps of one row differ
+    sampler = R.MLSMOTE(gap="feature", random_state=1)
+    new = sampler.fit_resample(X, Y)[0][len(X):]
+    span = X[sampler.neighbor_indices_] - X[sampler.seed_indices_]
+    g = (new - X[sampler.seed_indices_]) / span
+    assert np.median(g.max(axis=1) - g.min(axis=1)) > 0.3
+
+
+def test_determinism_and_threads(monkeypatch):
+    X, Y = make_data(2_000, n_features=8, n_labels=8)
+    a = R.mlsmote(X, Y, random_state=3)
+    b = R.mlsmote(X, Y, random_state=3)
+    c = R.mlsmote(X, Y, random_state=4)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    d = R.mlsmote(X, Y, random_state=np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], d[0])
+    np.random.seed(0)  # None: NumPy's global RandomState, as scikit-learn
+    e = R.mlsmote(X, Y, random_state=None)
+    g = R.mlsmote(X, Y, random_state=None)
+    f = R.mlsmote(X, Y, random_state=np.random.RandomState(0))
+    np.testing.assert_array_equal(e[0], f[0])
+    assert not np.array_equal(e[0], g[0])
+    # the parallel twins give the same rows
+    monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+    h = R.mlsmote(X, Y, random_state=3)
+    np.testing.assert_array_equal(a[0], h[0])
+    np.testing.assert_array_equal(a[1], h[1])
+
+
+def test_small_bags_and_k_larger_than_bag():
+    rng = np.random.default_rng(7)
+    n = 200
+    X = rng.normal(size=(n, 4))
+    Y = np.zeros((n, 5), int)
+    Y[:, 0] = 1
+    Y[:150, 1] = 1
+    Y[[3], 2] = 1  # bag of one row: no neighbour, no synthetic row
+    Y[[5, 9, 11], 3] = 1  # bag of three: two neighbours each with k=5
+    # label 4: no positives (IRLbl 0, never a minority label)
+    sampler = R.MLSMOTE(k_neighbors=5, random_state=0)
+    X_res, Y_res = sampler.fit_resample(X, Y)
+    assert sampler.minority_labels_.tolist() == [2, 3]
+    assert sampler.irlbl_[4] == 0
+    assert sampler.seed_indices_.tolist() == [5, 9, 11]
+    for t, seed in enumerate([5, 9, 11]):
+        nb = sampler.neighbors_[t]
+        assert sorted(nb[nb >= 0]) == sorted({5, 9, 11} - {seed})
+        assert (nb[2:] == -1).all()
+    check_synthetic(X, Y, X_res, Y_res, sampler)
+    ref = mlsmote_paper(X, Y, k_neighbors=5)
+    assert len(ref.X) == len(X_res)
+
+
+def test_only_two_rows_and_no_minority():
+    X = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 3.0]])
+    Y = np.array([[1, 1], [1, 1], [1, 0]])
+    X_res, Y_res = R.mlsmote(X, Y, k_neighbors=5, random_state=0)
+    assert X_res.shape == (5, 2)  # label 1 (IRLbl 1.5 > 1.25): two seeds, one neighbour each
+    new = X_res[3:]
+    assert ((new >= 0) & (new <= 2)).all()
+    # balanced labels: no minority label, output equals input
+    X_res, Y_res = R.mlsmote(X, np.ones((3, 2), int), random_state=0)
+    np.testing.assert_array_equal(X_res, X)
+
+
+def test_constant_features_and_float32():
+    rng = np.random.default_rng(8)
+    X, Y = clustered(rng, 300, 5, 6, dtype=np.float32)
+    X[:, 1] = 7.0
+    sampler = R.MLSMOTE(random_state=0)
+    X_res, Y_res = sampler.fit_resample(X, Y)
+    assert X_res.dtype == np.float32
+    assert (X_res[:, 1] == 7.0).all()
+    check_synthetic(X, Y, X_res, Y_res, sampler)
+    ref = mlsmote_paper(X, Y)
+    same_neighbours(X, sampler, ref)
+    # all-constant features: every distance ties, neighbours are the lowest other rows
+    Xc = np.zeros((40, 3))
+    Yc = np.zeros((40, 2), int)
+    Yc[:, 0] = 1
+    Yc[10:20, 1] = 1
+    s = R.MLSMOTE(k_neighbors=3, random_state=0)
+    Xr, _ = s.fit_resample(Xc, Yc)
+    assert (Xr == 0).all()
+    assert s.neighbors_[0].tolist() == [11, 12, 13]
+    assert s.neighbors_[5].tolist() == [10, 11, 12]
+
+
+def test_dtypes_and_containers():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(9)
+    X, Y = clustered(rng, 200, 4, 5)
+    want_x, want_y = R.mlsmote(X, Y, random_state=0)
+    Xi = rng.integers(0, 100, size=(200, 4))
+    assert R.mlsmote(Xi, Y, random_state=0)[0].dtype == np.float64
+    Xr, Yr = R.mlsmote(
+        pd.DataFrame(X, columns=list("abcd")), pd.DataFrame(Y, columns=list("vwxyz")),
+        random_state=0,
+    )
+    assert list(Xr.columns) == list("abcd") and list(Yr.columns) == list("vwxyz")
+    np.testing.assert_array_equal(Xr.to_numpy(), want_x)
+    np.testing.assert_array_equal(Yr.to_numpy(), want_y)
+    Xr, Yr = R.mlsmote(X, sp.csr_matrix(Y), random_state=0)
+    assert sp.issparse(Yr) and isinstance(Yr, sp.csr_matrix)
+    np.testing.assert_array_equal(Yr.toarray(), want_y)
+    Xr, Yr = R.mlsmote(X.tolist(), Y.astype(bool), random_state=0)
+    assert Yr.dtype == bool
+    np.testing.assert_array_equal(Yr, want_y.astype(bool))
+    Xr, Yr = R.mlsmote(np.asfortranarray(X), np.asfortranarray(Y), random_state=0)
+    np.testing.assert_array_equal(Xr, want_x)
+
+
+def test_sampling_factor_and_max_samples():
+    rng = np.random.default_rng(10)
+    X, Y = clustered(rng, 300, 4, 6)
+    base = R.MLSMOTE(random_state=0)
+    base.fit_resample(X, Y)
+    pairs = len(base.seed_indices_)
+    for factor, cap, want in [
+        (2.0, None, 2 * pairs), (0.5, None, round(0.5 * pairs)), (0.0, None, 0),
+        (1.0, 7, 7), (3.0, 10_000, 3 * pairs),
+    ]:
+        s = R.MLSMOTE(sampling_factor=factor, max_samples=cap, random_state=0)
+        X_res, Y_res = s.fit_resample(X, Y)
+        assert len(X_res) - len(X) == want == len(s.seed_indices_)
+        check_synthetic(X, Y, X_res, Y_res, s)
+        # each (label, seed) pair appears floor(factor) or ceil(factor) times
+        pair = np.c_[s.source_labels_, s.seed_indices_]
+        pairs_seen = np.unique(pair, axis=0, return_counts=True)[1]
+        if want:
+            assert pairs_seen.max() - pairs_seen.min() <= 1
+
+
+def test_categorical_features():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(11)
+    X, Y = clustered(rng, 300, 4, 6)
+    X[:, 2] = rng.integers(0, 3, 300)
+    s = R.MLSMOTE(categorical_features=[2], random_state=0)
+    X_res, Y_res = s.fit_resample(X, Y)
+    new = X_res[len(X):]
+    for t in range(len(new)):
+        nb = s.neighbors_[t][s.neighbors_[t] >= 0]
+        values, counts = np.unique(X[nb, 2], return_counts=True)
+        assert new[t, 2] == values[np.argmax(counts)]  # most frequent, smallest on ties
+    # the categorical column is left out of the distance
+    numeric = np.delete(X, 2, axis=1)
+    s2 = R.MLSMOTE(random_state=0)
+    s2.fit_resample(numeric, Y)
+    np.testing.assert_array_equal(s.neighbors_, s2.neighbors_)
+    mask = np.array([False, False, True, False])
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    for cats in (mask, ["c"], np.array([-2])):
+        s3 = R.MLSMOTE(categorical_features=cats, random_state=0)
+        out = s3.fit_resample(frame if isinstance(cats, list) else X, Y)[0]
+        np.testing.assert_array_equal(np.asarray(out), X_res)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"k_neighbors": 0}, ValueError),
+        ({"k_neighbors": 2.5}, TypeError),
+        ({"k_neighbors": True}, TypeError),
+        ({"label_strategy": "vote"}, ValueError),
+        ({"gap": "segment"}, ValueError),
+        ({"sampling_factor": -1}, ValueError),
+        ({"sampling_factor": float("nan")}, ValueError),
+        ({"sampling_factor": "2"}, TypeError),
+        ({"max_samples": -1}, ValueError),
+        ({"max_samples": 1.5}, TypeError),
+        ({"random_state": -1}, ValueError),
+        ({"random_state": "seed"}, TypeError),
+        ({"categorical_features": [9]}, ValueError),
+        ({"categorical_features": [True, False]}, ValueError),
+        ({"categorical_features": ["a"]}, ValueError),
+        ({"categorical_features": [0, 1, 2]}, ValueError),
+    ],
+)
+def test_mlsmote_bad_parameters(kwargs, error):
+    X, Y = np.random.default_rng(0).normal(size=(20, 3)), np.eye(20, 2, dtype=int)
+    with pytest.raises(error):
+        R.MLSMOTE(**kwargs).fit_resample(X, Y)
+
+
+def test_mlsmote_bad_data():
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(20, 3)), (rng.random((20, 2)) < 0.3).astype(int)
+    bad = X.copy()
+    bad[3, 1] = np.nan
+    cases = [
+        (bad, Y, ValueError),
+        (X[:10], Y, ValueError),
+        (X[:, 0], Y, ValueError),
+        (np.zeros((20, 0)), Y, ValueError),
+        (X.astype(str), Y, TypeError),
+        (sp.csr_matrix(X), Y, TypeError),
+        (None, Y, ValueError),
+        (X, Y * 2, ValueError),
+        (X, Y[:, 0], ValueError),
+    ]
+    for x, y, error in cases:
+        with pytest.raises(error):
+            R.mlsmote(x, y)
+
+
+def test_sampler_protocol():
+    from sklearn.base import clone
+
+    s = R.MLSMOTE(k_neighbors=3, random_state=0, sampling_factor=2.0)
+    c = clone(s)
+    assert c.get_params() == s.get_params() and c is not s
+    assert "k_neighbors=3" in repr(s)
+    with pytest.raises(ValueError):
+        s.set_params(bogus=1)
+    X, Y = make_data(300, n_features=4, n_labels=5)
+    assert s.fit(X, Y) is s and s.n_features_in_ == 4
+
+
+def test_imblearn_pipeline():
+    pipeline = pytest.importorskip("imblearn.pipeline")
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, Y = make_data(400, n_features=4, n_labels=5)
+    for sampler in (R.MLSMOTE(random_state=0), R.MLROS(random_state=0), R.MLRUS(random_state=0)):
+        model = pipeline.make_pipeline(sampler, KNeighborsClassifier(3)).fit(X, Y)
+        assert model.predict(X).shape == Y.shape
+
+
+def test_reduces_imbalance_on_bench_data():
+    X, Y = make_data(3_000)
+    X_res, Y_res = R.mlsmote(X, Y, random_state=0)
+    assert R.mean_ir(Y_res) < R.mean_ir(Y)
+
+
+# ------------------------------------------------------------------------- ML-ROS / ML-RUS
+
+
+def key_for(seed):
+    return int(R._key(R._generator(seed)))
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 1.5])
+def test_mlros_against_loop(ratio):
+    rng = np.random.default_rng(12)
+    Y = random_labels(rng, 500, 8)
+    X = np.arange(500)[:, None]
+    s = R.MLROS(sampling_ratio=ratio, random_state=5)
+    X_res, Y_res = s.fit_resample(X, Y)
+    clones = mlros_reference(Y, round(ratio * 500), key_for(5))
+    np.testing.assert_array_equal(s.sample_indices_, np.r_[np.arange(500), clones])
+    np.testing.assert_array_equal(X_res.ravel(), s.sample_indices_)
+    np.testing.assert_array_equal(Y_res, Y[s.sample_indices_])
+    assert set(np.flatnonzero(Y[clones][:, s.minority_labels_].any(axis=1))) == set(
+        range(len(clones))
+    )
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 0.9, 1.0])
+def test_mlrus_against_loop(ratio):
+    rng = np.random.default_rng(13)
+    Y = random_labels(rng, 500, 8)
+    X = np.arange(500)[:, None]
+    s = R.MLRUS(sampling_ratio=ratio, random_state=5)
+    X_res, Y_res = s.fit_resample(X, Y)
+    alive = mlrus_reference(Y, round(ratio * 500), key_for(5))
+    np.testing.assert_array_equal(s.sample_indices_, np.flatnonzero(alive))
+    np.testing.assert_array_equal(X_res.ravel(), s.sample_indices_)
+    np.testing.assert_array_equal(Y_res, Y[s.sample_indices_])
+
+
+def test_random_stream_matches_twin():
+    key = key_for(1)
+    u = np.array([uniform_stream(key, i) for i in range(100)])
+    assert ((u >= 0) & (u < 1)).all() and abs(u.mean() - 0.5) < 0.1
+
+
+def test_ros_rus_containers_and_errors():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(14)
+    Y = random_labels(rng, 100, 4)
+    X = pd.DataFrame({"a": np.arange(100), "b": list("xy" * 50)}, index=np.arange(100) + 7)
+    X_res, Y_res = R.mlros(X, pd.DataFrame(Y, columns=list("pqrs")), random_state=0)
+    assert list(X_res.columns) == ["a", "b"] and X_res.index.equals(pd.RangeIndex(len(X_res)))
+    assert list(Y_res.columns) == list("pqrs")
+    X_res, _ = R.mlrus(sp.csr_matrix(np.eye(100)), Y, random_state=0)
+    assert sp.issparse(X_res)
+    X_res, _ = R.mlros(np.array(list("ab" * 50), dtype=object), Y, random_state=0)
+    assert X_res.dtype == object
+    with pytest.raises(ValueError):
+        R.mlrus(X, Y, sampling_ratio=1.5)
+    with pytest.raises(ValueError):
+        R.mlros(X[:50], Y)
+    with pytest.raises(TypeError):
+        R.mlros(X, Y, sampling_ratio=None)
+    a = R.mlros(np.arange(100), Y, random_state=3)[0]
+    b = R.mlros(np.arange(100), Y, random_state=3)[0]
+    np.testing.assert_array_equal(a, b)
