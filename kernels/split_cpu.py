@@ -23,7 +23,7 @@ The assignment (:func:`stratify`), on units renumbered in processing order:
    holds a positive.
 2. Units without positives go, largest first, to the fold with the largest size demand.
 3. A fold that must not be empty (``keep_nonempty``) and is, receives the smallest unit of a
-   fold that holds two or more.
+   fold that may be empty or holds two or more.
 4. Floors (``floors[l]`` test positives of label ``l`` in fold ``test_fold``): labels, rarest
    first, that are under their floor pull whole units into the test fold, cheapest first
    (fewest rows and over-represented positives per positive gained, units from folds that
@@ -50,6 +50,8 @@ import numpy as np
 from numba import njit, prange
 
 _LAST_RESORT = 1e15  # repair-key offset for units taken from folds that must stay non-empty
+_MAX_CANDIDATES = 1 << 15  # refinement: most candidate units per side of a fold pair
+_TRIES = 16  # refinement: most swap partners evaluated exactly for one unit
 
 
 #: Above this many matrix entries, :func:`row_csr` runs its parallel twin; below it, thread
@@ -385,7 +387,7 @@ def _stratify_in_order(uptr, ulab, ucnt, usize, tie_key, label_prio, demand, siz
         donor = -1
         for u in range(n_units_total):
             g = fold[u]
-            if g != f and n_units[g] > 1 and (
+            if g != f and (n_units[g] > 1 or not keep_nonempty[g]) and (
                 donor < 0
                 or usize[u] < usize[donor]
                 or (usize[u] == usize[donor]
@@ -560,8 +562,13 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
 
     score = np.empty(n_units_total)
     quad = np.empty(n_units_total)
-    cand_a = np.empty(n_cand, np.int64)
-    cand_b = np.empty(n_cand, np.int64)
+    # Candidates per side: n_cand at first; a pair of folds whose round used a good part of
+    # them gets four times as many next round (up to _MAX_CANDIDATES), so that splits which
+    # need many swaps take few rounds.
+    top = min(max(n_cand, _MAX_CANDIDATES), n_units_total)
+    cap = np.full((n_folds, n_folds), min(n_cand, top), np.int64)
+    cand_a = np.empty(top, np.int64)
+    cand_b = np.empty(top, np.int64)
     gap = np.empty(n_labels)  # dev[a] - dev[b]
     mark = np.zeros(n_labels, np.int64)
     mark_v = np.zeros(n_labels, np.int64)
@@ -590,25 +597,33 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                             acc += w[ulab[p]] * c * gap[ulab[p]]
                         quad[u] = q
                         score[u] = q - acc if side == 0 else q + acc
-                na = _best_candidates(score, members[start[a]:start[a + 1]], cand_a)
-                nb = _best_candidates(score, members[start[b]:start[b + 1]], cand_b)
+                k_ab = cap[a, b]
+                na = _best_candidates(score, members[start[a]:start[a + 1]], cand_a[:k_ab])
+                nb = _best_candidates(score, members[start[b]:start[b + 1]], cand_b[:k_ab])
                 root_b = 0.0
                 for k in range(nb):
                     root_b = max(root_b, np.sqrt(quad[cand_b[k]]))
+                pair_swaps = 0
+                first = 0  # cand_b[:first] are all swapped already
                 for i in range(na):
                     u = cand_a[i]
                     root_u = np.sqrt(quad[u])
-                    if nb == 0 or score[u] + score[cand_b[0]] - 2.0 * root_u * root_b >= -tiny:
+                    while first < nb and done[cand_b[first]]:
+                        first += 1
+                    if first == nb:
                         break
-                    if done[u]:
-                        continue
+                    # candidates are in ascending score: nothing further can help
+                    if score[u] + score[cand_b[first]] - 2.0 * root_u * root_b >= -tiny:
+                        break
                     best_v = -1
                     best = -tiny
-                    for k in range(nb):
+                    tried = 0
+                    for k in range(first, nb):
                         v = cand_b[k]
-                        if done[v] or (
-                            score[u] + score[v] - 2.0 * root_u * np.sqrt(quad[v]) >= -tiny
-                        ):
+                        bound = score[u] + score[v]
+                        if bound - 2.0 * root_u * root_b >= -tiny:
+                            break
+                        if done[v] or bound - 2.0 * root_u * np.sqrt(quad[v]) >= -tiny:
                             continue
                         delta = _swap_change(u, v, uptr, ulab, ucnt, usize, w, ws, gap, sgap,
                                              mark, mark_v, a, b, test_fold, floors,
@@ -616,8 +631,12 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                         if delta < best:
                             best = delta
                             best_v = v
+                        tried += 1
+                        if tried == _TRIES:
+                            break
                     if best_v < 0:
                         continue
+                    pair_swaps += 1
                     v = best_v
                     done[u] = True
                     done[v] = True
@@ -655,6 +674,8 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
                     done[cand_a[i]] = False
                 for k in range(nb):
                     done[cand_b[k]] = False
+                if 4 * pair_swaps >= k_ab:
+                    cap[a, b] = min(4 * k_ab, top)
         if swaps == 0:
             break
 
@@ -663,20 +684,34 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
 def _best_candidates(score, units, out):
     """Fill ``out`` with the ``units`` of lowest ``score``, ascending; their number."""
     cap = out.shape[0]
-    n = 0
-    for u in units:
-        s = score[u]
-        if n == cap and s >= score[out[n - 1]]:
-            continue
-        k = n if n < cap else cap - 1
-        while k > 0 and score[out[k - 1]] > s:
-            if k < cap:
-                out[k] = out[k - 1]
-            k -= 1
-        out[k] = u
-        if n < cap:
-            n += 1
-    return n
+    n = units.shape[0]
+    values = np.empty(n)
+    for t in range(n):
+        values[t] = score[units[t]]
+    if n > cap:  # keep the cap lowest: those under the cap-th value, then ties with it
+        cut = np.partition(values.copy(), cap - 1)[cap - 1]
+        k = 0
+        for t in range(n):
+            if values[t] < cut:
+                out[k] = units[t]
+                k += 1
+        for t in range(n):
+            if k == cap:
+                break
+            if values[t] == cut:
+                out[k] = units[t]
+                k += 1
+    else:
+        out[:n] = units
+        k = n
+    kept = out[:k].copy()
+    keys = np.empty(k)
+    for t in range(k):
+        keys[t] = score[kept[t]]
+    order = np.argsort(keys, kind="mergesort")
+    for t in range(k):
+        out[t] = kept[order[t]]
+    return k
 
 
 @njit(cache=True)

@@ -246,10 +246,13 @@ def test_floor_never_empties_train():
     n_groups=st.integers(2, 15),
     use_groups=st.booleans(),
     test_size=st.sampled_from([0.1, 0.3, 0.5]),
+    train_size=st.sampled_from([None, 0.3, 0.5]),
     floor=st.integers(0, 4),
     seed=st.integers(0, 2**16),
 )
-def test_split_invariants(n, n_labels, n_groups, use_groups, test_size, floor, seed):
+def test_split_invariants(n, n_labels, n_groups, use_groups, test_size, train_size, floor, seed):
+    if train_size is not None:
+        n = max(n, 10)  # at least one row each in train and test
     rng = np.random.default_rng(seed)
     y = (rng.random((n, n_labels)) < rng.random(n_labels)).astype(int)
     g = rng.integers(0, min(n_groups, n), n) if use_groups else None
@@ -258,10 +261,13 @@ def test_split_invariants(n, n_labels, n_groups, use_groups, test_size, floor, s
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train, test = multilabel_train_test_split(
-            np.arange(n), y=y, groups=g, test_size=test_size, min_test_positives=floor,
-            random_state=seed,
+            np.arange(n), y=y, groups=g, test_size=test_size, train_size=train_size,
+            min_test_positives=floor, random_state=seed,
         )
-    assert_partition(n, train, test)
+    if train_size is None:
+        assert_partition(n, train, test)
+    else:  # rows in neither part are left out
+        assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) <= n
     assert len(train) > 0 and len(test) > 0
     unit = np.arange(n) if g is None else g
     assert not set(unit[train]) & set(unit[test])
@@ -271,6 +277,30 @@ def test_split_invariants(n, n_labels, n_groups, use_groups, test_size, floor, s
     assert bool(warned) == bool(unmet.size)
     for j in unmet:  # only when infeasible: too few positives, or train down to one unit
         assert y[:, j].sum() < floor or len(set(unit[train])) == 1
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(2, 60),
+    n_labels=st.integers(1, 4),
+    n_groups=st.integers(2, 20),
+    n_splits=st.integers(2, 6),
+    seed=st.integers(0, 2**16),
+)
+def test_group_kfold_invariants(n, n_labels, n_groups, n_splits, seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, n_labels)) < rng.random(n_labels)).astype(int)
+    g = rng.integers(0, n_groups, n)
+    if len(np.unique(g)) < n_splits:
+        return
+    cv = MultilabelStratifiedGroupKFold(n_splits, shuffle=True, random_state=seed)
+    folds = quiet(list, cv.split(None, y, g))
+    assert len(folds) == n_splits
+    tested = np.concatenate([test for _, test in folds])
+    assert np.array_equal(np.sort(tested), np.arange(n))
+    for train, test in folds:
+        assert len(test) > 0 and len(train) > 0
+        assert not set(g[train]) & set(g[test])
 
 
 # ------------------------------------------------------------------ the kernel's greedy pass
