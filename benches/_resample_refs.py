@@ -143,10 +143,11 @@ def mlsmote_rowloop(X, Y, n_samples, k_neighbors=5, random_state=0):
     for i in range(n_samples):
         ref = int(rng.integers(len(sub_x)))
         neighbour = int(rng.choice(indices[ref, 1:]))
-        votes = sub_y.loc[indices[ref]].sum(axis=0)
+        group = sub_y[sub_y.index.isin(indices[ref])]  # the seed and its neighbours
+        votes = group.sum(axis=0, skipna=True)
         new_y[i] = np.array([1 if v > (k_neighbors + 1) / 2 else 0 for v in votes])
         gap = rng.random()
-        new_x[i] = (sub_x.loc[ref] + gap * (sub_x.loc[neighbour] - sub_x.loc[ref])).to_numpy()
+        new_x[i] = np.array(sub_x.loc[ref, :] + gap * (sub_x.loc[neighbour, :] - sub_x.loc[ref, :]))
     out_x = pd.concat([X, pd.DataFrame(new_x, columns=X.columns)], ignore_index=True)
     out_y = pd.concat([Y, pd.DataFrame(new_y, columns=Y.columns)], ignore_index=True)
     return out_x, out_y
