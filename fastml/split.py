@@ -103,6 +103,8 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
     if type(y).__module__.startswith("scipy.sparse"):
         if y.ndim != 2:
             raise _target_error(f"got a sparse array of shape {y.shape}")
+        if y.shape[0] == 0:
+            raise ValueError("y has no rows: cannot split 0 samples.")
         csr = y.tocsr(copy=True)
         csr.sum_duplicates()
         csr.eliminate_zeros()
@@ -125,6 +127,11 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
         raise _target_error(f"got an array of shape {a.shape}")
     if a.shape[0] == 0:
         raise ValueError("y has no rows: cannot split 0 samples.")
+    if a.dtype.kind == "O":  # e.g. pandas nullable integers: numbers only, no missing values
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise _target_error("got non-numeric values") from exc
     kind = a.dtype.kind
     if kind == "b":
         y8 = a.view(np.uint8)
@@ -350,7 +357,7 @@ def _warn_unmet(units: _Units, floors: np.ndarray, test_counts: np.ndarray) -> N
         f"without splitting {unit_word} or emptying the train set; test positives reached: "
         + "; ".join(parts),
         MinTestPositivesWarning,
-        stacklevel=3,
+        stacklevel=4,  # the caller of multilabel_train_test_split or of split()
     )
 
 

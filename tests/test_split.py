@@ -222,11 +222,16 @@ def test_infeasible_floor_warns_and_still_splits():
     y = labels(rng, 500, [0.3, 0.1, 0.0])
     y[:3, 2] = 1  # 3 positives
     Y = pd.DataFrame(y, columns=["common", "medium", "rare"])
-    with pytest.warns(MinTestPositivesWarning, match=r"1 of 3 labels.*'rare': 3 of 5"):
+    with pytest.warns(MinTestPositivesWarning, match=r"1 of 3 labels.*'rare': 3 of 5") as rec:
         train, test = multilabel_train_test_split(
             np.arange(500), y=Y, test_size=0.2, min_test_positives=[0, 0, 5], random_state=0
         )
+    assert rec[0].filename == __file__  # attributed to the caller
     assert_partition(500, train, test)
+    cv = MultilabelStratifiedShuffleSplit(2, test_size=0.2, min_test_positives=[0, 0, 5])
+    with pytest.warns(MinTestPositivesWarning) as rec:
+        assert len(list(cv.split(None, Y))) == 2
+    assert rec[0].filename == __file__
     assert y[test, 2].sum() == 3  # as close as possible: all of them
 
 
@@ -493,7 +498,8 @@ def test_input_types():
     X = rng.standard_normal((300, 2))
     expected = multilabel_train_test_split(X, y=y, random_state=0)
     for y_variant in (y.astype(bool), y.astype(float), y.tolist(), sp.csr_matrix(y),
-                      pd.DataFrame(y), np.asfortranarray(y), y.astype(np.uint8)):
+                      pd.DataFrame(y), pd.DataFrame(y).astype("Int64"), np.asfortranarray(y),
+                      y.astype(np.uint8)):
         got = multilabel_train_test_split(X, y=y_variant, random_state=0)
         np.testing.assert_array_equal(got[1], expected[1])
     X_train, X_test = multilabel_train_test_split(sp.csr_matrix(X), y=y, random_state=0)
