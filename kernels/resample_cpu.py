@@ -70,11 +70,14 @@ def _uniform(key, i):
 
 @njit(cache=True)
 def _count_chunk(y, c, part):
+    n_labels = y.shape[1]
+    acc = np.zeros(n_labels, np.int64)
     lo = c * _CHUNK_ROWS
     hi = min(y.shape[0], lo + _CHUNK_ROWS)
     for i in range(lo, hi):
-        for j in range(y.shape[1]):
-            part[c, j] += y[i, j]
+        for j in range(n_labels):
+            acc[j] += y[i, j]
+    part[c] = acc
 
 
 @njit(cache=True)
@@ -98,27 +101,28 @@ def label_counts(y):
     return part.sum(axis=0)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
 def _row_scumble(y, i, ir, log_ir):
     """SCUMBLE of row ``i``: 1 - geometric / arithmetic mean of its labels' IRLbl (0 for
-    rows with fewer than two labels)."""
+    rows with fewer than two labels). Branch-free sums over the labels."""
     n_labels = y.shape[1]
     m = 0
     s_log = 0.0
     s_ir = 0.0
     for j in range(n_labels):
-        if y[i, j]:
-            m += 1
-            s_log += log_ir[j]
-            s_ir += ir[j]
+        b = y[i, j]
+        m += b
+        s_log += b * log_ir[j]
+        s_ir += b * ir[j]
     if m < 2:
         return 0.0
     return 1.0 - np.exp(s_log / m) / (s_ir / m)
 
 
-@njit(cache=True)
+@njit(cache=True, fastmath=_FASTMATH)
 def _scumble_chunk(y, ir, log_ir, c, part, rows):
     n_labels = y.shape[1]
+    acc = np.zeros(n_labels + 1)
     lo = c * _CHUNK_ROWS
     hi = min(y.shape[0], lo + _CHUNK_ROWS)
     for i in range(lo, hi):
@@ -126,10 +130,10 @@ def _scumble_chunk(y, ir, log_ir, c, part, rows):
         if rows.shape[0]:
             rows[i] = s
         if s != 0.0:
-            part[c, n_labels] += s
+            acc[n_labels] += s
             for j in range(n_labels):
-                if y[i, j]:
-                    part[c, j] += s
+                acc[j] += s * y[i, j]
+    part[c] = acc
 
 
 @njit(cache=True)
@@ -165,17 +169,15 @@ def scumble(y, ir, per_row=False):
 
 @njit(cache=True)
 def narrow01(src, out):
-    """Copy the 1-D numeric ``src`` into the uint8 ``out`` if every value is 0 or 1; return
-    whether it was (one serial pass: the label matrices here are small next to X)."""
+    """Copy the 1-D numeric ``src`` into the uint8 ``out`` if every value is 0 or 1 (NaN is
+    neither); return whether it was. Branch-free, so the loop vectorises."""
+    bad = np.uint8(0)
     for i in range(src.shape[0]):
         v = src[i]
-        if v == 0:
-            out[i] = 0
-        elif v == 1:
-            out[i] = 1
-        else:
-            return False
-    return True
+        one = np.uint8(v == 1)
+        bad |= np.uint8(1) ^ (one | np.uint8(v == 0))
+        out[i] = one
+    return bad == 0
 
 
 # ---------------------------------------------------------------------------------- bags
