@@ -1,0 +1,391 @@
+"""fastml.leakage against Python set intersection (the reference), on every supported input
+type, with adversarial IDs, and with a hash that makes every value collide."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import fastml.leakage as L
+from fastml.leakage import (
+    has_leakage,
+    leakage,
+    leakage_report,
+    overlap_mask,
+    shared_ids,
+)
+
+pd = pytest.importorskip("pandas")
+
+
+# ------------------------------------------------------------------ the reference
+
+
+def is_missing(v) -> bool:
+    if v is None or v is pd.NA or v is pd.NaT:
+        return True
+    try:
+        return bool(v != v)
+    except TypeError:
+        return False
+
+
+def as_list(x) -> list:
+    """The column's values as Python objects (what a set would hold)."""
+    module = type(x).__module__.split(".")[0]
+    if module == "pyarrow":
+        return x.to_pylist()
+    if module == "polars":
+        return x.to_list()
+    if isinstance(x, (pd.Series, pd.Index)):
+        return list(x.astype(object)) if isinstance(x.dtype, pd.CategoricalDtype) else list(x)
+    if isinstance(x, np.ndarray):
+        return list(x)  # NumPy scalars: what set(df[col].unique()) holds
+    return list(x)
+
+
+def ref_shared(a, b) -> set:
+    sa = {v for v in as_list(a) if not is_missing(v)}
+    return {v for v in as_list(b) if not is_missing(v) and v in sa}
+
+
+def check(a, b):
+    """All of fastml's answers for (a, b) and (b, a) against the reference."""
+    for x, y in ((a, b), (b, a)):
+        expected = ref_shared(x, y)
+        assert has_leakage(x, y) == bool(expected)
+        ids = shared_ids(x, y)
+        got = list(ids.tolist()) if isinstance(ids, np.ndarray) else list(ids)
+        assert len(got) == len(expected), (got, expected)
+        assert set(got) == expected
+        if len(got) > 1 and all(isinstance(v, (int, float)) for v in got):
+            assert got == sorted(got)
+        if len(got) > 1 and all(isinstance(v, str) for v in got):
+            assert got == sorted(got)
+        sy = {v for v in as_list(y) if not is_missing(v)}
+        mask = overlap_mask(x, y)
+        assert mask.dtype == bool and mask.shape == (len(as_list(x)),)
+        want = [not is_missing(v) and v in sy for v in as_list(x)]
+        assert mask.tolist() == want
+
+
+@pytest.fixture(params=["hash", "all-collide"])
+def hashing(request, monkeypatch):
+    """Run a test with the real hash and with one that sends every value to the same
+    partition, group and tag: results must not change."""
+    if request.param == "all-collide":
+        monkeypatch.setattr(L, "_hash_mask", np.uint64(0))
+    return request.param
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+INT_DTYPES = [np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64]
+
+
+@pytest.mark.parametrize("da", INT_DTYPES + [np.float32, np.float64, bool])
+@pytest.mark.parametrize("db", [np.int64, np.uint64, np.float64, np.int8, bool])
+def test_numeric_dtype_pairs(da, db, hashing):
+    rng = np.random.default_rng(7)
+    a = rng.integers(0, 120, 300).astype(da)
+    b = rng.integers(60, 200, 500).astype(db)
+    check(a, b)
+
+
+def test_adversarial_ints(hashing):
+    # -1 and -2 share CPython's hash; 2**63 boundaries; uint64 above the int64 range
+    a = np.array([-1, -2, 0, 2**63 - 1, -(2**63), 12345678901234567, 7], dtype=np.int64)
+    b = np.array([-2, 2**63 - 1, 1 << 62, -(2**63), 3, 12345678901234568], dtype=np.int64)
+    check(a, b)
+    u = np.array([2**64 - 1, 2**63, 2**63 - 1, 0, 5], dtype=np.uint64)
+    i = np.array([-1, -(2**63), 2**63 - 1, 0, 6], dtype=np.int64)
+    check(u, i)  # 2**64-1 is not -1, 2**63 is not -2**63
+    assert shared_ids(u, i).tolist() == [0, 2**63 - 1]
+    assert shared_ids(u, u[:2]).dtype == np.uint64
+    # huge Python ints beyond 64 bits take the set path
+    check([2**70, -(2**70), 1, 2**64], [2**70, 2**64, -1, 1.0])
+
+
+def test_floats_vs_ints(hashing):
+    f = np.array([1.0, 1.5, -0.0, 2.0**53, 2.0**53 + 2, 2.0**63, -(2.0**63), np.inf, -np.inf,
+                  np.nan, 1e300, 3.0])
+    i = np.array([0, 1, 2**53, 2**53 + 1, 2**53 + 2, -(2**63), 2**63 - 1, 3], dtype=np.int64)
+    u = np.array([0, 1, 2**63, 2**64 - 1, 2**53 + 2], dtype=np.uint64)
+    check(f, i)
+    check(f, u)
+    check(f, f[::-1].copy())
+    check(np.array([0.0, np.nan]), np.array([-0.0, np.nan]))  # -0.0 == 0.0, NaN missing
+    assert shared_ids(f, i).dtype == np.float64
+    assert shared_ids(np.array([np.nan]), np.array([np.nan])).size == 0
+
+
+def test_bool_is_one_and_zero(hashing):
+    check(np.array([True, False]), np.array([1, 5]))
+    check([True, "x"], [1.0, "x"])
+    assert shared_ids(np.array([True, False]), np.array([False])).dtype == bool
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_ints_larger(seed):
+    # above the serial threshold: parallel blocks and a partitioned table
+    rng = np.random.default_rng(seed)
+    n = 200_000
+    a = rng.integers(-(2**62), 2**62, n)
+    b = np.concatenate([rng.integers(-(2**62), 2**62, n // 2), rng.choice(a, 1000)])
+    rng.shuffle(b)
+    expected = np.intersect1d(a, b)
+    np.testing.assert_array_equal(shared_ids(a, b), expected)
+    np.testing.assert_array_equal(overlap_mask(a, b), np.isin(a, b))
+    np.testing.assert_array_equal(overlap_mask(b, a), np.isin(b, a))
+    assert has_leakage(a, b)
+    assert not has_leakage(a, b[~np.isin(b, a)])
+
+
+def test_repeated_ids():
+    rng = np.random.default_rng(3)
+    a = np.repeat(rng.permutation(50_000), 5)
+    b = np.repeat(np.arange(45_000, 90_000), 3)
+    np.testing.assert_array_equal(shared_ids(a, b), np.arange(45_000, 50_000))
+    np.testing.assert_array_equal(overlap_mask(a, b), a >= 45_000)
+
+
+# --------------------------------------------------------------------------- strings
+
+
+def adversarial_strings(rng, n) -> list[str]:
+    prefix = "P" + "0" * 200
+    pool = ["", " ", "a", "ab", "a\x00b", "\x00x", "é", "😀", "\ud800", "x" * 17, "P000123456",
+            "1", "-1", "None", "nan"]
+    pool += [prefix + str(i) for i in range(40)]  # long common prefixes
+    pool += [f"P{i:09d}" for i in range(40)]
+    return [pool[k] for k in rng.integers(0, len(pool), n)]
+
+
+def test_strings_fixed_width(hashing):
+    rng = np.random.default_rng(1)
+    a = np.array([s for s in adversarial_strings(rng, 300) if s != "\ud800"])
+    b = np.array([s for s in adversarial_strings(rng, 200) if s != "\ud800"])
+    check(a, b)
+    check(a, b.astype(f"U{b.dtype.itemsize // 4 + 3}"))  # different widths
+    assert shared_ids(a, b).dtype.kind == "U"
+    ab = np.array([s.encode() for s in adversarial_strings(rng, 100) if s != "\ud800"])
+    bb = np.array([s.encode() for s in adversarial_strings(rng, 150) if s != "\ud800"])
+    check(ab, bb)
+    check(ab, a)  # bytes never equal str
+
+
+def test_strings_objects(hashing):
+    rng = np.random.default_rng(2)
+    a = np.array(adversarial_strings(rng, 300) + [None, np.nan], dtype=object)
+    b = np.array(adversarial_strings(rng, 200) + [None, float("nan"), pd.NA], dtype=object)
+    check(a, b)
+    check(list(a), tuple(b))
+    check(a, np.array([s for s in adversarial_strings(rng, 50) if s != "\ud800"]))
+    check(np.array([b"a", b"", None, b"\x00"], dtype=object), [b"", b"\x00", "a", None])
+
+
+def test_strings_pandas_arrow_polars(hashing):
+    pa = pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(4)
+    sa = [s for s in adversarial_strings(rng, 300) if s != "\ud800"] + [None]
+    sb = [s for s in adversarial_strings(rng, 200) if s != "\ud800"] + [None]
+    inputs = [
+        pd.Series(sa, dtype="str"),
+        pd.Series(sa, dtype="string"),
+        pd.Series(sa, dtype="string[pyarrow]"),
+        pd.Series(sa, dtype="category"),
+        pd.Series(sa, dtype=object),
+        pa.array(sa),
+        pa.array(sa, type=pa.large_string()),
+        pa.chunked_array([sa[:100], sa[100:]]),
+        pa.array(sa).slice(7, 150),  # offset into the buffers
+        pa.array(sa).dictionary_encode(),
+    ]
+    try:
+        import polars as pl
+
+        inputs.append(pl.Series(sb))
+    except ImportError:
+        pass
+    for x in inputs:
+        check(x, pd.Series(sb, dtype="str"))
+        check(x, np.array([s for s in sb if s is not None]))
+
+
+def test_pandas_numeric_variants(hashing):
+    a = pd.Series([1, None, 3, 2**40], dtype="Int64")
+    b = pd.Series([3.0, np.nan, 2.0**40, 7.5])
+    check(a, b)
+    check(pd.Series([1, 2, 3], dtype="uint64"), pd.Series([3, -1]))
+    check(pd.Series([1.0, 2.0, None], dtype="Float64"), [2, None])
+    check(pd.Series([True, None], dtype="boolean"), [1, 0])
+    check(pd.Series([10, 20, 10], dtype="category"), [10.0, 30])
+    check(pd.Index([5, 6, 7]), np.array([7, 8]))
+    check(pd.Series(pd.to_datetime(["2024-01-01", None, "2024-01-02"])),
+          pd.Series(pd.to_datetime(["2024-01-02", None])))
+
+
+def test_arrow_and_polars_numeric(hashing):
+    pa = pytest.importorskip("pyarrow")
+    check(pa.array([1, None, 3], type=pa.int32()), pa.chunked_array([[3, 4], [None, 1]]))
+    check(pa.array([1.5, None, 2.0]), np.array([2, 3]))
+    check(pa.array([None, None], type=pa.null()), [None, 1])
+    check(pa.array([b"x", None, b"y"]), [b"y", None, "x"])
+    pl = pytest.importorskip("polars")
+    check(pl.Series([1, None, 5]), pl.Series([5, 6, None]))
+    check(pl.Series([1, 2, 3], dtype=pl.UInt64), np.array([3], dtype=np.uint64))
+    check(pl.Series(["a", "b"], dtype=pl.Categorical), ["b", "c"])
+
+
+def test_mixed_objects(hashing):
+    a = [1, "1", 1.0, None, b"1", (1, 2), 2.5, True, "x", float("nan"), 2**70, -0.0]
+    b = ["1", 1, (1, 2), None, b"2", 2.5, "y", float("nan"), 2**70, 0]
+    check(a, b)
+    ids = shared_ids(a, b).tolist()
+    assert ids[:2] == [-0.0, 1]  # numbers first by value; the value from a; then str, ...
+    assert ids == [-0.0, 1, 2.5, 2**70, "1", (1, 2)]
+    check(np.array([1, "a"], dtype=object), np.arange(5))
+    check(np.array(["a", 3], dtype=object), np.array(["a", "b"]))
+    with pytest.raises(TypeError, match="hashable"):
+        shared_ids([[1], 2], [2, 3])
+
+
+def test_empty_and_missing_only(hashing):
+    for a, b in [([], []), ([], [1]), ([None, None], [None]), (np.array([]), np.array([1.0]))]:
+        check(a, b)
+        assert not has_leakage(a, b)
+    assert shared_ids(np.array([], np.int64), np.array([1])).dtype == np.int64
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.integers(-3, 3), st.sampled_from([0.5, -0.0, 2.0, float("nan")]),
+                       st.sampled_from(["", "a", "1", "ab", None]), st.booleans()), max_size=25),
+    st.lists(st.one_of(st.integers(-3, 3), st.sampled_from([1.0, 0.5, float("nan")]),
+                       st.sampled_from(["a", "1", None, "b"])), max_size=25),
+)
+def test_hypothesis_mixed(a, b):
+    check(a, b)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.integers(-(2**63), 2**64 - 1), max_size=40),
+    st.lists(st.integers(-(2**63), 2**64 - 1), max_size=40),
+)
+def test_hypothesis_ints(a, b):
+    check(a, b)
+    signed = [v for v in a if v < 2**63]
+    unsigned = [v for v in b if v >= 0]
+    check(np.array(signed, dtype=np.int64), np.array(unsigned, dtype=np.uint64))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(max_size=6), max_size=30), st.lists(st.text(max_size=6), max_size=30))
+def test_hypothesis_text(a, b):
+    check(a, b)
+    check(pd.Series(a, dtype="str"), b)
+
+
+def test_invalid_input():
+    with pytest.raises(ValueError, match="1-D"):
+        has_leakage(np.zeros((2, 2)), [1])
+    with pytest.raises(TypeError):
+        has_leakage("abc", ["a"])
+    with pytest.raises(TypeError, match="DataFrame"):
+        has_leakage(pd.DataFrame({"a": [1]}), [1])
+
+
+# ---------------------------------------------------------------- drop-in and report
+
+
+def set_expression(df1, df2, col):
+    return len(set(df1[col].unique()) & set(df2[col].unique())) >= 1
+
+
+def test_leakage_drop_in():
+    rng = np.random.default_rng(5)
+    for trial in range(20):
+        df1 = pd.DataFrame({"Patient ID": rng.integers(0, 400, 100), "x": 0})
+        df2 = pd.DataFrame({"Patient ID": rng.integers(300 + trial * 10, 1000, 60)})
+        assert leakage(df1, df2, "Patient ID") == set_expression(df1, df2, "Patient ID")
+        s1 = df1.astype({"Patient ID": str})
+        s2 = df2.astype({"Patient ID": str})
+        assert leakage(s1, s2, "Patient ID") == set_expression(s1, s2, "Patient ID")
+    with pytest.raises(KeyError):
+        leakage(df1, df2, "nope")
+    # the one difference: missing values are never shared
+    n1, n2 = pd.DataFrame({"id": ["a", None]}), pd.DataFrame({"id": [None, "b"]})
+    assert set_expression(n1, n2, "id") and not leakage(n1, n2, "id")
+
+
+def test_leakage_other_frames():
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    t1, t2 = pa.table({"id": [1, 2, 3]}), pa.table({"id": [3, 4]})
+    assert leakage(t1, t2, "id")
+    assert not leakage(pl.DataFrame({"id": ["a"]}), pl.DataFrame({"id": ["b"]}), "id")
+    assert leakage({"id": np.array([1, 2])}, {"id": [2]}, "id")
+
+
+def test_report_contents(hashing):
+    train = pd.DataFrame({"pid": ["a", "b", "c", "d", None, "b"]})
+    val = pd.DataFrame({"pid": ["e", "f", None]})
+    test = pd.DataFrame({"pid": ["d", "x", "b", "d"]})
+    report = leakage_report(train=train, val=val, test=test, id_col="pid")
+    assert report and report.leaking_pairs == [("train", "test")]
+    assert report.splits == {
+        "train": {"rows": 6, "missing": 1},
+        "val": {"rows": 3, "missing": 1},
+        "test": {"rows": 4, "missing": 0},
+    }
+    p = report.pair("test", "train")
+    assert (p.left, p.right, p.n_shared) == ("train", "test", 2)
+    assert p.shared_ids.tolist() == ["b", "d"]
+    assert p.left_rows.tolist() == [1, 3, 5]
+    assert p.right_rows.tolist() == [0, 2, 3]
+    assert not report.pair("train", "val") and report.pair("val", "test").n_shared == 0
+    text = str(report)
+    assert "LEAKAGE" in text and "train / test" in text and "'b', 'd'" in text
+    assert "LeakageReport(leakage=True" in repr(report)
+    d = json.loads(json.dumps(report.to_dict()))
+    assert d["leakage"] is True and d["pairs"][1]["n_shared_ids"] == 2
+    assert d["pairs"][1]["right_rows_affected"] == 3
+    with pytest.raises(KeyError):
+        report.pair("train", "nope")
+
+
+def test_report_folds_without_id_col():
+    folds = {f"fold{k}": np.arange(k * 10, k * 10 + 10) for k in range(4)}
+    report = leakage_report(**folds)
+    assert not report and len(report.pairs) == 6
+    assert "no leakage" in str(report)
+    folds["fold3"] = np.append(folds["fold3"], [5, 5, np.nan])
+    report = leakage_report(**folds)
+    assert report.leaking_pairs == [("fold0", "fold3")]
+    p = report.pair("fold0", "fold3")
+    assert p.shared_ids.tolist() == [5.0] and p.right_rows.tolist() == [10, 11]
+    assert report.splits["fold3"] == {"rows": 13, "missing": 1}
+    many = leakage_report(a=np.arange(100), b=np.arange(50, 150))
+    assert "more)" in str(many) and many.to_dict(max_ids=3)["pairs"][0]["shared_ids_truncated"]
+
+
+def test_report_needs_two_splits():
+    with pytest.raises(ValueError, match="two"):
+        leakage_report(train=[1, 2])
+
+
+def test_split_free_of_leakage_by_construction():
+    rng = np.random.default_rng(0)
+    groups = rng.integers(0, 1000, 20_000)
+    test_groups = rng.choice(1000, 200, replace=False)
+    in_test = np.isin(groups, test_groups)
+    report = leakage_report(train=groups[~in_test], test=groups[in_test])
+    assert not report
+    assert math.isclose(report.splits["test"]["rows"] / 20_000, in_test.mean())
