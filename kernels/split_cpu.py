@@ -299,7 +299,9 @@ def stratify(uptr, ulab, ucnt, usize, unit_rows, order, seed, label_prio, demand
     ties between equally rare labels; ``demand`` (labels x folds) and ``size_demand`` (folds):
     targets, updated in place to what is left; ``keep_nonempty`` (folds, bool); ``test_fold``:
     the fold the ``floors`` apply to (-1: none); ``target``: each label's proportional number
-    of test positives (the repair pass moves units back only towards it).
+    of test positives (the repair pass moves units back only towards it); ``ratios``: each
+    fold's share of the rows (the refinement's targets); ``refine_rounds`` and ``n_cand``:
+    at most that many refinement rounds (0: none), starting with that many candidates.
 
     Returns ``(fold, test_counts)``: the fold of every unit and the test fold's positives per
     label (zeros when ``test_fold`` is -1).
@@ -517,8 +519,10 @@ def _refine(uptr, ulab, ucnt, usize, fold, ratios, total, test_fold, floors, tes
     same for fold sizes (rows count as a label every row has): every label's share of each
     fold as close to the fold's share of the rows as possible, rare labels weighing as much as
     common ones. For each pair of folds a round scores every unit of the two folds by what
-    moving it alone would change, keeps the ``n_cand`` best of each side, and applies, best
-    first, each swap of two of them that lowers the objective exactly (shared labels and
+    moving it alone would change, keeps the best of each side (``n_cand`` at first, four
+    times as many after a round that swapped a quarter of them), and for each candidate of
+    one side, best first, applies the best of the first ``_TRIES`` exact evaluations of a
+    swap with a candidate of the other side that lowers the objective (shared labels and
     floors accounted for). Rounds repeat until one applies no swap, at most ``max_rounds``.
 
     Swaps keep every fold's number of units, so no fold becomes empty; a group stays whole.
