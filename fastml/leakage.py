@@ -910,6 +910,10 @@ def leakage_report(*, id_col=None, **splits) -> LeakageReport:
     for name, split in splits.items():
         ids = split if id_col is None else split[id_col]
         columns[name] = _as_column(ids, name)
+    return _report_from_columns(columns)
+
+
+def _report_from_columns(columns: dict[str, _Column]) -> LeakageReport:
     pairs = []
     for left, right in combinations(columns, 2):
         ca, cb = columns[left], columns[right]
