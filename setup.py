@@ -34,7 +34,7 @@ def cython_extensions():
 
 
 setup(
-    packages=["fastml", "fastml.metrics", "fastml.kernels"],
+    packages=["fastml", "fastml.metrics", "fastml.losses", "fastml.kernels"],
     package_dir={"fastml": "fastml", "fastml.kernels": "kernels"},
     ext_modules=cython_extensions(),
 )

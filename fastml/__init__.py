@@ -40,7 +40,7 @@ def _serve_source_kernels() -> None:
 
 _serve_source_kernels()
 
-_SUBMODULES = ("metrics", "split", "resample", "plot", "leakage")
+_SUBMODULES = ("metrics", "losses", "split", "resample", "plot", "leakage")
 
 __all__ = ["__version__", *_SUBMODULES]
 

@@ -1,0 +1,311 @@
+"""Custom objectives and an evaluation metric for XGBoost and LightGBM, on the fused kernels.
+
+Nothing here imports XGBoost or LightGBM: the callables read labels and weights through the
+training set's own methods (``get_label``, ``get_weight``), so one object serves both the
+native training functions and the scikit-learn wrappers.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from fastml.losses._core import _as_labels, _focal_loss, _to_numpy, _weighted_bce
+
+_LOSSES = ("focal", "bce")
+
+
+def prior_logits(Y, *, eps: float = 1e-6) -> np.ndarray:
+    """Per-label logit of the positive rate, ``log(p / (1 - p))``: the margin to start
+    boosting from.
+
+    Parameters
+    ----------
+    Y : array-like of shape (n_samples, n_labels) or (n_samples,)
+        0/1 (or soft) labels.
+    eps : float, default=1e-6
+        The rates are clipped to ``[eps, 1 - eps]`` so that a label with no positives (or no
+        negatives) gets a finite start.
+
+    Returns
+    -------
+    ndarray of shape (n_labels,) (a 1-D ``Y`` gives shape (1,))
+
+    Notes
+    -----
+    With a custom objective XGBoost takes ``base_score`` as a margin (no link function), so
+    pass ``base_score=prior_logits(Y)`` (a list: one value per target, XGBoost >= 3.1), or
+    ``base_margin=np.tile(prior_logits(Y), (n, 1))`` in the ``DMatrix`` (any version). For
+    LightGBM use ``init_score`` in the ``Dataset`` the same way. A start far from the prior
+    (XGBoost's default ``base_score`` is estimated for its built-in objectives only) wastes
+    rounds, and with the focal loss's exact hessian can stall training entirely.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.losses import prior_logits
+    >>> prior_logits(np.array([[1, 0], [0, 0], [0, 0], [0, 1]])).round(4).tolist()
+    [-1.0986, -1.0986]
+    """
+    y = _as_labels(Y)
+    if y.ndim == 1:
+        y = y[:, np.newaxis]
+    if y.ndim != 2 or y.shape[0] == 0:
+        raise ValueError(f"Y must be 1-D or 2-D with at least one sample, got shape {y.shape}")
+    p = np.clip(y.mean(axis=0, dtype=np.float64), eps, 1.0 - eps)
+    return np.log(p) - np.log1p(-p)
+
+
+class _Loss:
+    """A loss with fixed parameters, evaluated by the fused kernels."""
+
+    def __init__(self, loss, alpha, gamma, w_pos, w_neg, hessian, min_hess):
+        if loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}")
+        self.loss = loss
+        self.alpha = alpha
+        self.gamma = gamma
+        self.w_pos = w_pos
+        self.w_neg = w_neg
+        self.hessian = hessian
+        self.min_hess = min_hess
+
+    def _params(self, label: int | None):
+        """(alpha, w_pos, w_neg), restricted to one label when ``label`` is given."""
+
+        def pick(v):
+            if v is None or label is None:
+                return v
+            a = np.asarray(v, dtype=np.float64)
+            return a if a.ndim == 0 else a[label]
+
+        return pick(self.alpha), pick(self.w_pos), pick(self.w_neg)
+
+    def grad_hess(self, y, z, sample_weight=None, label: int | None = None):
+        """Element-wise gradient and hessian of the loss w.r.t. the margins ``z``."""
+        alpha, w_pos, w_neg = self._params(label)
+        if self.loss == "bce":
+            _, g, h = _weighted_bce(
+                y, z, w_pos, w_neg, "sum", sample_weight, True, True, True
+            )
+        else:
+            _, g, h = _focal_loss(
+                y, z, alpha, self.gamma, "sum", self.hessian, self.min_hess, sample_weight,
+                True, True, True,
+            )
+        return g, h
+
+    def __repr__(self) -> str:
+        args = [repr(self.loss)]
+        if self.loss == "focal":
+            args += [f"alpha={self.alpha!r}", f"gamma={self.gamma!r}", f"hessian={self.hessian!r}"]
+        else:
+            args += [f"w_pos={self.w_pos!r}", f"w_neg={self.w_neg!r}"]
+        return f"{type(self).__name__}({', '.join(args)})"
+
+
+def _weights_or_none(w):
+    if w is None:
+        return None
+    w = np.asarray(w)
+    return w if w.size else None
+
+
+class XGBoostObjective(_Loss):
+    """Focal or weighted-BCE objective for XGBoost, multi-label included.
+
+    One object serves ``xgb.train(params, dtrain, obj=objective)`` (called as
+    ``objective(predt, dtrain)``) and ``XGBClassifier(objective=objective)`` (called as
+    ``objective(y_true, y_pred, sample_weight=None)``). Predictions come in as margins of
+    shape (n,) or (n, K); labels are reshaped to match; the gradient and hessian go back as
+    arrays of the same shape. Sample weights of the ``DMatrix`` are applied.
+
+    Parameters
+    ----------
+    loss : {"focal", "bce"}, default="focal"
+    alpha, gamma : focal loss parameters (see :func:`fastml.losses.focal_loss`); ``alpha``
+        may hold one value per label.
+    w_pos, w_neg : weighted BCE weights per label (see :func:`fastml.losses.weighted_bce`).
+    hessian : {"fisher", "clip", "abs", "exact"}, default="fisher"
+        Focal loss hessian. "fisher" (the BCE hessian times the focal factor, always > 0)
+        is the safe choice for boosting: the exact hessian is negative for confidently wrong
+        margins, where XGBoost's Newton step ``-G / (H + lambda)`` then points the wrong way
+        or explodes (see the tests: from a bad start "exact" stalls, "fisher" trains).
+    min_hess : float, default=1e-6
+        Floor of the "clip" hessian.
+
+    Notes
+    -----
+    Multi-label training: ``DMatrix(X, label=Y)`` with ``Y`` of shape (n, K), and
+    ``params={"num_target": K, "multi_strategy": "one_output_per_tree", ...}`` (or
+    "multi_output_tree"). ``XGBClassifier(objective=obj, tree_method="hist")`` fitted on
+    ``Y`` (n, K) does the same. Start the margins at the label priors: ``base_score =
+    prior_logits(Y).tolist()`` (XGBoost >= 3.1) or ``base_margin`` (see
+    :func:`prior_logits`). With a custom objective ``Booster.predict`` returns margins
+    (``output_margin`` is implied); apply a sigmoid for probabilities. Pair it with
+    :class:`AveragePrecisionMetric` as ``custom_metric`` (``maximize=True`` for early
+    stopping).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.losses import XGBoostObjective
+    >>> obj = XGBoostObjective("focal", alpha=0.25, gamma=2.0)
+    >>> grad, hess = obj(np.array([[1.0, 0.0]]), np.array([[2.0, -1.0]], dtype=np.float32))
+    >>> grad.dtype, grad.shape, bool((hess > 0).all())
+    (dtype('float32'), (1, 2), True)
+    """
+
+    def __init__(
+        self,
+        loss: Literal["focal", "bce"] = "focal",
+        *,
+        alpha=0.25,
+        gamma: float = 2.0,
+        w_pos=None,
+        w_neg=None,
+        hessian: Literal["fisher", "clip", "abs", "exact"] = "fisher",
+        min_hess: float = 1e-6,
+    ):
+        super().__init__(loss, alpha, gamma, w_pos, w_neg, hessian, min_hess)
+
+    def __call__(self, a, b, sample_weight=None):
+        if hasattr(b, "get_label"):  # xgb.train: (predt, dtrain)
+            predt, labels, weight = a, b.get_label(), _weights_or_none(b.get_weight())
+        else:  # scikit-learn wrapper: (y_true, y_pred, sample_weight=None)
+            labels, predt, weight = a, b, _weights_or_none(sample_weight)
+        z = _to_numpy(predt, "predt")
+        y = _to_numpy(labels, "labels").reshape(z.shape)
+        return self.grad_hess(y, z, weight)
+
+
+class LightGBMObjective(_Loss):
+    """Focal or weighted-BCE objective for LightGBM.
+
+    LightGBM has no multi-label mode (labels must be 1-D). Two ways to train K labels:
+
+    - one booster per label: ``LightGBMObjective(..., label=j)`` for label ``j`` picks that
+      label's entry of per-label ``alpha`` / ``w_pos`` / ``w_neg``; labels come from the
+      ``Dataset`` (``lgb.Dataset(X, label=Y[:, j])``);
+    - one booster with ``num_class=K`` and the labels from a closure: ``LightGBMObjective(...,
+      y=Y)`` with ``Y`` (n, K) and a dummy ``Dataset`` label (``np.zeros(n)``). LightGBM
+      then grows K trees per round, each on its own column of gradients: the same model as
+      K boosters. Predictions (``Booster.predict``) are raw margins of shape (n, K).
+
+    Called as ``objective(preds, train_data)`` (``lgb.train`` with ``params["objective"] =
+    objective``) or ``objective(y_true, y_pred[, weight[, group]])`` (``LGBMClassifier``).
+    Dataset weights are applied. Start from the priors with ``init_score`` (see
+    :func:`prior_logits`).
+
+    Parameters
+    ----------
+    loss, alpha, gamma, w_pos, w_neg, hessian, min_hess
+        As :class:`XGBoostObjective`.
+    y : array-like of shape (n, K), default=None
+        Labels for the ``num_class`` form (the ``Dataset`` label is then ignored).
+    label : int, default=None
+        The label index of a one-label booster (selects per-label parameters).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.losses import LightGBMObjective
+    >>> Y = np.array([[1, 0], [0, 1], [0, 0]])
+    >>> obj = LightGBMObjective("bce", w_pos=[3.0, 2.0], y=Y)
+    >>> grad, hess = obj(np.zeros((3, 2)), None)   # preds (n, K), as LightGBM >= 4 passes
+    >>> grad.tolist()
+    [[-1.5, 0.5], [0.5, -1.0], [0.5, 0.5]]
+    """
+
+    def __init__(
+        self,
+        loss: Literal["focal", "bce"] = "focal",
+        *,
+        alpha=0.25,
+        gamma: float = 2.0,
+        w_pos=None,
+        w_neg=None,
+        hessian: Literal["fisher", "clip", "abs", "exact"] = "fisher",
+        min_hess: float = 1e-6,
+        y=None,
+        label: int | None = None,
+    ):
+        super().__init__(loss, alpha, gamma, w_pos, w_neg, hessian, min_hess)
+        self.y = None if y is None else _as_labels(y)
+        self.label = label
+
+    def __call__(self, a, b, *rest):
+        if b is None or hasattr(b, "get_label"):  # lgb.train: (preds, train_data)
+            preds = a
+            weight = None if b is None else _weights_or_none(b.get_weight())
+            labels = self.y if self.y is not None else b.get_label()
+        else:  # scikit-learn wrapper: (y_true, y_pred[, weight[, group]])
+            labels = self.y if self.y is not None else a
+            preds = b
+            weight = _weights_or_none(rest[0]) if rest else None
+        z = _to_numpy(preds, "preds")
+        y = _to_numpy(labels, "labels")
+        flat_class_major = z.ndim == 1 and y.ndim == 2 and z.size == y.size
+        if flat_class_major:  # LightGBM < 4 passes (n * K,) in class-major order
+            z = z.reshape(y.shape[1], y.shape[0]).T
+        grad, hess = self.grad_hess(y.reshape(z.shape), z, weight, self.label)
+        if flat_class_major:
+            return grad.T.reshape(-1), hess.T.reshape(-1)
+        return grad, hess
+
+
+class AveragePrecisionMetric:
+    """Average precision (``fastml.metrics.average_precision_score``) as an evaluation
+    metric for XGBoost and LightGBM; larger is better.
+
+    - ``xgb.train(..., custom_metric=metric)``: called as ``metric(predt, dmatrix)``,
+      returns ``(name, value)``; use ``maximize=True`` with early stopping.
+    - ``XGBClassifier(eval_metric=metric)``: called as ``metric(y_true, y_score)``, returns
+      the value (named by ``metric.__name__``).
+    - ``lgb.train(..., feval=metric)``: called as ``metric(preds, dataset)``, returns
+      ``(name, value, True)``. For the ``num_class`` multi-label form pass ``y`` (the
+      validation labels, (n, K)).
+
+    Scores may be margins or probabilities (average precision only depends on their
+    order).
+
+    Parameters
+    ----------
+    average : {"macro", "micro", "weighted", "samples"}, default="macro"
+    y : array-like of shape (n, K), default=None
+        Labels to use instead of the data set's (LightGBM ``num_class`` form).
+    name : str, default=None
+        Name shown in the training log; default ``"ap_<average>"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.losses import AveragePrecisionMetric
+    >>> metric = AveragePrecisionMetric()
+    >>> metric(np.array([[1, 0], [0, 1], [1, 1]]), np.array([[2.0, -1.0], [0.1, 0.3], [1.0, 0.4]]))
+    1.0
+    """
+
+    def __init__(self, average: str = "macro", *, y=None, name: str | None = None):
+        self.average = average
+        self.y = None if y is None else _as_labels(y)
+        self.__name__ = name or f"ap_{average}"
+
+    def _value(self, labels, scores) -> float:
+        from fastml.metrics import average_precision_score
+
+        s = _to_numpy(scores, "scores")
+        y = _to_numpy(labels, "labels")
+        if s.ndim == 1 and y.ndim == 2 and s.size == y.size:  # LightGBM < 4, class-major
+            s = s.reshape(y.shape[1], y.shape[0]).T
+        return float(average_precision_score(y.reshape(s.shape), s, average=self.average))
+
+    def __call__(self, a, b):
+        if hasattr(b, "get_label"):  # native training: (predt, data set)
+            labels = self.y if self.y is not None else b.get_label()
+            value = self._value(labels, a)
+            if type(b).__module__.split(".", 1)[0] == "lightgbm":
+                return self.__name__, value, True
+            return self.__name__, value
+        return self._value(self.y if self.y is not None else a, b)
