@@ -14,8 +14,10 @@ test side, met by moving whole groups whenever that is possible.
   package.
 
 The assignment runs in one compiled kernel (``fastml.kernels.split_cpu``); this module
-validates the input, aggregates rows into groups, and shapes the results. Results depend only
-on the input and ``random_state`` (an int gives the same split every time).
+validates the input, aggregates rows into groups, and shapes the results. The algorithm is a
+sequential greedy loop, so it has no GPU twin: CuPy labels and groups are copied to the host.
+Results depend only on the input and ``random_state`` (an int gives the same split every
+time).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.validation import check_consistent_length
 
-from fastml._dispatch import kernels
+from fastml._dispatch import is_cupy, kernels
 
 __all__ = [
     "MinTestPositivesWarning",
@@ -96,6 +98,8 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
         raise ValueError(
             "y is required: the (n_samples, n_labels) 0/1 label matrix to stratify on."
         )
+    if is_cupy(y):  # the assignment is sequential: it runs on the CPU
+        y = y.get()
     names = None
     columns = getattr(y, "columns", None)
     if columns is not None and getattr(y, "ndim", 2) == 2:
@@ -152,9 +156,11 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
 
 def _group_codes(groups, n_samples: int) -> tuple[np.ndarray, int]:
     """Integer codes 0..G-1 for the group labels (any hashable values) and G."""
-    g = np.asarray(groups)
+    g = groups.get() if is_cupy(groups) else np.asarray(groups)
     if g.ndim != 1:
         g = g.reshape(-1) if g.ndim == 2 and 1 in g.shape else g
+    if g.ndim == 1:
+        check_consistent_length(np.empty(n_samples), g)
     if g.ndim != 1 or g.shape[0] != n_samples:
         raise ValueError(
             f"groups must be a 1-D array with one entry per sample ({n_samples}); "
@@ -186,7 +192,6 @@ def _units(y, groups=None, X=None) -> _Units:
             n, n_labels, indptr, labels, np.ones(labels.shape[0], np.int32),
             np.ones(n, np.int64), None, names, positives,
         )
-    check_consistent_length(np.empty(n), groups)
     codes, n_groups = _group_codes(groups, n)
     uptr, ulab, ucnt, usize = k.group_units(indptr, labels, codes, n_groups, n_labels)
     return _Units(n, n_labels, uptr, ulab, ucnt, usize, codes, names, positives)

@@ -516,6 +516,17 @@ def test_input_types():
     assert len(test) == 60
 
 
+@pytest.mark.gpu
+def test_cupy_labels_and_groups_are_split_on_the_host():
+    cp = pytest.importorskip("cupy")
+    y, g = grouped(np.random.default_rng(15), 500, 60, [0.3, 0.1, 0.05])
+    expected = multilabel_train_test_split(np.arange(500), y=y, groups=g, random_state=0)
+    got = multilabel_train_test_split(
+        np.arange(500), y=cp.asarray(y), groups=cp.asarray(g), random_state=0
+    )
+    np.testing.assert_array_equal(got[1], expected[1])
+
+
 def test_small_edge_cases():
     y = np.array([[1, 0], [0, 1]])
     train, test = multilabel_train_test_split(np.arange(2), y=y, test_size=0.5, random_state=0)
