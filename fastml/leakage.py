@@ -405,7 +405,9 @@ def _kernel_match(kind, src_a, excl_a, n_a, src_b, excl_b, n_b, *, stop_first, w
     table = K.build(kind, s_src, s_excl, pbits, mask_hash)
     hit = np.zeros(table[2].shape[0], np.uint8)
     found = np.zeros(1, np.uint8)
-    probe_mask = np.zeros(n_p, np.uint8) if want_masks else _E_U8
+    want_probe = want_masks and (want_masks != "a" or not a_build)
+    want_build = want_masks and (want_masks != "a" or a_build)
+    probe_mask = np.zeros(n_p, np.uint8) if want_probe else _E_U8
     K.probe(kind, s_src, table, pbits, mask_hash, b_src, b_excl, stop_first, probe_mask, hit,
             found)
     any_hit = bool(found[0])
@@ -414,18 +416,20 @@ def _kernel_match(kind, src_a, excl_a, n_a, src_b, excl_b, n_b, *, stop_first, w
         slots = K.hit_slots(hit)
         reps = table[2][slots] if kind == _WORD else table[3][slots].astype(np.int64)
     build_mask = None
-    if want_masks:
+    if want_build:
         build_mask = np.zeros(n_s, np.uint8)
         if any_hit:
             K.build_mask(kind, s_src, table, pbits, mask_hash, s_excl, hit, build_mask)
         build_mask = build_mask.view(bool)
-        probe_mask = probe_mask.view(bool)
+    probe_mask = probe_mask.view(bool) if want_probe else None
     mask_a, mask_b = (build_mask, probe_mask) if a_build else (probe_mask, build_mask)
     return any_hit, reps, mask_a, mask_b, a_build
 
 
 def _match(a: _Column, b: _Column, *, stop_first=False, want_ids=False,
-           want_masks=False) -> _Match:
+           want_masks: bool | str = False) -> _Match:
+    """Shared IDs of two columns: whether any (``stop_first``: as soon as one is found), the
+    sorted IDs (``want_ids``), entity masks of both sides (``want_masks``; "a": a's only)."""
     fam = {a.family, b.family}
     if "empty" in fam or (len(fam) == 2 and "object" not in fam):
         # nothing shared: no IDs on a side, or numbers against strings, str against bytes
@@ -732,7 +736,7 @@ def overlap_mask(a, b) -> np.ndarray:
     [False, True, False, True]
     """
     ca, cb = _as_column(a, "a"), _as_column(b, "b")
-    m = _match(ca, cb, want_masks=True)
+    m = _match(ca, cb, want_masks="a")
     return np.ascontiguousarray(ca.row_mask(m.mask_a), dtype=bool)
 
 

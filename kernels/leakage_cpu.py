@@ -2,9 +2,10 @@
 
 Why Numba: the work is typed loops over flat buffers (64-bit words, fixed-width string
 records, Arrow-style offsets + UTF-8 bytes) with no Python objects: hashing, radix
-partitioning, open-addressing inserts and probes. Numba compiles them to parallel native
-loops (and vectorises the probe's first pass); Python ``str`` objects are never hashed here,
-the API layer hands strings over as byte buffers.
+partitioning, open-addressing inserts and probes. Numba compiles them to native loops that
+release the GIL (and vectorises the probe's first pass), run on a small thread pool (see
+"parallel driver" below); Python ``str`` objects are never hashed here, the API layer hands
+strings over as byte buffers.
 
 Row representations (``kind``), all read-only and C-contiguous, passed as one tuple
 ``src = (words, fixed, offsets, data)`` whose unused members are empty:
@@ -35,7 +36,7 @@ The table (build on the smaller side, probe with the larger):
   small enough to stay in cache while it is filled. Each distinct value is entered once, from
   its first row. Missing / unmatchable rows (``excl``) are left out.
 
-Probing runs over blocks of the probe side in parallel, in two passes per block: a
+Probing runs over blocks of the probe side (in parallel), in two passes per block: a
 vectorised pass that loads each row's home tag word and keeps only rows with a matching tag
 or a full home group (most absent IDs end here, at a few nanoseconds each), then the full
 search for those rows. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, ``mask[row]``;
@@ -43,13 +44,18 @@ search for those rows. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, `
 
 Parallel writes: ``hit`` and ``found`` receive plain byte stores of the value 1, possibly from
 several threads at once; every writer stores the same value, so the result does not depend on
-the interleaving. Blocks depend only on the input size, never on the thread count.
+the interleaving. Blocks depend only on the input size, never on the thread count, and
+results never depend on either.
 """
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.cpython.unsafe.numbers import trailing_zeros as _ctz
 
 WORD = 0
@@ -409,7 +415,8 @@ def _run(kind, mode, gbase, tags, sval, srow, s_fixed, s_offsets, s_data, b_fixe
 # ---------------------------------------------------------------------------- entry points
 
 
-_SERIAL_ROWS = 1 << 16  # below this many rows a kernel runs on the calling thread only
+_SERIAL_ROWS = 1 << 16  # below this many rows the work stays on the calling thread
+_i64_2d = types.Array(types.int64, 2, "C")
 
 
 @njit(cache=True)
@@ -427,64 +434,35 @@ def _scatter_block(kind, words, fixed, offsets, data, lo, hi, excl, hash_mask, p
     _scatter(kind, vals, hi - lo, excl, lo, hash_mask, pbits, offs, pval, prow)
 
 
-@njit((_int, _SRC, _ro_u8, _int, _mask_t), cache=True, parallel=True)
-def build(kind, src, excl, pbits, hash_mask):
-    """The table of the distinct values of ``src`` (rows with ``excl`` set left out):
-    ``(gbase, tags, sval, srow)``, see the module docstring. ``srow`` is empty for ``WORD``.
-    """
+@njit((_int, _SRC, _ro_u8, _int, _mask_t, _int, _i64_2d, _int, _int), cache=True, nogil=True)
+def count_blocks(kind, src, excl, pbits, hash_mask, rows, hist, b0, b1):
+    """Build, pass 1: per block of ``rows`` rows, the row count of each partition."""
     words, fixed, offsets, data = src
     n = _n_rows(kind, words, fixed, offsets)
-    serial = n < _SERIAL_ROWS
-    n_part = 1 << pbits
-    nblk, rows = _blocks(n)
-    hist = np.zeros((nblk, n_part), np.int64)
-    if serial:
-        for b in range(nblk):
-            _count_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows),
-                         excl, hash_mask, pbits, hist[b])
-    else:
-        for b in prange(nblk):
-            _count_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows),
-                         excl, hash_mask, pbits, hist[b])
-    pstart = np.empty(n_part + 1, np.int64)
-    offs = np.empty((nblk, n_part), np.int64)
-    total = 0
-    for p in range(n_part):
-        pstart[p] = total
-        for b in range(nblk):
-            offs[b, p] = total
-            total += hist[b, p]
-    pstart[n_part] = total
-    pval = np.empty(total, np.uint64)
-    prow = np.empty(total, np.uint32)
-    if serial:
-        for b in range(nblk):
-            _scatter_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows),
-                           excl, hash_mask, pbits, offs[b], pval, prow)
-    else:
-        for b in prange(nblk):
-            _scatter_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows),
-                           excl, hash_mask, pbits, offs[b], pval, prow)
-    gbase = np.empty(n_part + 1, np.int64)
-    n_groups = 0
-    for p in range(n_part):
-        gbase[p] = n_groups
-        count = pstart[p + 1] - pstart[p]
-        if count > 0:  # load at most 1/2: few full home groups, so most probes end there
-            n_groups += (count + 3) // 4
-    gbase[n_part] = n_groups
-    tags = np.zeros(n_groups + 1, np.uint64)  # + an empty sentinel: see _candidates
-    sval = np.empty(n_groups * 8, np.uint64)
-    srow = np.empty(0 if kind == WORD else n_groups * 8, np.uint32)
-    if serial:
-        for p in range(n_part):
-            _insert(kind, pval, prow, pstart[p], pstart[p + 1], gbase[p], gbase[p + 1], tags,
-                    sval, srow, fixed, offsets, data, hash_mask)
-    else:
-        for p in prange(n_part):
-            _insert(kind, pval, prow, pstart[p], pstart[p + 1], gbase[p], gbase[p + 1], tags,
-                    sval, srow, fixed, offsets, data, hash_mask)
-    return gbase, tags, sval, srow
+    for b in range(b0, b1):
+        _count_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows), excl,
+                     hash_mask, pbits, hist[b])
+
+
+@njit((_int, _SRC, _ro_u8, _int, _mask_t, _int, _i64_2d, _u64, _u32, _int, _int), cache=True,
+      nogil=True)
+def scatter_blocks(kind, src, excl, pbits, hash_mask, rows, offs, pval, prow, b0, b1):
+    """Build, pass 2: value and row of every row to its partition's next position."""
+    words, fixed, offsets, data = src
+    n = _n_rows(kind, words, fixed, offsets)
+    for b in range(b0, b1):
+        _scatter_block(kind, words, fixed, offsets, data, b * rows, min(n, (b + 1) * rows),
+                       excl, hash_mask, pbits, offs[b], pval, prow)
+
+
+@njit((_int, _SRC, _u64, _u32, _i64, _TABLE, _mask_t, _int, _int), cache=True, nogil=True)
+def insert_partitions(kind, src, pval, prow, pstart, table, hash_mask, p0, p1):
+    """Build, pass 3: fill the tables of partitions ``p0:p1``."""
+    _, fixed, offsets, data = src
+    gbase, tags, sval, srow = table
+    for p in range(p0, p1):
+        _insert(kind, pval, prow, pstart[p], pstart[p + 1], gbase[p], gbase[p + 1], tags, sval,
+                srow, fixed, offsets, data, hash_mask)
 
 
 @njit(cache=True)
@@ -505,62 +483,144 @@ def _probe_block(kind, mode, gbase, tags, sval, srow, s_fixed, s_offsets, s_data
 
 
 @njit(
-    (_int, _SRC, _TABLE, _int, _mask_t, _SRC, _ro_u8, types.boolean, _u8, _u8, _u8),
+    (_int, _int, _SRC, _TABLE, _int, _mask_t, _SRC, _ro_u8, types.boolean, _u8, _u8, _u8, _int,
+     _i64, _int, _int),
     cache=True,
-    parallel=True,
+    nogil=True,
 )
-def probe(kind, src_s, table, pbits, hash_mask, src_b, excl_b, stop_first, mask, hit, found):
+def probe_blocks(kind, mode, src_s, table, pbits, hash_mask, src_b, excl_b, stop_first, mask,
+                 hit, found, rows, counts, b0, b1):
+    """Look rows of ``src_b`` (blocks ``b0:b1`` of ``rows`` rows) up in ``table``, built from
+    ``src_s``; ``counts[b]``: the hits of block ``b``.
+
+    ``PROBE``: a hit sets ``hit[slot]``, ``found[0]`` and, when ``mask`` is not empty,
+    ``mask[row]``; with ``stop_first`` the work ends soon after the first hit. ``READ``
+    (``src_b`` is ``src_s``): ``mask[row] = hit[slot]``, which build rows were hit.
+    """
+    gbase, tags, sval, srow = table
+    _, s_fixed, s_offsets, s_data = src_s
+    words, fixed, offsets, data = src_b
+    n = _n_rows(kind, words, fixed, offsets)
+    for b in range(b0, b1):
+        counts[b] = _probe_block(
+            kind, mode, gbase, tags, sval, srow, s_fixed, s_offsets, s_data, words, fixed,
+            offsets, data, b * rows, min(n, (b + 1) * rows), excl_b, hash_mask, pbits, mask,
+            hit, found, stop_first,
+        )
+
+
+# ------------------------------------------------------------------ parallel driver
+# Threads: a pool of Python threads runs the nogil loops above on contiguous ranges of blocks
+# or partitions (as many threads as numba.get_num_threads(), so NUMBA_NUM_THREADS and
+# numba.set_num_threads apply). Numba's own threading layer is not used here: its OpenMP
+# backend's barriers cost tens of milliseconds per parallel region on a busy machine.
+
+_pool_lock = threading.Lock()
+_pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _threads() -> int:
+    return max(1, int(numba.get_num_threads()))
+
+
+def _executor(n_threads: int) -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None or _pool[0] != n_threads:
+            if _pool is not None:
+                _pool[1].shutdown(wait=False)
+            _pool = (n_threads, ThreadPoolExecutor(n_threads - 1, "fastml-leakage"))
+        return _pool[1]
+
+
+def _parallel(fn, n_items: int, n_rows: int, *args) -> None:
+    """``fn(*args, lo, hi)`` over ``[0, n_items)`` cut in one contiguous range per thread
+    (the calling thread takes the first)."""
+    n_threads = min(_threads(), n_items)
+    if n_rows < _SERIAL_ROWS or n_threads <= 1:
+        fn(*args, 0, n_items)
+        return
+    cuts = [n_items * t // n_threads for t in range(n_threads + 1)]
+    pool = _executor(n_threads)
+    futures = [pool.submit(fn, *args, cuts[t], cuts[t + 1]) for t in range(1, n_threads)]
+    fn(*args, cuts[0], cuts[1])
+    for f in futures:
+        f.result()
+
+
+def _rows_of(kind: int, src) -> int:
+    if kind == WORD:
+        return src[0].shape[0]
+    if kind == FIXED:
+        return src[1].shape[0]
+    return src[2].shape[0] - 1
+
+
+def _block_rows(n: int) -> tuple[int, int]:
+    nblk = max(1, -(-n // _BLOCK_ROWS))
+    return nblk, max(1, -(-n // nblk))
+
+
+def build(kind: int, src, excl, pbits: int, hash_mask):
+    """The table of the distinct values of ``src`` (rows with ``excl`` set left out):
+    ``(gbase, tags, sval, srow)``, see the module docstring. ``srow`` is empty for ``WORD``.
+    """
+    n = _rows_of(kind, src)
+    nblk, rows = _block_rows(n)
+    n_part = 1 << pbits
+    hist = np.zeros((nblk, n_part), np.int64)
+    _parallel(count_blocks, nblk, n, kind, src, excl, pbits, hash_mask, rows, hist)
+    flat = np.ascontiguousarray(hist.T).ravel()  # partition-major: partition p, block b
+    ends = np.cumsum(flat)
+    offs = np.ascontiguousarray((ends - flat).reshape(n_part, nblk).T)
+    pstart = np.zeros(n_part + 1, np.int64)
+    np.cumsum(hist.sum(axis=0), out=pstart[1:])
+    total = int(pstart[-1])
+    pval = np.empty(total, np.uint64)
+    prow = np.empty(total, np.uint32)
+    _parallel(scatter_blocks, nblk, n, kind, src, excl, pbits, hash_mask, rows, offs, pval,
+              prow)
+    counts = np.diff(pstart)
+    gbase = np.zeros(n_part + 1, np.int64)
+    np.cumsum((counts + 3) // 4, out=gbase[1:])  # load at most 1/2
+    n_groups = int(gbase[-1])
+    tags = np.zeros(n_groups + 1, np.uint64)  # + an empty sentinel: see _candidates
+    sval = np.empty(n_groups * 8, np.uint64)
+    srow = np.empty(0 if kind == WORD else n_groups * 8, np.uint32)
+    table = (gbase, tags, sval, srow)
+    _parallel(insert_partitions, n_part, total, kind, src, pval, prow, pstart, table,
+              hash_mask)
+    return table
+
+
+def probe(kind: int, src_s, table, pbits: int, hash_mask, src_b, excl_b, stop_first: bool,
+          mask, hit, found) -> int:
     """Look every row of ``src_b`` up in ``table`` (built from ``src_s`` by :func:`build`).
 
     A hit sets ``hit[slot]``, ``found[0]`` and, when ``mask`` is not empty, ``mask[row]``.
     With ``stop_first`` the work ends soon after the first hit. Returns the number of
     probe-side rows that hit (a lower bound when it stopped early).
     """
-    gbase, tags, sval, srow = table
-    _, s_fixed, s_offsets, s_data = src_s
-    words, fixed, offsets, data = src_b
-    n = _n_rows(kind, words, fixed, offsets)
-    if sval.shape[0] == 0 or n == 0:
+    n = _rows_of(kind, src_b)
+    if table[2].shape[0] == 0 or n == 0:
         return 0
-    nblk, rows = _blocks(n)
+    nblk, rows = _block_rows(n)
     counts = np.zeros(nblk, np.int64)
-    if n < _SERIAL_ROWS:
-        for b in range(nblk):
-            counts[b] = _probe_block(
-                kind, PROBE, gbase, tags, sval, srow, s_fixed, s_offsets, s_data, words, fixed,
-                offsets, data, b * rows, min(n, (b + 1) * rows), excl_b, hash_mask, pbits,
-                mask, hit, found, stop_first,
-            )
-    else:
-        for b in prange(nblk):
-            counts[b] = _probe_block(
-                kind, PROBE, gbase, tags, sval, srow, s_fixed, s_offsets, s_data, words, fixed,
-                offsets, data, b * rows, min(n, (b + 1) * rows), excl_b, hash_mask, pbits,
-                mask, hit, found, stop_first,
-            )
-    return counts.sum()
+    _parallel(probe_blocks, nblk, n, kind, PROBE, src_s, table, pbits, hash_mask, src_b,
+              excl_b, bool(stop_first), mask, hit, found, rows, counts)
+    return int(counts.sum())
 
 
-@njit((_int, _SRC, _TABLE, _int, _mask_t, _ro_u8, _u8, _u8), cache=True, parallel=True)
-def build_mask(kind, src_s, table, pbits, hash_mask, excl, hit, mask):
+def build_mask(kind: int, src_s, table, pbits: int, hash_mask, excl, hit, mask) -> None:
     """``mask[row] = 1`` for every row of the build side whose value was hit."""
-    gbase, tags, sval, srow = table
-    words, fixed, offsets, data = src_s
-    n = _n_rows(kind, words, fixed, offsets)
-    if sval.shape[0] == 0 or n == 0:
+    n = _rows_of(kind, src_s)
+    if table[2].shape[0] == 0 or n == 0:
         return
-    nblk, rows = _blocks(n)
+    nblk, rows = _block_rows(n)
+    counts = np.zeros(nblk, np.int64)
     found = np.zeros(1, np.uint8)
-    if n < _SERIAL_ROWS:
-        for b in range(nblk):
-            _probe_block(kind, READ, gbase, tags, sval, srow, fixed, offsets, data, words, fixed,
-                         offsets, data, b * rows, min(n, (b + 1) * rows), excl, hash_mask,
-                         pbits, mask, hit, found, False)
-    else:
-        for b in prange(nblk):
-            _probe_block(kind, READ, gbase, tags, sval, srow, fixed, offsets, data, words, fixed,
-                         offsets, data, b * rows, min(n, (b + 1) * rows), excl, hash_mask,
-                         pbits, mask, hit, found, False)
+    _parallel(probe_blocks, nblk, n, kind, READ, src_s, table, pbits, hash_mask, src_s, excl,
+              False, mask, hit, found, rows, counts)
 
 
 @njit((_u8,), cache=True)
