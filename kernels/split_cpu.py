@@ -150,7 +150,7 @@ def group_units(rptr, rlab, codes, n_groups, n_labels):
     return uptr, ulab[:k].copy(), ucnt[:k].copy(), usize
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _best_fold(dl, sd, key):
     """Fold with the largest ``dl``, then the largest ``sd``; ``key`` picks among ties."""
     n_folds = sd.shape[0]
@@ -689,6 +689,21 @@ def _best_candidates(score, units, out):
     """Fill ``out`` with the ``units`` of lowest ``score``, ascending; their number."""
     cap = out.shape[0]
     n = units.shape[0]
+    if cap <= 512:  # few: insertion into a sorted list (most units fail the first test)
+        k = 0
+        for u in units:
+            s = score[u]
+            if k == cap and s >= score[out[k - 1]]:
+                continue
+            t = k if k < cap else cap - 1
+            while t > 0 and score[out[t - 1]] > s:
+                if t < cap:
+                    out[t] = out[t - 1]
+                t -= 1
+            out[t] = u
+            if k < cap:
+                k += 1
+        return k
     values = np.empty(n)
     for t in range(n):
         values[t] = score[units[t]]
