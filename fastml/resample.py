@@ -119,7 +119,7 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
     else:
         src = np.ascontiguousarray(a)
         y8 = np.empty(a.shape, np.uint8)
-        if not _k().narrow01(src.reshape(-1), y8.reshape(-1)):
+        if not kernels("validation").narrow01(src.reshape(-1), y8.reshape(-1)):
             raise ValueError(f"{name} must contain only 0 and 1 (or booleans)")
     return _Labels(y8, names, kind, a.dtype, Y)
 

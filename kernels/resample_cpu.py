@@ -167,19 +167,6 @@ def scumble(y, ir, per_row=False):
     return float(tot[n_labels]), tot[:n_labels], rows
 
 
-@njit(cache=True)
-def narrow01(src, out):
-    """Copy the 1-D numeric ``src`` into the uint8 ``out`` if every value is 0 or 1 (NaN is
-    neither); return whether it was. Branch-free, so the loop vectorises."""
-    bad = np.uint8(0)
-    for i in range(src.shape[0]):
-        v = src[i]
-        one = np.uint8(v == 1)
-        bad |= np.uint8(1) ^ (one | np.uint8(v == 0))
-        out[i] = one
-    return bad == 0
-
-
 # ---------------------------------------------------------------------------------- bags
 
 

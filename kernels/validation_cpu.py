@@ -9,6 +9,7 @@ from numba import njit, prange
 
 _ONE_BITS = np.uint64(0x3FF0000000000000)  # float64 1.0
 _CHUNK = 1 << 16
+_SERIAL_MAX = 1 << 18  # below this many values a parallel launch costs more than it saves
 
 
 @njit(cache=True, parallel=True)
@@ -20,6 +21,10 @@ def narrow_indicator(src, out, is_float):
     are those of 0.0, -0.0 and 1.0); ``out`` is flat uint8 of the same size.
     """
     n = src.size
+    if n <= _SERIAL_MAX:
+        if is_float:
+            return not _narrow_float(src, out)
+        return not _narrow_int(src, out)
     n_chunks = max(1, (n + _CHUNK - 1) // _CHUNK)
     bad = np.zeros(n_chunks, dtype=np.bool_)
     for c in prange(n_chunks):
@@ -51,3 +56,16 @@ def _narrow_float(s, o):
         o[j] = np.uint8(one)
         bad |= not (one or (v << np.uint64(1)) == 0)
     return bad
+
+
+@njit(cache=True)
+def narrow01(src, out):
+    """Copy the 1-D numeric ``src`` (any dtype) into the uint8 ``out`` if every value is 0 or 1
+    (NaN is neither); return whether it was. Serial and branch-free, so the loop vectorises."""
+    bad = np.uint8(0)
+    for i in range(src.shape[0]):
+        v = src[i]
+        one = np.uint8(v == 1)
+        bad |= np.uint8(1) ^ (one | np.uint8(v == 0))
+        out[i] = one
+    return bad == 0
