@@ -1,13 +1,14 @@
 """Loss kernels: per-label weighted binary cross-entropy and focal loss, value + gradient +
 hessian with respect to the logits in one pass over memory.
 
-Numba: the work is elementwise float math over typed arrays, parallel over blocks. The
-exponential and logarithms are written here as polynomials on float64 bit patterns
-(``_exp_neg``, ``_log1p_01``, ``_log_pos``), accurate to a few units in the last place:
-Numba has no vector math library on this platform, and a call to libm's ``exp``/``log1p``
-keeps a loop scalar (about 4x slower); these inline helpers let LLVM vectorise the element
-loops. ``error_model="numpy"`` matters for the same reason (Python's division-by-zero check
-blocks vectorisation).
+Numba: the work is elementwise float math over typed arrays. The exponential and logarithms
+are written here as polynomials on the IEEE bit patterns (``_exp_neg``, ``_log_series``,
+``_log_pos``; float64 and float32 versions, so float32 input is computed in float32 at twice
+the SIMD width), accurate to a few units in the last place: Numba has no vector math library
+on this platform, and a call to libm's ``exp``/``log1p`` keeps a loop scalar (about 4x
+slower); these helpers are force-inlined (LLVM ``alwaysinline``) so that LLVM vectorises the
+element loops. ``error_model="numpy"`` matters for the same reason (Python's division-by-zero
+check blocks vectorisation). Threads: see "thread dispatch" below.
 
 Layout. The kernels see one C-contiguous 2-D array ``(R, C)`` given flat, and every per-element
 parameter as an outer product ``p_row[r] * p_col[c]``: for a row-major ``(n, K)`` logit matrix
@@ -34,12 +35,18 @@ directly from ``e = exp(-|z|)``, never ``1 - q``):
 Probabilities instead of logits: ``sp(-z) = -log p``, ``sp(z) = -log(1 - p)`` (each capped at
 100, as torch's ``binary_cross_entropy``), ``q = p``, ``u = 1 - p``.
 
-Results below the smallest normal float64 (about 2.2e-308) are flushed to zero.
+Results below the smallest normal number (about 2.2e-308 in float64, 1.2e-38 in float32) are
+flushed to zero.
 """
 
+import itertools
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import intrinsic, overload
 
 _BLOCK = 2048  # elements per block: the per-thread buffers stay in L1/L2
@@ -50,6 +57,7 @@ H_CLIP = 1
 H_ABS = 2
 H_FISHER = 3
 
+_MATH_OVERLOAD = {"fastmath": {"contract"}, "error_model": "numpy", "forceinline": True}
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
 _SQRT2 = 1.4142135623730951
@@ -85,7 +93,7 @@ def _cast(proto, x):
     raise NotImplementedError
 
 
-@overload(_cast, inline="always")
+@overload(_cast, jit_options=_MATH_OVERLOAD)
 def _cast_impl(proto, x):
     if getattr(proto, "dtype", proto) == types.float32:
         return lambda proto, x: np.float32(x)
@@ -206,7 +214,7 @@ def _log_pos32(x):
 def _by_precision(generic, impl64, impl32):
     """Register the float64 / float32 implementations of ``generic`` (inlined where used)."""
 
-    @overload(generic, inline="always")
+    @overload(generic, jit_options=_MATH_OVERLOAD)
     def choose(x):
         return impl32 if x == types.float32 else impl64
 
@@ -217,7 +225,7 @@ _by_precision(_exp_neg, _exp_neg64, _exp_neg32)
 _by_precision(_log_series, _log_series64, _log_series32)
 _by_precision(_log_pos, _log_pos64, _log_pos32)
 
-_MATH = {"fastmath": {"contract"}, "error_model": "numpy", "inline": "always", "cache": True}
+_MATH = {"fastmath": {"contract"}, "error_model": "numpy", "forceinline": True, "cache": True}
 
 
 def _tiny(x):
@@ -225,7 +233,7 @@ def _tiny(x):
     raise NotImplementedError
 
 
-@overload(_tiny, inline="always")
+@overload(_tiny, jit_options=_MATH_OVERLOAD)
 def _tiny_impl(x):
     if x == types.float32:
         return lambda x: np.float32(1.1754943508222875e-38)
@@ -463,58 +471,143 @@ def _params(buf, p_row, p_col, row_ones, filled, r0, nr, c0, m):
     return buf[:m]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
+def _bce_range(
+    b0, b1, z, y, wp_row, wp_col, wn_row, wn_col, row_ones, n_rows, n_cols, from_logits,
+    loss_out, grad_out, hess_out, gscale, part, bad,
+):
+    """Weighted BCE of blocks ``b0 .. b1 - 1``: outputs, ``part[b]`` (loss sum of block b when
+    the losses are not written out) and ``bad[b]`` (bad input / label counts)."""
+    rows, per_row, n_blocks, blen = _geometry(n_rows, n_cols)
+    want_l = loss_out.shape[0] > 0
+    want_g = grad_out.shape[0] > 0
+    want_h = hess_out.shape[0] > 0
+    wpb = np.empty(blen, z.dtype)
+    wnb = np.empty(blen, z.dtype)
+    lbuf = np.empty(blen, z.dtype)
+    gbuf = np.empty(blen, z.dtype)
+    hbuf = np.empty(blen, z.dtype)
+    filled = False
+    for b in range(b0, b1):
+        i0, m, r0, nr, c0 = _block_span(b, n_rows, n_cols, rows, per_row)
+        i1 = i0 + m
+        wp = _params(wpb, wp_row, wp_col, row_ones, filled, r0, nr, c0, m)
+        wn = _params(wnb, wn_row, wn_col, row_ones, filled, r0, nr, c0, m)
+        filled = True
+        ls = loss_out[i0:i1] if want_l else lbuf[:m]
+        gs = grad_out[i0:i1] if want_g else gbuf[:m]
+        hs = hess_out[i0:i1] if want_h else hbuf[:m]
+        _bce_block(z[i0:i1], y[i0:i1], wp, wn, ls, gs, hs, from_logits, gscale)
+        if not want_l:
+            part[b] = _sum(lbuf, m)
+        bad[b, 0], bad[b, 1] = _check(z[i0:i1], y[i0:i1], from_logits)
+
+
+@njit(cache=True, nogil=True)
+def _focal_range(
+    b0, b1, z, y, ap_row, ap_col, an_row, an_col, row_ones, n_rows, n_cols, from_logits,
+    gamma, hmode, min_hess, loss_out, grad_out, hess_out, gscale, part, bad,
+):
+    """Focal loss of blocks ``b0 .. b1 - 1``, as :func:`_bce_range`."""
+    rows, per_row, n_blocks, blen = _geometry(n_rows, n_cols)
+    want_l = loss_out.shape[0] > 0
+    want_g = grad_out.shape[0] > 0
+    want_h = hess_out.shape[0] > 0
+    apb = np.empty(blen, z.dtype)
+    anb = np.empty(blen, z.dtype)
+    lbuf = np.empty(blen, z.dtype)
+    gbuf = np.empty(blen, z.dtype)
+    hbuf = np.empty(blen, z.dtype)
+    filled = False
+    for b in range(b0, b1):
+        i0, m, r0, nr, c0 = _block_span(b, n_rows, n_cols, rows, per_row)
+        i1 = i0 + m
+        ap = _params(apb, ap_row, ap_col, row_ones, filled, r0, nr, c0, m)
+        an = _params(anb, an_row, an_col, row_ones, filled, r0, nr, c0, m)
+        filled = True
+        ls = loss_out[i0:i1] if want_l else lbuf[:m]
+        gs = grad_out[i0:i1] if want_g else gbuf[:m]
+        hs = hess_out[i0:i1] if want_h else hbuf[:m]
+        _focal_block(
+            z[i0:i1], y[i0:i1], ap, an, ls, gs, hs, from_logits, gamma, hmode, min_hess, gscale
+        )
+        if not want_l:
+            part[b] = _sum(lbuf, m)
+        bad[b, 0], bad[b, 1] = _check(z[i0:i1], y[i0:i1], from_logits)
+
+
+# ------------------------------------------------------------------------ thread dispatch
+#
+# Blocks are shared out to threads from Python: each thread runs the nogil worker above on a
+# chunk of blocks taken from a common counter (dynamic scheduling). This costs a few
+# microseconds per chunk, and spares the several seconds per type signature that compiling a
+# ``parallel=True`` (parfor) driver takes on first use. The thread count follows Numba's:
+# ``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``.
+
+_MIN_CHUNK = 16  # blocks per chunk at least (about 32K elements)
+_CHUNKS_PER_THREAD = 4
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _executor(n_workers: int) -> ThreadPoolExecutor:
+    """A shared pool with at least ``n_workers`` threads (created on first use)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size < n_workers:
+            _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="fastml-loss")
+            _pool_size = n_workers
+        return _pool
+
+
+def _run(worker, n_rows, n_cols, args):
+    """Run ``worker(b0, b1, *args, part, bad)`` over all blocks; (sum, bad inputs, bad labels)."""
+    n_blocks = _geometry(n_rows, n_cols)[2]
+    part = np.zeros(n_blocks)
+    bad = np.zeros((n_blocks, 2), np.int64)
+    threads = min(numba.get_num_threads(), max(1, n_blocks // _MIN_CHUNK))
+    if threads <= 1:
+        worker(0, n_blocks, *args, part, bad)
+    else:
+        n_chunks = min(threads * _CHUNKS_PER_THREAD, n_blocks // _MIN_CHUNK)
+        bounds = [n_blocks * c // n_chunks for c in range(n_chunks + 1)]
+        counter = itertools.count()
+
+        def drain():
+            while (c := next(counter)) < n_chunks:  # next() on a count is atomic (GIL)
+                worker(bounds[c], bounds[c + 1], *args, part, bad)
+
+        futures = [_executor(threads - 1).submit(drain) for _ in range(threads - 1)]
+        drain()
+        for f in futures:
+            f.result()
+    total = 0.0
+    for b in range(n_blocks):  # fixed order: the sum does not depend on the thread count
+        total += part[b]
+    return total, int(bad[:, 0].sum()), int(bad[:, 1].sum())
+
+
 def weighted_bce(
     z, y, wp_row, wp_col, wn_row, wn_col, row_ones, n_rows, n_cols, from_logits,
     loss_out, grad_out, hess_out, gscale,
 ):
     """Weighted BCE over the flat ``(n_rows, n_cols)`` arrays ``z`` (logits or probabilities,
-    float32/float64) and ``y`` (labels in [0, 1]: uint8, float32 or float64).
+    float32/float64) and ``y`` (labels in [0, 1]: uint8 or z's dtype).
 
     The weight of a positive is ``wp_row[r] * wp_col[c]``, of a negative ``wn_row[r] *
-    wn_col[c]`` (``*_row`` float64, ``*_col`` of z's dtype; ``row_ones``: both ``*_row`` are
-    all ones). Writes the per-element loss into ``loss_out``, and the gradient and hessian
-    times ``gscale`` into ``grad_out`` / ``hess_out``, when those have ``z.size`` elements
-    (pass empty arrays to skip any of them). Returns (float64 loss sum, or 0.0 when the losses
-    are written out; number of NaN/inf logits or probabilities outside [0, 1]; number of labels
-    outside [0, 1] or NaN).
+    wn_col[c]`` (``*_row`` float64, ``*_col`` of z's dtype; ``row_ones``: the ``*_row`` are all
+    ones and are not read). Writes the per-element loss into ``loss_out``, and the gradient
+    and hessian times ``gscale`` into ``grad_out`` / ``hess_out``, when those have ``z.size``
+    elements (pass empty arrays to skip any of them). Returns (float64 loss sum, or 0.0 when
+    the losses are written out; number of NaN/inf logits or probabilities outside [0, 1];
+    number of labels outside [0, 1] or NaN).
     """
-    rows, per_row, n_blocks, blen = _geometry(n_rows, n_cols)
-    want_l = loss_out.shape[0] > 0
-    want_g = grad_out.shape[0] > 0
-    want_h = hess_out.shape[0] > 0
-    part = np.zeros(n_blocks)
-    bad = np.zeros((n_blocks, 2), np.int64)
-    n_groups = min(n_blocks, 256)
-    for grp in prange(n_groups):
-        wpb = np.empty(blen, z.dtype)
-        wnb = np.empty(blen, z.dtype)
-        lbuf = np.empty(blen, z.dtype)
-        gbuf = np.empty(blen, z.dtype)
-        hbuf = np.empty(blen, z.dtype)
-        filled = False
-        for b in range(grp * n_blocks // n_groups, (grp + 1) * n_blocks // n_groups):
-            i0, m, r0, nr, c0 = _block_span(b, n_rows, n_cols, rows, per_row)
-            i1 = i0 + m
-            wp = _params(wpb, wp_row, wp_col, row_ones, filled, r0, nr, c0, m)
-            wn = _params(wnb, wn_row, wn_col, row_ones, filled, r0, nr, c0, m)
-            filled = True
-            ls = loss_out[i0:i1] if want_l else lbuf[:m]
-            gs = grad_out[i0:i1] if want_g else gbuf[:m]
-            hs = hess_out[i0:i1] if want_h else hbuf[:m]
-            _bce_block(z[i0:i1], y[i0:i1], wp, wn, ls, gs, hs, from_logits, gscale)
-            bz, by = _check(z[i0:i1], y[i0:i1], from_logits)
-            if not want_l:
-                part[b] = _sum(lbuf, m)
-            bad[b, 0] = bz
-            bad[b, 1] = by
-    total = 0.0
-    for b in range(n_blocks):
-        total += part[b]
-    return total, bad[:, 0].sum(), bad[:, 1].sum()
+    args = (z, y, wp_row, wp_col, wn_row, wn_col, row_ones, n_rows, n_cols, from_logits,
+            loss_out, grad_out, hess_out, gscale)
+    return _run(_bce_range, n_rows, n_cols, args)
 
 
-@njit(cache=True, parallel=True)
 def focal(
     z, y, ap_row, ap_col, an_row, an_col, row_ones, n_rows, n_cols, from_logits,
     gamma, hmode, min_hess, loss_out, grad_out, hess_out, gscale,
@@ -524,39 +617,6 @@ def focal(
     labels interpolate). ``hmode`` picks the hessian: H_EXACT, H_CLIP (floor ``min_hess``),
     H_ABS or H_FISHER. Everything else as :func:`weighted_bce`.
     """
-    rows, per_row, n_blocks, blen = _geometry(n_rows, n_cols)
-    want_l = loss_out.shape[0] > 0
-    want_g = grad_out.shape[0] > 0
-    want_h = hess_out.shape[0] > 0
-    part = np.zeros(n_blocks)
-    bad = np.zeros((n_blocks, 2), np.int64)
-    n_groups = min(n_blocks, 256)
-    for grp in prange(n_groups):
-        apb = np.empty(blen, z.dtype)
-        anb = np.empty(blen, z.dtype)
-        lbuf = np.empty(blen, z.dtype)
-        gbuf = np.empty(blen, z.dtype)
-        hbuf = np.empty(blen, z.dtype)
-        filled = False
-        for b in range(grp * n_blocks // n_groups, (grp + 1) * n_blocks // n_groups):
-            i0, m, r0, nr, c0 = _block_span(b, n_rows, n_cols, rows, per_row)
-            i1 = i0 + m
-            ap = _params(apb, ap_row, ap_col, row_ones, filled, r0, nr, c0, m)
-            an = _params(anb, an_row, an_col, row_ones, filled, r0, nr, c0, m)
-            filled = True
-            ls = loss_out[i0:i1] if want_l else lbuf[:m]
-            gs = grad_out[i0:i1] if want_g else gbuf[:m]
-            hs = hess_out[i0:i1] if want_h else hbuf[:m]
-            _focal_block(
-                z[i0:i1], y[i0:i1], ap, an, ls, gs, hs, from_logits, gamma, hmode, min_hess,
-                gscale,
-            )
-            bz, by = _check(z[i0:i1], y[i0:i1], from_logits)
-            if not want_l:
-                part[b] = _sum(lbuf, m)
-            bad[b, 0] = bz
-            bad[b, 1] = by
-    total = 0.0
-    for b in range(n_blocks):
-        total += part[b]
-    return total, bad[:, 0].sum(), bad[:, 1].sum()
+    args = (z, y, ap_row, ap_col, an_row, an_col, row_ones, n_rows, n_cols, from_logits,
+            float(gamma), int(hmode), float(min_hess), loss_out, grad_out, hess_out, gscale)
+    return _run(_focal_range, n_rows, n_cols, args)
