@@ -323,50 +323,73 @@ def _focal_elem(spn, spp, q, u, yv, ap, an, gamma, gamma_two, hmode, min_hess):
     return loss, grad, hess
 
 
-_BLOCK_OPTS = {"fastmath": {"contract"}, "error_model": "numpy", "cache": True, "nogil": True}
+# The block loops count bad inputs on the way: "reassoc" lets LLVM vectorise those sums. It
+# applies to the loops' own instructions only: the math helpers above are compiled with
+# "contract" alone and keep their flags when inlined, so their operation order (Cody-Waite
+# reduction, polynomials) is untouched.
+_BLOCK_OPTS = {
+    "fastmath": {"contract", "reassoc"}, "error_model": "numpy", "cache": True, "nogil": True,
+}
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, error_model="numpy")
-def _check(zs, ys, from_logits):
-    """(number of bad inputs, number of bad labels) in a block: NaN/inf logits or
-    probabilities outside [0, 1]; labels outside [0, 1] or NaN. Counted in zs's float type
-    (exact: a block has fewer than 2**24 elements) so that the loop vectorises."""
-    zero = _cast(zs, 0.0)
-    one = _cast(zs, 1.0)
-    bad_z = zero
-    bad_y = zero
+def _sum(v):
+    """Float64 sum of ``v`` (vectorised; the order of additions is fixed per build)."""
+    acc = 0.0
+    for t in range(v.shape[0]):
+        acc += v[t]
+    return acc
+
+
+@njit(**_MATH)
+def _bad_input(v, from_logits):
+    """1 (in v's float type) for a NaN/inf logit or a probability outside [0, 1], else 0."""
+    zero = _cast(v, 0.0)
+    one = _cast(v, 1.0)
     if from_logits:
-        inf = _cast(zs, np.inf)
-        for t in range(zs.shape[0]):
-            bad_z += zero if abs(zs[t]) < inf else one
-    else:
-        for t in range(zs.shape[0]):
-            bad_z += zero if (zs[t] >= zero and zs[t] <= one) else one
-    for t in range(zs.shape[0]):
-        yv = _cast(zs, ys[t])
-        bad_y += zero if (yv >= zero and yv <= one) else one
-    return int(bad_z), int(bad_y)
+        return zero if abs(v) < _cast(v, np.inf) else one
+    return zero if (v >= zero and v <= one) else one
+
+
+@njit(**_MATH)
+def _bad_label(v):
+    """1 (in v's float type) for a label outside [0, 1] or NaN, else 0."""
+    zero = _cast(v, 0.0)
+    one = _cast(v, 1.0)
+    return zero if (v >= zero and v <= one) else one
 
 
 @njit(**_BLOCK_OPTS)
 def _bce_block(zs, ys, wp, wn, ls, gs, hs, from_logits, gscale):
     """Weighted BCE of one block: ``zs``, ``ys``, ``wp``, ``wn`` in; ``ls``, ``gs``, ``hs``
-    out (all of ``zs``'s length and dtype but ``ys``). Returns (bad inputs, bad labels)."""
+    out (all of ``zs``'s length and dtype but ``ys``). Returns (float64 loss sum, bad inputs,
+    bad labels). The counts are kept in zs's float type (exact: a block has far fewer than
+    2**24 elements), so that the loop has one element width and vectorises; the loss sum is
+    a second, float64 pass over ``ls`` (still in L1)."""
     g = _cast(zs, gscale)
+    bad_z = _cast(zs, 0.0)
+    bad_y = _cast(zs, 0.0)
     if from_logits:
         for t in range(zs.shape[0]):
+            yv = _cast(zs, ys[t])
             spn, spp, q, u = _from_logit(zs[t])
-            lv, gv, hv = _bce_elem(spn, spp, q, u, _cast(zs, ys[t]), wp[t], wn[t])
+            lv, gv, hv = _bce_elem(spn, spp, q, u, yv, wp[t], wn[t])
             ls[t] = lv
             gs[t] = gv * g
             hs[t] = hv * g
+            bad_z += _bad_input(zs[t], True)
+            bad_y += _bad_label(yv)
     else:
         for t in range(zs.shape[0]):
+            yv = _cast(zs, ys[t])
             spn, spp, q, u = _from_prob(zs[t])
-            lv, gv, hv = _bce_elem(spn, spp, q, u, _cast(zs, ys[t]), wp[t], wn[t])
+            lv, gv, hv = _bce_elem(spn, spp, q, u, yv, wp[t], wn[t])
             ls[t] = lv
             gs[t] = gv * g
             hs[t] = hv * g
+            bad_z += _bad_input(zs[t], False)
+            bad_y += _bad_label(yv)
+    return _sum(ls), int(bad_z), int(bad_y)
 
 
 @njit(**_BLOCK_OPTS)
@@ -376,40 +399,40 @@ def _focal_block(zs, ys, ap, an, ls, gs, hs, from_logits, gamma, hmode, min_hess
     g = _cast(zs, gscale)
     gm = _cast(zs, gamma)
     mh = _cast(zs, min_hess)
+    bad_z = _cast(zs, 0.0)
+    bad_y = _cast(zs, 0.0)
     if from_logits and gamma == 2.0:  # the common case, with m**2 instead of exp(2 log m)
         for t in range(zs.shape[0]):
-            spn, spp, q, u = _from_logit(zs[t])
             yv = _cast(zs, ys[t])
+            spn, spp, q, u = _from_logit(zs[t])
             lv, gv, hv = _focal_elem(spn, spp, q, u, yv, ap[t], an[t], gm, True, hmode, mh)
             ls[t] = lv
             gs[t] = gv * g
             hs[t] = hv * g
+            bad_z += _bad_input(zs[t], True)
+            bad_y += _bad_label(yv)
     elif from_logits:
         for t in range(zs.shape[0]):
-            spn, spp, q, u = _from_logit(zs[t])
             yv = _cast(zs, ys[t])
+            spn, spp, q, u = _from_logit(zs[t])
             lv, gv, hv = _focal_elem(spn, spp, q, u, yv, ap[t], an[t], gm, False, hmode, mh)
             ls[t] = lv
             gs[t] = gv * g
             hs[t] = hv * g
+            bad_z += _bad_input(zs[t], True)
+            bad_y += _bad_label(yv)
     else:
         two = gamma == 2.0
         for t in range(zs.shape[0]):
-            spn, spp, q, u = _from_prob(zs[t])
             yv = _cast(zs, ys[t])
+            spn, spp, q, u = _from_prob(zs[t])
             lv, gv, hv = _focal_elem(spn, spp, q, u, yv, ap[t], an[t], gm, two, hmode, mh)
             ls[t] = lv
             gs[t] = gv * g
             hs[t] = hv * g
-
-
-@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"}, error_model="numpy")
-def _sum(v, n):
-    """Float64 sum of ``v[:n]`` (vectorised; the order of additions is fixed per build)."""
-    acc = 0.0
-    for t in range(n):
-        acc += v[t]
-    return acc
+            bad_z += _bad_input(zs[t], False)
+            bad_y += _bad_label(yv)
+    return _sum(ls), int(bad_z), int(bad_y)
 
 
 @njit(cache=True, nogil=True)
@@ -476,8 +499,8 @@ def _bce_range(
     b0, b1, z, y, wp_row, wp_col, wn_row, wn_col, row_ones, n_rows, n_cols, from_logits,
     loss_out, grad_out, hess_out, gscale, part, bad,
 ):
-    """Weighted BCE of blocks ``b0 .. b1 - 1``: outputs, ``part[b]`` (loss sum of block b when
-    the losses are not written out) and ``bad[b]`` (bad input / label counts)."""
+    """Weighted BCE of blocks ``b0 .. b1 - 1``: outputs, ``part[b]`` (loss sum of block b) and
+    ``bad[b]`` (bad input / label counts)."""
     rows, per_row, n_blocks, blen = _geometry(n_rows, n_cols)
     want_l = loss_out.shape[0] > 0
     want_g = grad_out.shape[0] > 0
@@ -497,10 +520,9 @@ def _bce_range(
         ls = loss_out[i0:i1] if want_l else lbuf[:m]
         gs = grad_out[i0:i1] if want_g else gbuf[:m]
         hs = hess_out[i0:i1] if want_h else hbuf[:m]
-        _bce_block(z[i0:i1], y[i0:i1], wp, wn, ls, gs, hs, from_logits, gscale)
-        if not want_l:
-            part[b] = _sum(lbuf, m)
-        bad[b, 0], bad[b, 1] = _check(z[i0:i1], y[i0:i1], from_logits)
+        part[b], bad[b, 0], bad[b, 1] = _bce_block(
+            z[i0:i1], y[i0:i1], wp, wn, ls, gs, hs, from_logits, gscale
+        )
 
 
 @njit(cache=True, nogil=True)
@@ -528,12 +550,9 @@ def _focal_range(
         ls = loss_out[i0:i1] if want_l else lbuf[:m]
         gs = grad_out[i0:i1] if want_g else gbuf[:m]
         hs = hess_out[i0:i1] if want_h else hbuf[:m]
-        _focal_block(
+        part[b], bad[b, 0], bad[b, 1] = _focal_block(
             z[i0:i1], y[i0:i1], ap, an, ls, gs, hs, from_logits, gamma, hmode, min_hess, gscale
         )
-        if not want_l:
-            part[b] = _sum(lbuf, m)
-        bad[b, 0], bad[b, 1] = _check(z[i0:i1], y[i0:i1], from_logits)
 
 
 # ------------------------------------------------------------------------ thread dispatch
@@ -599,9 +618,8 @@ def weighted_bce(
     wn_col[c]`` (``*_row`` float64, ``*_col`` of z's dtype; ``row_ones``: the ``*_row`` are all
     ones and are not read). Writes the per-element loss into ``loss_out``, and the gradient
     and hessian times ``gscale`` into ``grad_out`` / ``hess_out``, when those have ``z.size``
-    elements (pass empty arrays to skip any of them). Returns (float64 loss sum, or 0.0 when
-    the losses are written out; number of NaN/inf logits or probabilities outside [0, 1];
-    number of labels outside [0, 1] or NaN).
+    elements (pass empty arrays to skip any of them). Returns (float64 loss sum; number of
+    NaN/inf logits or probabilities outside [0, 1]; number of labels outside [0, 1] or NaN).
     """
     args = (z, y, wp_row, wp_col, wn_row, wn_col, row_ones, n_rows, n_cols, from_logits,
             loss_out, grad_out, hess_out, gscale)
