@@ -314,8 +314,10 @@ def _from_arrow(x, name: str) -> _Column:
     missing = np.asarray(x.is_null().to_numpy(zero_copy_only=False), bool) if nulls else None
     if pa.types.is_null(t):
         return _Column("empty", n, n, n, skip=np.ones(n, bool) if n else None)
-    if pa.types.is_string_view(t) or pa.types.is_binary_view(t):
-        x = x.cast(pa.large_string() if pa.types.is_string_view(t) else pa.large_binary())
+    is_string_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow >= 16
+    is_binary_view = getattr(pa.types, "is_binary_view", lambda _: False)
+    if is_string_view(t) or is_binary_view(t):
+        x = x.cast(pa.large_string() if is_string_view(t) else pa.large_binary())
         t = x.type
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_binary(t) or \
             pa.types.is_large_binary(t) or pa.types.is_fixed_size_binary(t):

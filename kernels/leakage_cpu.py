@@ -27,14 +27,15 @@ correctness never depends on the hash.
 The table (build on the smaller side, probe with the larger):
 
 - open addressing in groups of 8 slots; ``tags[g]`` packs the 8 tag bytes of group ``g``
-  (0 = empty, else ``0x80 | 7 hash bits``), so one 64-bit load tests 8 slots (SWAR);
+  (0 = empty, else 2..255 from 8 hash bits), so one 64-bit load tests 8 slots (SWAR);
   ``sval[slot]`` is the entry's value (the 8 values of a group share a cache line) and
   ``srow[slot]`` its row (``FIXED`` / ``VAR`` only: to compare records and to return rows);
 - split in ``2**pbits`` partitions on the top hash bits, partition ``p`` owning groups
-  ``gbase[p]:gbase[p + 1]`` (load at most 1/2), so the build radix-partitions its rows (per
-  block histograms, prefix sums, parallel scatter) and fills the partitions in parallel, each
-  small enough to stay in cache while it is filled. Each distinct value is entered once, from
-  its first row. Missing / unmatchable rows (``excl``) are left out.
+  ``gbase[p]:gbase[p + 1]`` (load at most 0.4: few full home groups), so the build
+  radix-partitions its rows (per block histograms, prefix sums, parallel scatter) and fills
+  the partitions in parallel, each small enough to stay in cache while it is filled. Each
+  distinct value is entered once, from its first row. Missing / unmatchable rows (``excl``)
+  are left out.
 
 Probing runs over blocks of the probe side (in parallel), in two passes per block: a
 vectorised pass that loads each row's home tag word and keeps only rows with a matching tag
@@ -74,7 +75,7 @@ _S29 = np.uint64(29)
 _S7 = np.uint64(7)
 _S32 = np.uint64(32)
 _S8 = np.uint64(8)
-_LOW7 = np.uint64(0x7F)
+_LOW8 = np.uint64(0xFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _ZERO = np.uint64(0)
 _ONES = np.uint64(0x0101010101010101)
@@ -135,22 +136,30 @@ def _partition(h, pbits):
 
 @njit(cache=True, inline="always")
 def _group(h, n_groups):
-    """Home group of hash ``h`` among ``n_groups`` (a multiply-shift range reduction)."""
-    return np.int64((((h >> _S7) & _LOW32) * np.uint64(n_groups)) >> _S32)
+    """Home group of hash ``h`` among ``n_groups`` (a multiply-shift range reduction of hash
+    bits 8..39, apart from the tag's and the partition's bits)."""
+    return np.int64((((h >> _S8) & _LOW32) * np.uint64(n_groups)) >> _S32)
 
 
 @njit(cache=True, inline="always")
 def _tag(h):
-    """Tag byte of hash ``h``: the high bit marks a used slot, 7 hash bits follow."""
-    return np.uint64(0x80) | (h & _LOW7)
+    """Tag byte of hash ``h``: its low 8 bits, 0 and 1 read as 2 and 3. No tag is 0 (the
+    empty slot) or 1, so the SWAR tests below never flag an empty slot as a candidate."""
+    t = h & _LOW8
+    return t + np.uint64(2) * np.uint64(t < np.uint64(2))
+
+
+@njit(cache=True, inline="always")
+def _zero_bytes(x):
+    """High bit set in each zero byte of ``x``, and possibly in bytes above one (the borrow);
+    exact as to whether there is one, and its lowest flag is a true zero byte."""
+    return (x - _ONES) & ~x & _HIGHS
 
 
 @njit(cache=True, inline="always")
 def _matches(word, tag):
-    """High bit set in each byte of ``word`` that may equal ``tag`` (never misses one; the
-    borrow may flag a byte above a true match, which the caller's comparison rejects)."""
-    x = word ^ (tag * _ONES)
-    return (x - _ONES) & ~x & _HIGHS
+    """Flags of the bytes of ``word`` that may equal ``tag`` (never misses one)."""
+    return _zero_bytes(word ^ (tag * _ONES))
 
 
 @njit(cache=True, inline="always")
@@ -160,13 +169,6 @@ def _n_rows(kind, words, fixed, offsets):
     if kind == FIXED:
         return fixed.shape[0]
     return offsets.shape[0] - 1
-
-
-@njit(cache=True, inline="always")
-def _blocks(n):
-    nblk = max(1, (n + _BLOCK_ROWS - 1) // _BLOCK_ROWS)
-    rows = (n + nblk - 1) // nblk if n > 0 else 1
-    return nblk, rows
 
 
 # --------------------------------------------------------------------------- block loops
@@ -257,7 +259,7 @@ def _insert(kind, pval, prow, lo, hi, g0, g1, tags, sval, srow, fixed, offsets, 
                 m &= m - np.uint64(1)
             if duplicate:
                 break
-            empty = ~word & _HIGHS
+            empty = _zero_bytes(word)
             if empty != _ZERO:
                 lane = np.int64(_ctz(empty) >> 3)
                 tags[g] = word | (tag << np.uint64(8 * lane))
@@ -318,19 +320,19 @@ def _candidates(kind, gbase, tags, vals, lo, hi, hash_mask, pbits, bits):
                 q = np.int64(h >> shift)
                 b = gbase[q]
                 word = tags[b + _group(h, gbase[q + 1] - b)]
-                flag = (_matches(word, _tag(h)) != _ZERO) | ((~word & _HIGHS) == _ZERO)
+                flag = (_matches(word, _tag(h)) != _ZERO) | (_zero_bytes(word) == _ZERO)
                 acc |= np.uint64(flag) << np.uint64(k)
         elif word_kind:
             for k in range(count):
                 h = _mix(vals[start + k]) & hash_mask
                 word = tags[base + _group(h, n_groups)]
-                flag = (_matches(word, _tag(h)) != _ZERO) | ((~word & _HIGHS) == _ZERO)
+                flag = (_matches(word, _tag(h)) != _ZERO) | (_zero_bytes(word) == _ZERO)
                 acc |= np.uint64(flag) << np.uint64(k)
         else:
             for k in range(count):
                 h = vals[start + k] & hash_mask
                 word = tags[base + _group(h, n_groups)]
-                flag = (_matches(word, _tag(h)) != _ZERO) | ((~word & _HIGHS) == _ZERO)
+                flag = (_matches(word, _tag(h)) != _ZERO) | (_zero_bytes(word) == _ZERO)
                 acc |= np.uint64(flag) << np.uint64(k)
         bits[w] = acc
 
@@ -393,7 +395,7 @@ def _run(kind, mode, gbase, tags, sval, srow, s_fixed, s_offsets, s_data, b_fixe
                         slot = s
                         break
                     m &= m - np.uint64(1)
-                if slot >= 0 or (~word & _HIGHS) != _ZERO:
+                if slot >= 0 or _zero_bytes(word) != _ZERO:
                     break
                 g += 1
                 if g == n_groups:
@@ -582,7 +584,7 @@ def build(kind: int, src, excl, pbits: int, hash_mask):
               prow)
     counts = np.diff(pstart)
     gbase = np.zeros(n_part + 1, np.int64)
-    np.cumsum((counts + 3) // 4, out=gbase[1:])  # load at most 1/2
+    np.cumsum((counts * 5 + 15) // 16, out=gbase[1:])  # load at most 0.4
     n_groups = int(gbase[-1])
     tags = np.zeros(n_groups + 1, np.uint64)  # + an empty sentinel: see _candidates
     sval = np.empty(n_groups * 8, np.uint64)
