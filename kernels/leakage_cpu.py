@@ -51,6 +51,7 @@ results never depend on either.
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -519,6 +520,15 @@ def probe_blocks(kind, mode, src_s, table, pbits, hash_mask, src_b, excl_b, stop
 
 _pool_lock = threading.Lock()
 _pool: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _forget_pool() -> None:  # a forked child has none of the parent's pool threads
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _threads() -> int:

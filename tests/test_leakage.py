@@ -74,12 +74,18 @@ def check(a, b):
         assert mask.tolist() == want
 
 
-@pytest.fixture(params=["hash", "all-collide"])
+@pytest.fixture(params=["hash", "all-collide", "partitioned", "few-bits"])
 def hashing(request, monkeypatch):
-    """Run a test with the real hash and with one that sends every value to the same
-    partition, group and tag: results must not change."""
+    """Run a test with the real hash, with one that sends every value to the same partition,
+    group and tag, with a table cut in 16 partitions even for small inputs, and with a hash
+    keeping 3 bits of each of the partition, group and tag fields: results must not change.
+    """
     if request.param == "all-collide":
         monkeypatch.setattr(L, "_hash_mask", np.uint64(0))
+    if request.param in ("partitioned", "few-bits"):
+        monkeypatch.setattr(L, "_partition_bits", lambda n: 4)
+    if request.param == "few-bits":
+        monkeypatch.setattr(L, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
     return request.param
 
 
@@ -254,6 +260,16 @@ def test_mixed_objects(hashing):
     check(np.array(["a", 3], dtype=object), np.array(["a", "b"]))
     with pytest.raises(TypeError, match="hashable"):
         shared_ids([[1], 2], [2, 3])
+
+
+def test_fork_after_parallel_work():
+    import multiprocessing as mp
+
+    a = np.arange(300_000)
+    assert has_leakage(a, a[::7])  # the thread pool exists in this process
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply(has_leakage, (a, a[5:9])) is True
 
 
 def test_empty_and_missing_only(hashing):
