@@ -188,9 +188,9 @@ def _from_objects(values: np.ndarray) -> _Column:
     if n == 0:
         return _Column("empty", 0, 0, 0)
     types = set(map(type, values))
-    if types == {str}:
+    if all(issubclass(t, str) for t in types):  # str, np.str_
         return _Column("str", n, n, 0, var=_utf8_of_strings(values))
-    if types == {bytes}:
+    if all(issubclass(t, bytes) for t in types):
         return _Column("bytes", n, n, 0, var=_buffers_of_bytes(values))
     missing = _missing_objects(values)
     n_missing = int(np.count_nonzero(missing))
@@ -200,8 +200,9 @@ def _from_objects(values: np.ndarray) -> _Column:
     if not present_types:
         return _Column("empty", n, n, n_missing, skip=skip)
     filled = values
-    if present_types <= {str, bytes} and len(present_types) == 1:
-        fill = "" if str in present_types else b""
+    all_str = all(issubclass(t, str) for t in present_types)
+    if all_str or all(issubclass(t, bytes) for t in present_types):
+        fill = "" if all_str else b""
         if n_missing:
             filled = values.copy()
             filled[missing] = fill

@@ -194,6 +194,8 @@ def test_strings_objects(hashing):
     check(list(a), tuple(b))
     check(a, np.array([s for s in adversarial_strings(rng, 50) if s != "\ud800"]))
     check(np.array([b"a", b"", None, b"\x00"], dtype=object), [b"", b"\x00", "a", None])
+    check(np.array([np.str_("x"), "y", None], dtype=object), ["x", np.str_("y")])
+    check(np.array([np.bytes_(b"x"), b"y"], dtype=object), [b"x"])
 
 
 def test_strings_pandas_arrow_polars(hashing):
