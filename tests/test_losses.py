@@ -740,7 +740,8 @@ def test_lightgbm_per_label_equals_num_class_closure():
     per_label = []
     for j in range(3):
         obj = LightGBMObjective("focal", alpha=alpha, label=j)
-        ds = lgb.Dataset(X, label=Y[:, j], init_score=np.full(len(X), prior[j]))
+        ds = lgb.Dataset(X, label=np.ascontiguousarray(Y[:, j]),
+                         init_score=np.full(len(X), prior[j]))
         booster = lgb.train({**params, "objective": obj}, ds, num_boost_round=15)
         per_label.append(booster.predict(Xt, raw_score=True) + prior[j])
     per_label = np.column_stack(per_label)
@@ -757,7 +758,7 @@ def test_lightgbm_per_label_equals_num_class_closure():
     # scikit-learn wrapper: (y_true, y_pred[, weight]) form, one label
     clf = lgb.LGBMClassifier(objective=LightGBMObjective("bce", w_pos=3.0), n_estimators=10,
                              verbose=-1, n_jobs=1)
-    clf.fit(X, Y[:, 0], sample_weight=np.ones(len(X)))
+    clf.fit(X, np.ascontiguousarray(Y[:, 0]), sample_weight=np.ones(len(X)))
     assert clf.predict(Xt, raw_score=True).shape == (len(Xt),)
     # LightGBM < 4 passes multi-class scores flat, class-major: same gradients
     z = np.random.default_rng(0).standard_normal((len(X), 3))
