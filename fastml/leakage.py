@@ -393,14 +393,38 @@ def _partition_bits(n: int) -> int:
     return min(12, math.ceil(math.log2(n / _PARTITION_ROWS)))
 
 
+_DENSE_BYTES_PER_ROW = 16  # a dense range may take up to this many bytes per build-side row
+_DENSE_MIN_BYTES = 1 << 16
+
+
 def _kernel_match(kind, src_a, excl_a, n_a, src_b, excl_b, n_b, *, stop_first, want_rows,
-                  want_masks) -> tuple[bool, np.ndarray | None, Any, Any, bool]:
+                  want_masks, domains=None) -> tuple[bool, np.ndarray | None, Any, Any, bool]:
     """Build on the smaller side, probe with the larger. Returns (any, representative slots'
-    values or rows, mask_a, mask_b, a_is_build)."""
+    values or rows, mask_a, mask_b, a_is_build).
+
+    ``domains``: for ``WORD`` keys, how each side's words read as numbers ("i8", "u8", "f8");
+    integers spanning a small enough range take the dense path (a byte per value).
+    """
     K = kernels("leakage")
     a_build = n_a <= n_b
     s_src, s_excl, n_s = (src_a, excl_a, n_a) if a_build else (src_b, excl_b, n_b)
     b_src, b_excl, n_p = (src_b, excl_b, n_b) if a_build else (src_a, excl_a, n_a)
+    want_probe = want_masks and (want_masks != "a" or not a_build)
+    want_build = want_masks and (want_masks != "a" or a_build)
+    domain = None if domains is None else domains[0 if a_build else 1]
+    if domain in ("i8", "u8") and n_s:
+        count, lo, size = K.dense_range(s_src[0], s_excl, domain == "i8")
+        if 0 < size <= max(_DENSE_MIN_BYTES, _DENSE_BYTES_PER_ROW * n_s) and size < 2**31:
+            probe_mask = np.zeros(n_p, np.uint8) if want_probe else _E_U8
+            found, hit, build_mask = K.dense_match(
+                s_src[0], s_excl, lo, size, b_src[0], b_excl, stop_first, probe_mask,
+                want_build,
+            )
+            reps = np.flatnonzero(hit).astype(np.uint64) + lo if want_rows else None
+            probe_mask = probe_mask.view(bool) if want_probe else None
+            build_mask = build_mask.view(bool) if want_build else None
+            mask_a, mask_b = (build_mask, probe_mask) if a_build else (probe_mask, build_mask)
+            return found, reps, mask_a, mask_b, a_build
     if n_s >= K.MAX_BUILD_ROWS:
         raise ValueError("ID columns of more than 2**32 rows on both sides are not supported")
     pbits = _partition_bits(n_s)
@@ -408,8 +432,6 @@ def _kernel_match(kind, src_a, excl_a, n_a, src_b, excl_b, n_b, *, stop_first, w
     table = K.build(kind, s_src, s_excl, pbits, mask_hash)
     hit = np.zeros(table[2].shape[0], np.uint8)
     found = np.zeros(1, np.uint8)
-    want_probe = want_masks and (want_masks != "a" or not a_build)
-    want_build = want_masks and (want_masks != "a" or a_build)
     probe_mask = np.zeros(n_p, np.uint8) if want_probe else _E_U8
     K.probe(kind, s_src, table, pbits, mask_hash, b_src, b_excl, stop_first, probe_mask, hit,
             found)
@@ -509,7 +531,8 @@ def _match_numeric(a, b, *, stop_first, want_ids, want_masks) -> _Match:
     excl_a, excl_b = _excl(a.skip, xa), _excl(b.skip, xb)
     hit, reps, mask_a, mask_b, a_build = _kernel_match(
         _WORD, _src(_WORD, words=wa), excl_a, a.n_entities, _src(_WORD, words=wb), excl_b,
-        b.n_entities, stop_first=stop_first, want_rows=want_ids, want_masks=want_masks)
+        b.n_entities, stop_first=stop_first, want_rows=want_ids, want_masks=want_masks,
+        domains=(read_a, read_b))
     ids = None
     if want_ids:
         read = read_a if a_build else read_b

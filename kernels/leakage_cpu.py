@@ -635,6 +635,151 @@ def build_mask(kind: int, src_s, table, pbits: int, hash_mask, excl, hit, mask) 
               False, mask, hit, found, rows, counts)
 
 
+# --------------------------------------------------------------------- dense int ranges
+# When the build side's integers span a range not much larger than its row count, a byte per
+# value of the range replaces the hash table: ``present[v - lo]``. No hashing at all, exact by
+# construction; ``v - lo`` is taken modulo 2**64, which maps exactly the values lo .. lo +
+# range - 1 to 0 .. range - 1 whether the words are read as int64 or as uint64.
+
+
+@njit((_ro_u64, _ro_u8, types.boolean, _i64, _u64, _int, _int), cache=True, nogil=True)
+def word_range(words, excl, signed, count, bounds, lo, hi):
+    """Count, min and max (``bounds[0:2]``, as words; int64 order when ``signed``) of the
+    rows ``lo:hi`` not excluded; accumulated into ``count[0]`` / ``bounds``."""
+    has_excl = excl.shape[0] > 0
+    c = 0
+    if signed:
+        mn = np.int64(bounds[0])
+        mx = np.int64(bounds[1])
+        for i in range(lo, hi):
+            if has_excl and excl[i]:
+                continue
+            v = np.int64(words[i])
+            mn = min(mn, v)
+            mx = max(mx, v)
+            c += 1
+        bounds[0] = np.uint64(mn)
+        bounds[1] = np.uint64(mx)
+    else:
+        mn = bounds[0]
+        mx = bounds[1]
+        for i in range(lo, hi):
+            if has_excl and excl[i]:
+                continue
+            v = words[i]
+            mn = min(mn, v)
+            mx = max(mx, v)
+            c += 1
+        bounds[0] = mn
+        bounds[1] = mx
+    count[0] += c
+
+
+@njit((_ro_u64, _ro_u8, _mask_t, _u8, _int, _int), cache=True, nogil=True)
+def dense_build(words, excl, lo_word, present, lo, hi):
+    """``present[v - lo_word] = 1`` for the rows ``lo:hi`` not excluded."""
+    has_excl = excl.shape[0] > 0
+    for i in range(lo, hi):
+        if has_excl and excl[i]:
+            continue
+        present[words[i] - lo_word] = 1
+
+
+@njit(
+    (types.int64, _ro_u64, _ro_u8, _mask_t, _u8, _u8, _u8, _u8, types.boolean, _int, _i64, _int,
+     _int),
+    cache=True,
+    nogil=True,
+)
+def dense_probe(mode, words, excl, lo_word, present, hit, mask, found, stop_first, rows, counts,
+                b0, b1):
+    """Blocks ``b0:b1`` (of ``rows`` rows) of ``words`` against ``present``. ``PROBE``: a row
+    whose value is present sets ``hit[v - lo_word]``, ``found[0]`` and, when ``mask`` is not
+    empty, ``mask[row]``; ``counts[b]``: the hits of block ``b``. ``READ`` (the build side):
+    ``mask[row] = hit[v - lo_word]``."""
+    has_excl = excl.shape[0] > 0
+    marking = mask.shape[0] > 0
+    size = np.uint64(present.shape[0])
+    n = words.shape[0]
+    for b in range(b0, b1):
+        if stop_first and found[0]:
+            break
+        c = 0
+        for i in range(b * rows, min(n, (b + 1) * rows)):
+            d = words[i] - lo_word
+            if d >= size or (has_excl and excl[i]):
+                continue
+            if mode == READ:
+                mask[i] = hit[d]
+            elif present[d]:
+                hit[d] = 1
+                c += 1
+                if marking:
+                    mask[i] = 1
+        if c:
+            found[0] = 1
+        counts[b] = c
+
+
+def dense_range(words, excl, signed: bool):
+    """(count, lo word, size) of the range of the rows not excluded (size 0 when none)."""
+    n = words.shape[0]
+    nblk, rows = _block_rows(n)
+    parts = min(_threads(), nblk) if n >= _SERIAL_ROWS else 1
+    cuts = [n * t // parts for t in range(parts + 1)]
+    results = []
+    for t in range(parts):  # per-thread partial results, merged below
+        count = np.zeros(1, np.int64)
+        init = (np.iinfo(np.int64).max, np.iinfo(np.int64).min) if signed else (2**64 - 1, 0)
+        bounds = np.array([np.uint64(init[0] % 2**64), np.uint64(init[1] % 2**64)], np.uint64)
+        results.append((count, bounds, cuts[t], cuts[t + 1]))
+    if parts == 1:
+        word_range(words, excl, signed, *results[0])
+    else:
+        pool = _executor(parts)
+        futures = [pool.submit(word_range, words, excl, signed, *r) for r in results[1:]]
+        word_range(words, excl, signed, *results[0])
+        for f in futures:
+            f.result()
+    total = int(sum(r[0][0] for r in results))
+    if total == 0:
+        return 0, np.uint64(0), 0
+    view = np.int64 if signed else np.uint64
+    lo = min(int(r[1][:1].view(view)[0]) for r in results if r[0][0])
+    hi = max(int(r[1][1:].view(view)[0]) for r in results if r[0][0])
+    return total, np.uint64(lo % 2**64), hi - lo + 1
+
+
+def dense_match(words_s, excl_s, lo_word, size: int, words_b, excl_b, stop_first: bool,
+                mask_b, want_build_mask: bool):
+    """The dense-range twin of build + probe (+ build_mask): ``(found, hit, mask_s)``."""
+    present = np.zeros(size, np.uint8)
+    n_s = words_s.shape[0]
+    nblk_s, rows_s = _block_rows(n_s)
+    # byte stores of the value 1 from several threads are harmless (see the module docstring)
+    _parallel(_dense_build_blocks, nblk_s, n_s, words_s, excl_s, lo_word, present, rows_s)
+    hit = np.zeros(size, np.uint8)
+    found = np.zeros(1, np.uint8)
+    n_b = words_b.shape[0]
+    nblk, rows = _block_rows(n_b)
+    counts = np.zeros(nblk, np.int64)
+    _parallel(dense_probe, nblk, n_b, PROBE, words_b, excl_b, lo_word, present, hit, mask_b,
+              found, bool(stop_first), rows, counts)
+    mask_s = None
+    if want_build_mask:
+        mask_s = np.zeros(n_s, np.uint8)
+        if found[0]:
+            counts_s = np.zeros(nblk_s, np.int64)
+            _parallel(dense_probe, nblk_s, n_s, READ, words_s, excl_s, lo_word, present, hit,
+                      mask_s, found, False, rows_s, counts_s)
+    return bool(found[0]), hit, mask_s
+
+
+def _dense_build_blocks(words, excl, lo_word, present, rows, b0, b1):
+    n = words.shape[0]
+    dense_build(words, excl, lo_word, present, min(n, b0 * rows), min(n, b1 * rows))
+
+
 @njit((_u8,), cache=True)
 def hit_slots(hit):
     """Slots whose entry was hit, in table order."""

@@ -74,12 +74,16 @@ def check(a, b):
         assert mask.tolist() == want
 
 
-@pytest.fixture(params=["hash", "all-collide", "partitioned", "few-bits"])
+@pytest.fixture(params=["hash", "table", "all-collide", "partitioned", "few-bits"])
 def hashing(request, monkeypatch):
-    """Run a test with the real hash, with one that sends every value to the same partition,
-    group and tag, with a table cut in 16 partitions even for small inputs, and with a hash
+    """Run a test with the defaults (integers in a small range take the dense path), and
+    with the hash table always: with the real hash, one that sends every value to the same
+    partition, group and tag, a table cut in 16 partitions even for small inputs, and a hash
     keeping 3 bits of each of the partition, group and tag fields: results must not change.
     """
+    if request.param != "hash":  # integers in a small range would skip the hash table
+        monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
     if request.param == "all-collide":
         monkeypatch.setattr(L, "_hash_mask", np.uint64(0))
     if request.param in ("partitioned", "few-bits"):
@@ -116,6 +120,34 @@ def test_adversarial_ints(hashing):
     assert shared_ids(u, u[:2]).dtype == np.uint64
     # huge Python ints beyond 64 bits take the set path
     check([2**70, -(2**70), 1, 2**64], [2**70, 2**64, -1, 1.0])
+
+
+def test_dense_ranges_at_the_edges(hashing):
+    lo64, hi64 = -(2**63), 2**63 - 1
+    a = np.arange(lo64, lo64 + 300, dtype=np.int64)
+    check(a, np.array([lo64, lo64 + 7, hi64, 0, lo64 + 299, lo64 + 300]))
+    b = np.arange(hi64 - 200, hi64, dtype=np.int64)
+    check(b, np.array([hi64 - 1, hi64, lo64, -1]))
+    u = np.arange(2**63 - 100, 2**63 + 100, dtype=np.uint64)
+    check(u, np.array([2**63 - 1, 2**63 - 100, -1, lo64, 5], dtype=np.int64))
+    check(u, np.array([2**63, 2**63 + 99, 2**64 - 1], dtype=np.uint64))
+    top = np.arange(2**64 - 50, 2**64 - 1, dtype=np.uint64)
+    check(top, np.array([2**64 - 2, 0, 2**64 - 1], dtype=np.uint64))
+    check(top, np.array([-2, -1, 0], dtype=np.int64))  # 2**64 - 2 is not -2
+    check(np.array([3.0, 4.5, np.nan, -0.0]), np.arange(-5, 5))  # floats, dense int side
+
+
+@pytest.mark.parametrize("path", ["dense", "table"])
+def test_dense_or_table_larger(path, monkeypatch):
+    if path == "table":
+        monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+    rng = np.random.default_rng(8)
+    x = rng.integers(0, 50_000, 300_000)  # parallel blocks on both sides
+    y = rng.integers(40_000, 120_000, 100_000)
+    np.testing.assert_array_equal(shared_ids(x, y), np.intersect1d(x, y))
+    np.testing.assert_array_equal(overlap_mask(y, x), np.isin(y, x))
+    np.testing.assert_array_equal(overlap_mask(x, y), np.isin(x, y))
 
 
 def test_floats_vs_ints(hashing):
