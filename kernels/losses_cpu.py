@@ -40,6 +40,7 @@ flushed to zero.
 """
 
 import itertools
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -578,6 +579,16 @@ def _executor(n_workers: int) -> ThreadPoolExecutor:
             _pool = ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="fastml-loss")
             _pool_size = n_workers
         return _pool
+
+
+def _forget_pool() -> None:
+    """In a forked child the pool's threads do not exist: start a new pool when needed."""
+    global _pool, _pool_size, _pool_lock
+    _pool, _pool_size, _pool_lock = None, 0, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _run(worker, n_rows, n_cols, args):

@@ -312,6 +312,32 @@ def test_sum_does_not_depend_on_thread_count():
     assert one == many
 
 
+def _loss_in_child(queue):
+    rng = np.random.default_rng(9)
+    y, z = make(rng, (100_000, 5))
+    queue.put(weighted_bce(y, z, reduction="sum"))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_threads_work_after_fork():
+    """A forked child (joblib, multiprocessing) must not wait on the parent's pool threads."""
+    import multiprocessing
+
+    rng = np.random.default_rng(9)
+    y, z = make(rng, (100_000, 5))
+    expected = weighted_bce(y, z, reduction="sum")  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_loss_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=120)
+    alive = child.is_alive()
+    if alive:
+        child.terminate()
+    assert not alive, "the forked child hung"
+    assert child.exitcode == 0 and queue.get(timeout=5) == expected
+
+
 def test_inputs_are_not_copied():
     rng = np.random.default_rng(7)
     y, z = make(rng, (40, 5))
