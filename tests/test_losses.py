@@ -728,7 +728,8 @@ def test_xgboost_focal_close_to_logistic_and_exact_hessian_stalls():
     np.testing.assert_allclose(margin, 4.0)  # stalled: every hessian sum below min_child_weight
 
 
-def test_xgboost_sklearn_api_and_metric():
+@pytest.mark.parametrize("strategy", ["one_output_per_tree", "multi_output_tree"])
+def test_xgboost_sklearn_api_and_metric(strategy):
     xgb = pytest.importorskip("xgboost")
     X, Y, Xt, Yt = multilabel_data(n=2000)
     metric = AveragePrecisionMetric()
@@ -736,7 +737,7 @@ def test_xgboost_sklearn_api_and_metric():
     # XGBClassifier keeps binary:logistic as the model's link: base_score is a probability
     clf = xgb.XGBClassifier(objective=obj, n_estimators=20, max_depth=3, tree_method="hist",
                             eval_metric=metric, base_score=label_frequencies(Y)[0].tolist(),
-                            n_jobs=1)
+                            multi_strategy=strategy, n_jobs=1)
     w = np.ones(len(X))
     clf.fit(X, Y, sample_weight=w, eval_set=[(Xt, Yt)], verbose=False)
     ap = clf.evals_result()["validation_0"]["ap_macro"]
