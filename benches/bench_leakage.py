@@ -11,10 +11,11 @@ the same inputs in the same run (entries ``...-reference`` then ``...-fastml``):
   (``count(*) ... WHERE id IN (SELECT id FROM small)`` over the same Arrow data); polars and
   DuckDB cases are skipped when those are not installed.
 
-IDs: int64, the big side unique or each ID drawn about 5 times; strings "P000123456" as a
-pandas ``str`` column (Arrow-backed). In the overlapping inputs 10% of the small side's
-distinct IDs also occur in the big side. The table's "prevalence" column says whether IDs are
-unique or repeated.
+IDs: int64 from a range (a permutation; the big side unique or each ID drawn about 5 times),
+int64 spread at random over +-2**62 ("int64 sparse": no dense-range shortcut for anyone), and
+strings "P000123456" as a pandas ``str`` column (Arrow-backed). In the overlapping inputs 10%
+of the small side's distinct IDs also occur in the big side. The table's "prevalence" column
+says whether IDs are unique or repeated.
 
 Peak memory: ``python benches/bench_leakage.py memory BIG SMALL`` prints, for each fastml
 function, the peak resident memory above the inputs, measured in a fresh interpreter.
@@ -36,13 +37,14 @@ import pytest
 class Shape:
     big: int
     small: int
-    ids: str = "int64"  # "int64" or "string"
+    ids: str = "int64"  # "int64" (a dense range), "int64 sparse" (random 63-bit) or "string"
     repeat: int = 1  # each ID drawn about this many times
 
     @property
     def id(self) -> str:
-        return f"{self.ids}-{self.big}x{self.small}" + (f"-r{self.repeat}" if self.repeat > 1
-                                                          else "")
+        kind = self.ids.replace(" ", "_")
+        return f"{kind}-{self.big}x{self.small}" + (f"-r{self.repeat}" if self.repeat > 1
+                                                      else "")
 
     @property
     def text(self) -> str:
@@ -57,12 +59,14 @@ SHAPES = {
     "tiny": [Shape(10_000, 2_000), Shape(10_000, 2_000, repeat=5),
              Shape(10_000, 2_000, "string")],
     "default": [Shape(1_000_000, 200_000), Shape(1_000_000, 200_000, repeat=5),
-                Shape(1_000_000, 200_000, "string")],
+                Shape(1_000_000, 200_000, "int64 sparse"), Shape(1_000_000, 200_000, "string")],
     "full": [
         Shape(10_000_000, 2_000_000),
         Shape(10_000_000, 2_000_000, repeat=5),
         Shape(100_000_000, 20_000_000),
         Shape(100_000_000, 20_000_000, repeat=5),
+        Shape(10_000_000, 2_000_000, "int64 sparse"),
+        Shape(100_000_000, 20_000_000, "int64 sparse"),
         Shape(10_000_000, 2_000_000, "string"),
     ],
 }
@@ -73,10 +77,15 @@ def id_arrays(shape: Shape, overlap: bool) -> tuple[np.ndarray, np.ndarray]:
     """(big, small) int64 IDs. Big-side IDs are 0 mod 3, small-side IDs 1 mod 3 (so no ID is
     shared) except, with ``overlap``, 10% of the small side's distinct IDs taken from the
     big side."""
-    rng = np.random.default_rng([shape.big, shape.small, shape.repeat, overlap])
+    sparse = shape.ids == "int64 sparse"
+    rng = np.random.default_rng([shape.big, shape.small, shape.repeat, overlap, sparse])
     n_big, n_small = shape.big // shape.repeat, shape.small // shape.repeat
-    big_ids = rng.permutation(n_big).astype(np.int64) * 3
-    small_ids = rng.permutation(n_small).astype(np.int64) * 3 + 1
+    if sparse:  # random over +-2**62 (repeats negligible), still 0 and 1 mod 3
+        big_ids = rng.integers(-(2**61), 2**61, n_big) * 3
+        small_ids = rng.integers(-(2**61), 2**61, n_small) * 3 + 1
+    else:  # a permutation of a range: the IDs of a table numbered from 0
+        big_ids = rng.permutation(n_big).astype(np.int64) * 3
+        small_ids = rng.permutation(n_small).astype(np.int64) * 3 + 1
     if overlap:
         k = n_small // 10
         small_ids[:k] = big_ids[rng.integers(0, n_big, k)]
@@ -192,7 +201,7 @@ class Case:
     fastml: str
     form: str
     overlap: bool
-    ids: tuple[str, ...] = ("int64", "string")
+    ids: tuple[str, ...] = ("int64", "int64 sparse", "string")
     needs: str | None = None
 
 
@@ -200,7 +209,7 @@ CASES = [
     Case("leakage vs set expression (clean split)", "set_expression", "fastml_leakage",
          "frame", overlap=False),
     Case("shared_ids vs np.intersect1d", "intersect1d", "fastml_shared", "array", True,
-         ids=("int64",)),
+         ids=("int64", "int64 sparse")),
     Case("overlap_mask vs pandas isin", "pandas_isin", "fastml_mask", "series", True),
     Case("overlap_mask vs polars is_in", "polars_is_in", "fastml_mask", "polars", True,
          needs="polars"),
