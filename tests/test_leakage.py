@@ -439,3 +439,27 @@ def test_split_free_of_leakage_by_construction():
     report = leakage_report(train=groups[~in_test], test=groups[in_test])
     assert not report
     assert math.isclose(report.splits["test"]["rows"] / 20_000, in_test.mean())
+
+
+def test_string_hash_word_and_byte_paths_agree():
+    # the kernel reads string bytes 8 at a time where the buffer is aligned and long enough,
+    # one at a time elsewhere: both must give the same hash
+    from fastml._dispatch import kernels
+
+    K = kernels("leakage")
+    rng = np.random.default_rng(11)
+    strings = [rng.integers(0, 256, k, dtype=np.uint8).tobytes() for k in rng.integers(0, 40, 500)]
+    data = b"".join(strings)
+    offsets = np.zeros(len(strings) + 1, np.int64)
+    np.cumsum([len(x) for x in strings], out=offsets[1:])
+    buf = np.zeros(len(data) + 16, np.uint64).view(np.uint8)  # 8-byte aligned
+    aligned, shifted = buf[: len(data)], buf[1 : len(data) + 1]
+    outs = []
+    for arr in (aligned, shifted):
+        arr[:] = np.frombuffer(data, np.uint8)
+        out = np.empty(len(strings), np.uint64)
+        K._values(K.VAR, np.empty(0, np.uint64), np.empty((0, 1), np.uint64), offsets,
+                  arr.copy() if arr is aligned else arr, 0, len(strings), out)
+        outs.append(out)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert len(set(outs[0].tolist())) == len(set(strings))
