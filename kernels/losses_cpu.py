@@ -58,12 +58,13 @@ H_CLIP = 1
 H_ABS = 2
 H_FISHER = 3
 
+# Math helpers: "contract" only (fused multiply-adds, no reordering), numpy's error model (no
+# division-by-zero branch), and force-inlined into the loops that call them.
 _MATH_OVERLOAD = {"fastmath": {"contract"}, "error_model": "numpy", "forceinline": True}
 _LOG2E = 1.4426950408889634
 _LN2 = 0.6931471805599453
 _SQRT2 = 1.4142135623730951
 _LOG_CAP = 100.0  # -log(p) cap for probability input (torch's clamp of log at -100)
-_MAX_FINITE = 1.7976931348623157e308
 
 
 # ------------------------------------------------------------------ bit casts and constants
