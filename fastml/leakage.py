@@ -21,8 +21,10 @@ strings and objects; lists and tuples; pandas Series and Index of any dtype (obj
 ChunkedArrays; polars Series. Fast paths (no Python object per row): numeric columns, NumPy
 fixed-width strings, Arrow-backed strings (pandas ``str`` with pyarrow, pyarrow, polars),
 object columns holding only ``str`` (or only ints, floats, bytes) plus missing values, and
-categoricals (worked on their categories). Anything else (an object column mixing ints and
-strings, datetimes, decimals) takes a plain ``set``-based path with the same semantics.
+categoricals (worked on their categories). Integer IDs within a range at most 16 times the
+smaller side's row count use a byte per value of the range instead of the hash table.
+Anything else (an object column mixing ints and strings, datetimes, decimals) takes a plain
+``set``-based path with the same semantics.
 
 Threads: the kernels run in parallel with Numba's threads (``NUMBA_NUM_THREADS`` or
 ``numba.set_num_threads``).
