@@ -36,6 +36,7 @@ import math
 import numbers
 import sys
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from itertools import combinations
 from typing import Any
 
@@ -190,6 +191,10 @@ def _from_objects(values: np.ndarray) -> _Column:
     if n == 0:
         return _Column("empty", 0, 0, 0)
     types = set(map(type, values))
+    if _arrow_strings_ok(types):
+        arrow = _arrow_strings(values)
+        if arrow is not None:
+            return _from_arrow(arrow, "ids")
     if all(issubclass(t, str) for t in types):  # str, np.str_
         return _Column("str", n, n, 0, var=_utf8_of_strings(values))
     if all(issubclass(t, bytes) for t in types):
@@ -220,6 +225,28 @@ def _from_objects(values: np.ndarray) -> _Column:
         floats[~missing] = present.astype(np.float64)
         return _Column("num", n, n, n_missing, skip=skip, numeric=floats)
     return _Column("object", n, n, n_missing, skip=skip, objects=values)
+
+
+_ARROW_MISSING_TYPES = (type(None), float, np.floating)
+
+
+def _arrow_strings_ok(types: set) -> bool:
+    """Strings, possibly with None / NaN, and pyarrow importable: pyarrow packs them."""
+    has_str = any(issubclass(t, str) for t in types)
+    return has_str and all(issubclass(t, (str, *_ARROW_MISSING_TYPES)) for t in types) and (
+        "pyarrow" in sys.modules or find_spec("pyarrow") is not None
+    )
+
+
+def _arrow_strings(values: np.ndarray):
+    """``values`` (str, None, NaN) as an Arrow large_string array (None and NaN as nulls),
+    or None when pyarrow declines (a float that is not NaN, a lone surrogate, ...)."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowException, TypeError, ValueError, UnicodeError):
+        return None
 
 
 def _ints_of_objects(values: np.ndarray, missing: np.ndarray | None) -> np.ndarray | None:

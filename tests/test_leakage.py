@@ -463,3 +463,13 @@ def test_string_hash_word_and_byte_paths_agree():
         outs.append(out)
     np.testing.assert_array_equal(outs[0], outs[1])
     assert len(set(outs[0].tolist())) == len(set(strings))
+
+
+def test_missing_counted_in_object_columns():
+    a = np.array(["x", None, np.nan, "y", float("nan")], dtype=object)
+    b = np.array([None, "x", pd.NA, 1.5], dtype=object)
+    report = leakage_report(a=a, b=b)
+    assert report.splits == {"a": {"rows": 5, "missing": 3}, "b": {"rows": 4, "missing": 2}}
+    assert report.pair("a", "b").shared_ids.tolist() == ["x"]
+    assert report.pair("a", "b").left_rows.tolist() == [0]
+    assert report.pair("a", "b").right_rows.tolist() == [1]
