@@ -1,5 +1,7 @@
 import pytest
 
+import fastml._validation as validation
+
 
 def _gpu_available() -> bool:
     try:
@@ -17,3 +19,27 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip)
+
+
+def _refuse(name, module="sklearn.metrics"):
+    raise AssertionError(f"fast path handed {name} to {module}")
+
+
+@pytest.fixture
+def fast_only(monkeypatch):
+    """Make any hand-off to the reference (scikit-learn) fail the test."""
+    monkeypatch.setattr(validation, "reference", _refuse)
+
+
+@pytest.fixture
+def reference_calls(monkeypatch):
+    """The names handed to the reference during the test (the hand-offs still happen)."""
+    calls = []
+    real = validation.reference
+
+    def spy(name, module="sklearn.metrics"):
+        calls.append(name)
+        return real(name, module)
+
+    monkeypatch.setattr(validation, "reference", spy)
+    return calls

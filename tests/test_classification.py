@@ -2,8 +2,8 @@
 plain NumPy twins.
 
 Tests named ``*_fast`` run with the fallback to scikit-learn disabled, so they fail if the
-fast path delegated instead of computing; tests of unsupported input check that the call
-was delegated and that results, warnings and exceptions are scikit-learn's.
+fast path reference_calls instead of computing; tests of unsupported input check that the call
+was reference_calls and that results, warnings and exceptions are scikit-learn's.
 """
 
 from __future__ import annotations
@@ -34,28 +34,8 @@ TOL = dict(rtol=1e-12, atol=1e-12)
 # --------------------------------------------------------------------------- helpers
 
 
-def _refuse(name, module="sklearn.metrics"):
-    raise AssertionError(f"{name} fell back to {module}")
-
-
-@pytest.fixture
-def fast_only(monkeypatch):
-    """Make any fallback to scikit-learn fail the test."""
-    monkeypatch.setattr(validation, "reference", _refuse)
-
-
-@pytest.fixture
-def delegated(monkeypatch):
-    """Record the names handed to scikit-learn (still calling it)."""
-    calls = []
-    real = validation.reference
-
-    def spy(name, module="sklearn.metrics"):
-        calls.append(name)
-        return real(name, module)
-
-    monkeypatch.setattr(validation, "reference", spy)
-    return calls
+def _refuse(name, module="sklearn.metrics"):  # for hypothesis tests (no fixtures there)
+    raise AssertionError(f"fast path handed {name} to {module}")
 
 
 def run(func, *args, **kwargs):
@@ -305,10 +285,10 @@ def test_labels_fast(fast_only, average):
 
 
 @pytest.mark.parametrize("labels", [[5], [-1], [0.0, 1.0], [True, False], [[0, 1]], []])
-def test_unusual_labels_delegated(delegated, labels):
+def test_unusual_labels_delegated(reference_calls, labels):
     yt, yp = edge_pair(np.random.default_rng(2), 6, 3)
     compare("f1_score", yt, yp, labels=labels, average="macro")
-    assert delegated
+    assert reference_calls
 
 
 def test_pos_label_warning_fast(fast_only):
@@ -397,7 +377,7 @@ def test_weight_forms_fast(fast_only):
             compare("precision_recall_fscore_support", yt, yp, average=average, sample_weight=sw)
 
 
-# --------------------------------------------------------------------------- delegated input
+# --------------------------------------------------------------------------- reference_calls input
 
 
 DELEGATED = [
@@ -419,13 +399,13 @@ DELEGATED = [
 
 @pytest.mark.parametrize("case", DELEGATED, ids=[c[0] for c in DELEGATED])
 @pytest.mark.parametrize("name", ["hamming_loss", "f1_score", "precision_recall_fscore_support"])
-def test_delegated_inputs(delegated, case, name):
+def test_delegated_inputs(reference_calls, case, name):
     _, yt, yp, kwargs = case
     if name != "hamming_loss":
         kwargs = dict(kwargs, average="macro")
     compare(name, yt, yp, **kwargs)
     if not (name == "hamming_loss" and case[0] == "binary 1-D"):
-        assert delegated == [name]
+        assert reference_calls == [name]
 
 
 ERRORS = [
@@ -526,10 +506,10 @@ def test_hamming_large_fast(fast_only):
     compare("hamming_loss", yt[:, 3].astype(float), yp[:, 3], sample_weight=sw)
 
 
-def test_hamming_float32_weights_delegated(delegated):
+def test_hamming_float32_weights_delegated(reference_calls):
     # scikit-learn computes in float32 here and returns np.float32: left to it
     compare("hamming_loss", np.eye(3), np.ones((3, 3)), sample_weight=np.ones(3, np.float32) / 3)
-    assert delegated == ["hamming_loss"]
+    assert reference_calls == ["hamming_loss"]
 
 
 # --------------------------------------------------------------------------- batch hamming

@@ -30,28 +30,8 @@ def _pair(name):
     return getattr(fm, name), getattr(skm, name)
 
 
-def _refuse(name, module="sklearn.metrics"):
-    raise AssertionError(f"fast path delegated {name} to {module}")
-
-
-@pytest.fixture
-def fast_only(monkeypatch):
-    """Make any hand-off to scikit-learn fail the test."""
-    monkeypatch.setattr(validation, "reference", _refuse)
-
-
-@pytest.fixture
-def count_fallbacks(monkeypatch):
-    """Count hand-offs to scikit-learn (they still happen)."""
-    calls = []
-    original = validation.reference
-
-    def spy(name, module="sklearn.metrics"):
-        calls.append(name)
-        return original(name, module)
-
-    monkeypatch.setattr(validation, "reference", spy)
-    return calls
+def _refuse(name, module="sklearn.metrics"):  # for hypothesis tests (no fixtures there)
+    raise AssertionError(f"fast path handed {name} to {module}")
 
 
 def _outcome(fn, *args, **kwargs):
@@ -331,12 +311,12 @@ def test_bool_scores_lrap_error():
     assert assert_same("label_ranking_average_precision_score", y, s)[1] is TypeError
 
 
-def test_float16_coverage_warns_like_sklearn(count_fallbacks):
+def test_float16_coverage_warns_like_sklearn(reference_calls):
     y = np.array([[1, 0, 0], [0, 1, 1]])
     s = np.array([[0.5, 0.25, 1.0], [0.1, 0.2, 0.3]], dtype=np.float16)
     got = assert_same("coverage_error", y, s)
     assert got[2] == ["RuntimeWarning"]
-    assert count_fallbacks == ["coverage_error"]
+    assert reference_calls == ["coverage_error"]
 
 
 # ------------------------------------------------------------------------- input formats
@@ -388,7 +368,7 @@ def test_sparse_y_true(name, make, fast_only):
 
 
 @pytest.mark.parametrize("name", sorted(SPARSE_OK))
-def test_sparse_with_stored_zeros_or_duplicates(name, count_fallbacks):
+def test_sparse_with_stored_zeros_or_duplicates(name, reference_calls):
     y = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]], dtype=float)
     s = np.array([[0.2, 0.5, 0.1], [0.3, 0.3, 0.9], [0.1, 0.2, 0.3]])
     m = sp.csr_array(y)
@@ -397,7 +377,7 @@ def test_sparse_with_stored_zeros_or_duplicates(name, count_fallbacks):
     assert got[1] != _outcome(getattr(skm, name), m.toarray(), s)[1]
     coo = sp.coo_array(([1.0, 1.0, 1.0], ([0, 0, 1], [1, 1, 2])), shape=(2, 3))
     assert_same(name, coo, s[:2])  # duplicates summed to 2
-    assert count_fallbacks == [name, name]
+    assert reference_calls == [name, name]
 
 
 def test_coverage_rejects_sparse_like_sklearn():
@@ -407,7 +387,7 @@ def test_coverage_rejects_sparse_like_sklearn():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pandas_extension_columns_go_to_sklearn(name, count_fallbacks):
+def test_pandas_extension_columns_go_to_sklearn(name, reference_calls):
     # all-sparse frames become SciPy sparse in scikit-learn (coverage_error then refuses
     # them), partly sparse frames warn, nullable columns convert early
     y = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]])
@@ -423,20 +403,20 @@ def test_pandas_extension_columns_go_to_sklearn(name, count_fallbacks):
         (y, pd.DataFrame(s).astype("Float64")),
     ]
     outcomes = [assert_same(name, yy, ss) for yy, ss in cases]
-    assert count_fallbacks == [name] * len(cases)
+    assert reference_calls == [name] * len(cases)
     assert outcomes[2][2] == ["UserWarning"]  # the partly sparse frame
     if name == "coverage_error":
         assert outcomes[0][1] is TypeError
 
 
-def test_lrap_pandas_weights_are_indexed_by_label(count_fallbacks):
+def test_lrap_pandas_weights_are_indexed_by_label(reference_calls):
     # scikit-learn's LRAP reads sample_weight[i]: a Series is looked up by its index label
     y = np.array([[1, 0, 0], [0, 1, 1], [1, 1, 0]])
     s = np.array([[0.2, 0.5, 0.1], [0.3, 0.3, 0.9], [0.1, 0.2, 0.3]])
     w = pd.Series([1.0, 2.0, 3.0], index=[2, 1, 0])
     for name in NAMES:
         assert_same(name, y, s, sample_weight=w)
-    assert count_fallbacks == ["label_ranking_average_precision_score"]
+    assert reference_calls == ["label_ranking_average_precision_score"]
     assert_same(
         "label_ranking_average_precision_score",
         y,
@@ -481,7 +461,7 @@ BAD_INPUTS = {
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
-def test_unusual_input_matches_sklearn(name, case, count_fallbacks):
+def test_unusual_input_matches_sklearn(name, case, reference_calls):
     y, s, w = BAD_INPUTS[case]
     assert_same(name, y, s, sample_weight=w)
-    assert count_fallbacks == [name]  # handed to scikit-learn, never half-computed
+    assert reference_calls == [name]  # handed to scikit-learn, never half-computed
