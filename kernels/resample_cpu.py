@@ -194,26 +194,6 @@ def bags(y, labels):
     return ptr, rows
 
 
-@njit(cache=True)
-def row_labels(y):
-    """Positive labels of every row of ``y`` as CSR ``(ptr, labels)``."""
-    n, n_labels = y.shape
-    ptr = np.zeros(n + 1, np.int64)
-    for i in range(n):
-        c = 0
-        for j in range(n_labels):
-            c += y[i, j] != 0
-        ptr[i + 1] = ptr[i] + c
-    out = np.empty(ptr[n], np.int32)
-    k = 0
-    for i in range(n):
-        for j in range(n_labels):
-            if y[i, j]:
-                out[k] = j
-                k += 1
-    return ptr, out
-
-
 # ------------------------------------------------------------------------ neighbour search
 
 
