@@ -1,10 +1,10 @@
 """fastml: fast, exact drop-ins for the hot paths of imbalanced multi-label learning.
 
-Importing ``fastml`` is cheap: submodules (and Numba) load on first use, and kernels compile
-on their first call (then come from the on-disk cache).
+Importing ``fastml`` is cheap: submodules load on first use.
 
-Thread count follows Numba: set ``NUMBA_NUM_THREADS`` before start-up, or call
-``numba.set_num_threads(k)`` at run time.
+Threads: the kernels use ``FASTML_NUM_THREADS`` threads (read at start-up; default: the CPUs
+this process may run on); :func:`set_num_threads` changes it at run time. Results do not
+depend on the thread count.
 """
 
 import sys
@@ -42,7 +42,31 @@ _serve_source_kernels()
 
 _SUBMODULES = ("metrics", "losses", "split", "resample", "plot", "leakage")
 
-__all__ = ["__version__", *_SUBMODULES]
+__all__ = ["__version__", "get_num_threads", "set_num_threads", *_SUBMODULES]
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (``n >= 1``) in every fastml kernel from now on.
+
+    Examples
+    --------
+    >>> import fastml
+    >>> before = fastml.get_num_threads()
+    >>> fastml.set_num_threads(1)
+    >>> fastml.get_num_threads()
+    1
+    >>> fastml.set_num_threads(before)
+    """
+    from fastml.kernels._parallel import set_num_threads as _set
+
+    _set(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads fastml's kernels use."""
+    from fastml.kernels._parallel import get_num_threads as _get
+
+    return _get()
 
 
 def __getattr__(name):

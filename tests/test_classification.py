@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn.metrics as skm
-from fastml.kernels import metrics_counts_cpu as kern
+from fastml.kernels.cpu import metrics_counts as kern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning

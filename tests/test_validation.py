@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from fastml.kernels import validation_cpu as kern
+from fastml.kernels.cpu import validation as kern
 
 from fastml._validation import (
     Unsupported,
