@@ -1,9 +1,12 @@
-"""Run the fastml benchmarks and write the speedup table to benches/RESULTS.md.
+"""Run the fastml benchmarks and print the speedup table.
 
-    python benches/run.py              default size set (a few minutes)
-    python benches/run.py --full       full size set (up to 10^6 rows: about an hour or more)
-    python benches/run.py -k hamming   only matching cases (printed; RESULTS.md left alone
-                                       unless --output is given)
+    python benches/run.py              default size set (a few minutes): every hot path
+    python benches/run.py --full       full size set: the default cases at their largest
+                                       sizes (10^6 rows, 10^4 x 5,000 labels, 10^8 leakage
+                                       IDs, 10^5 x 50 MLSMOTE): an hour or more
+    python benches/run.py -k hamming   only matching cases
+    python benches/run.py --write      also write the table to benches/RESULTS.md
+                                       (``--output FILE`` writes it elsewhere)
 
 Other arguments go to pytest unchanged. What this does:
 
@@ -12,8 +15,9 @@ Other arguments go to pytest unchanged. What this does:
    sys.path, so the installed fastml is measured). The bench files are named
    ``bench_*.py`` so the project's test command (``pytest tests``) never collects them; they
    can be run by hand with the same options.
-2. Start-up probes, each in a fresh interpreter (benches/_probes.py): import times, fastml's
-   first call with the Numba cache warm, peak memory of one average-precision call.
+2. Start-up probes, each in a fresh interpreter (benches/_probes.py): import times, the first
+   call of every public hot-path function on a 10^4 x 10 input (what a user meets right after
+   installing), peak memory of one average-precision call.
 3. A table per hot path -- reference time, fastml time, speedup = reference / fastml, on the
    median over rounds -- printed and written with the machine, versions and size set.
 
@@ -45,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="run the full size set")
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke tests
     parser.add_argument("-k", dest="select", help="pytest -k expression selecting cases")
+    parser.add_argument("--write", action="store_true", help="write benches/RESULTS.md")
     parser.add_argument("--output", type=Path, help="markdown file to write")
     parser.add_argument("--note", default="", help="line added to the header (e.g. 'busy')")
     args, pytest_args = parser.parse_known_args(argv)
     sizes = "full" if args.full else "tiny" if args.tiny else "default"
-    output = args.output or (None if args.select else BENCHES / "RESULTS.md")
+    output = args.output or (BENCHES / "RESULTS.md" if args.write else None)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -83,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def header(sizes, started, elapsed, load, args, entries) -> str:
-    import numba
+    import fastml
 
     sys.path.insert(0, str(BENCHES))
     from _inputs import INPUTS_DOC
@@ -101,7 +106,7 @@ def header(sizes, started, elapsed, load, args, entries) -> str:
         for name, ver in [
             ("Python", platform.python_version()),
             ("NumPy", version("numpy")),
-            ("Numba", version("numba")),
+            ("Cython", _maybe_version("Cython")),
             ("scikit-learn", version("scikit-learn")),
             ("pytest-benchmark", version("pytest-benchmark")),
             ("fastml", _fastml_version() + (f" at {commit}" if commit else "")),
@@ -118,17 +123,16 @@ def header(sizes, started, elapsed, load, args, entries) -> str:
         f"- Machine: {_cpu_model()}, {cores} logical cores ({usable} usable), "
         f"{platform.system()} {platform.release()} {platform.machine()}"
         + (f"; load average {load:.2f} at start" if load is not None else ""),
-        f"- Numba threads: {numba.get_num_threads()} (NUMBA_NUM_THREADS / "
-        "numba.set_num_threads); backend: CPU",
+        f"- fastml threads: {fastml.get_num_threads()} (FASTML_NUM_THREADS / "
+        "fastml.set_num_threads); backend: CPU (compiled kernels)",
         f"- Versions: {versions}",
         f"- Inputs: {INPUTS_DOC}",
         "- Timing: median over rounds of one call each (pytest-benchmark, `time.perf_counter`). "
-        "fastml is timed after a warm-up call at full size (JIT compile excluded); the "
+        "fastml is timed after a warm-up call at full size; the "
         "reference after a warm-up on a slice of the rows, plus one at full size when that is "
         "cheap. Slow calls get 1 round. speedup = reference median / fastml median. "
         "Results are checked to agree (np.allclose, rtol 1e-9); timings are never asserted.",
-        "- fastml's first calls (small-slice warm-ups, including JIT compile or Numba cache "
-        f"loads): {_seconds(first_calls)} in all",
+        f"- fastml's first calls (small-slice warm-ups): {_seconds(first_calls)} in all",
     ]
     if args.note:
         lines.append(f"- Note: {args.note}")
@@ -178,19 +182,35 @@ def startup(sizes: str) -> str:
     rows, labels = MEMORY_SHAPE[sizes]
     fastml_import = _probe("import", "fastml")
     sklearn_import = _probe("import", "sklearn.metrics")
-    first = _probe("first-call")
     lines = [
         "## start-up and memory\n",
-        "Each measured in a fresh interpreter, run twice; the second run is reported "
-        "(so the Numba cache is warm).\n",
+        "Each measured in a fresh interpreter (run twice, the second reported: the operating "
+        "system's file cache is warm, nothing of fastml's is). First calls: import of the "
+        "function's module, then its first call on a 10^4 x 10 input.\n",
         "| measurement | value |",
         "|---|---:|",
         f"| `import fastml` | {_seconds(fastml_import, 'seconds')} |",
-        f"| `from fastml.metrics import average_precision_score` | {_seconds(first, 'import_s')} |",
-        "| then the first `average_precision_score` call, 1,000 x 20 (loads the kernels) "
-        f"| {_seconds(first, 'call_s')} |",
         f"| `import sklearn.metrics` (for comparison) | {_seconds(sklearn_import, 'seconds')} |",
     ]
+    sys.path.insert(0, str(BENCHES))
+    from _probes import FIRST_CALLS
+
+    for name, (module, _) in FIRST_CALLS.items():
+        first = _probe("first-call", name)
+        if first is None:
+            lines.append(f"| first `{name}` call | failed |")
+            continue
+        jit = " (imported Numba)" if first["numba"] else ""
+        lines.append(
+            f"| first `{name}` call (after `import {module}`: "
+            f"{_seconds(first, 'import_s')}) | {_seconds(first, 'call_s')}{jit} |"
+        )
+    for impl, module in (("fastml", "fastml.metrics"), ("reference", "sklearn.metrics")):
+        e2e = _probe("end-to-end", module)
+        lines.append(
+            f"| fresh process: `import {module}`, macro AP on 100,000 x 20 "
+            f"| {_seconds(e2e, 'seconds')} |"
+        )
     for impl in IMPLS:
         m = _probe("memory", impl, str(rows), str(labels))
         what = f"peak memory above inputs, {impl} average_precision_score, {rows:,} x {labels}"
@@ -247,6 +267,13 @@ def _git(*argv: str) -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""
+
+
+def _maybe_version(dist: str) -> str:
+    try:
+        return version(dist)
+    except Exception:  # not installed: the wheel was built elsewhere
+        return "not installed"
 
 
 def _fastml_version() -> str:
