@@ -12,7 +12,7 @@ from importlib import import_module
 from importlib.util import find_spec, module_from_spec, spec_from_file_location
 from pathlib import Path
 
-__version__ = "0.1.0"
+_DISTRIBUTION = "fastml-multilabel"
 
 
 def _serve_source_kernels() -> None:
@@ -42,7 +42,9 @@ _serve_source_kernels()
 
 _SUBMODULES = ("metrics", "losses", "split", "resample", "plot", "leakage")
 
-__all__ = ["__version__", "get_num_threads", "set_num_threads", *_SUBMODULES]
+__all__ = [
+    "__version__", "get_num_threads", "set_num_threads", "show_versions", *_SUBMODULES
+]
 
 
 def set_num_threads(n: int) -> None:
@@ -69,7 +71,31 @@ def get_num_threads() -> int:
     return _get()
 
 
+def _version() -> str:
+    """The installed distribution's version (defined once, in pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(_DISTRIBUTION)
+    except PackageNotFoundError:  # a source checkout that was never installed
+        return "0+unknown"
+
+
+def show_versions() -> None:
+    """Print fastml's version and those of Python, the platform and the libraries it uses.
+
+    Paste its output into a bug report.
+    """
+    from fastml._show_versions import show_versions as _show
+
+    _show()
+
+
 def __getattr__(name):
+    if name == "__version__":
+        value = _version()
+        globals()[name] = value
+        return value
     if name in _SUBMODULES:
         module = import_module(f"fastml.{name}")
         globals()[name] = module

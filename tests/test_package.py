@@ -56,3 +56,24 @@ def test_fast_path_does_not_import_sklearn():
         """
     )
     assert not info["sklearn"]
+
+
+def test_version_defined_once_and_show_versions(capsys):
+    from importlib.metadata import version
+
+    import fastml
+
+    assert fastml.__version__ == version("fastml-multilabel")
+    fastml.show_versions()
+    out = capsys.readouterr().out
+    for word in ("fastml", "numpy", "scikit-learn", "threads", "compiled kernels", "python"):
+        assert word in out
+    assert "none (not built)" not in out
+
+
+def test_typed_package():
+    from pathlib import Path
+
+    import fastml
+
+    assert (Path(fastml.__file__).parent / "py.typed").is_file()
