@@ -77,3 +77,22 @@ def test_typed_package():
     import fastml
 
     assert (Path(fastml.__file__).parent / "py.typed").is_file()
+
+
+def test_every_sklearn_metrics_name_imports_from_fastml():
+    import sklearn.metrics
+
+    import fastml.metrics
+
+    for name in sklearn.metrics.__all__:
+        obj = getattr(fastml.metrics, name)
+        if name not in fastml.metrics.__all__:
+            assert obj is getattr(sklearn.metrics, name), name
+    from fastml.metrics import accuracy_score, make_scorer  # noqa: F401
+
+    try:
+        fastml.metrics.not_a_metric  # noqa: B018
+    except AttributeError:
+        pass
+    else:
+        raise AssertionError("unknown names must raise AttributeError")

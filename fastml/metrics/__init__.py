@@ -5,6 +5,9 @@ Input outside what the kernels cover (multiclass targets, string labels, NaN sco
 handed to scikit-learn unchanged, so results and errors always agree with it.
 
 Submodules load on first use, so ``from fastml.metrics import hamming_loss`` stays cheap.
+Every other public name of ``sklearn.metrics`` (``accuracy_score``, ``make_scorer``,
+``RocCurveDisplay``, ...) can be imported from here too: it is scikit-learn's own object,
+and asking for it is what imports scikit-learn.
 """
 
 from importlib import import_module
@@ -37,6 +40,13 @@ def __getattr__(name):
         value = getattr(import_module(f"fastml.metrics.{_EXPORTS[name]}"), name)
         globals()[name] = value
         return value
+    if not name.startswith("_"):
+        # Not accelerated: scikit-learn's own object, so one import line serves both.
+        reference = import_module("sklearn.metrics")
+        if name in getattr(reference, "__all__", ()):
+            value = getattr(reference, name)
+            globals()[name] = value
+            return value
     raise AttributeError(f"module 'fastml.metrics' has no attribute {name!r}")
 
 
