@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from fastml._backend import is_dask
 from fastml._dispatch import kernels
 
 __all__ = [
@@ -725,6 +726,10 @@ def has_leakage(a, b) -> bool:
     >>> has_leakage([1, 2], [2.0])  # Python equality: 2 == 2.0
     True
     """
+    if is_dask(a) or is_dask(b):
+        from fastml._dask import leakage as dask_leakage
+
+        return dask_leakage.has_leakage(a, b)
     return _match(_as_column(a, "a"), _as_column(b, "b"), stop_first=True).any
 
 
@@ -776,6 +781,10 @@ def shared_ids(a, b) -> np.ndarray:
     >>> shared_ids(["x", 1, None], [None, 1.0, "x", "y"]).tolist()
     [1, 'x']
     """
+    if is_dask(a) or is_dask(b):
+        from fastml._dask import leakage as dask_leakage
+
+        return dask_leakage.shared_ids(a, b)
     return _match(_as_column(a, "a"), _as_column(b, "b"), want_ids=True).ids
 
 
@@ -790,6 +799,10 @@ def overlap_mask(a, b) -> np.ndarray:
     >>> overlap_mask([1, 2, None, 2], [2, None]).tolist()
     [False, True, False, True]
     """
+    if is_dask(a) or is_dask(b):
+        from fastml._dask import leakage as dask_leakage
+
+        return dask_leakage.overlap_mask(a, b)
     ca, cb = _as_column(a, "a"), _as_column(b, "b")
     m = _match(ca, cb, want_masks="a")
     return np.ascontiguousarray(ca.row_mask(m.mask_a), dtype=bool)
@@ -965,10 +978,12 @@ def leakage_report(*, id_col=None, **splits) -> LeakageReport:
     """
     if len(splits) < 2:
         raise ValueError(f"leakage_report needs at least two named splits, got {len(splits)}")
-    columns = {}
-    for name, split in splits.items():
-        ids = split if id_col is None else split[id_col]
-        columns[name] = _as_column(ids, name)
+    ids = {name: split if id_col is None else split[id_col] for name, split in splits.items()}
+    if any(is_dask(col) for col in ids.values()):
+        from fastml._dask import leakage as dask_leakage
+
+        return dask_leakage.leakage_report(ids)
+    columns = {name: _as_column(col, name) for name, col in ids.items()}
     return _report_from_columns(columns)
 
 
