@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from fastml._backend import is_dask
 from fastml._dispatch import is_cupy, kernels
 
 Reduction = Literal["mean", "sum", "none"]
@@ -234,6 +235,10 @@ def label_frequencies(Y) -> tuple[np.ndarray, np.ndarray]:
     >>> pos.tolist(), neg.tolist()
     ([0.5, 0.25], [0.5, 0.75])
     """
+    if is_dask(Y):
+        from fastml._dask import losses as dask_losses
+
+        return dask_losses.label_frequencies(label_frequencies, Y)
     y = _as_labels(Y)
     if y.ndim == 1:
         y = y[:, np.newaxis]
@@ -400,6 +405,15 @@ def weighted_bce(
     >>> round(loss, 6), grad.round(4).tolist()
     (1.589782, [[-0.2384, 0.2689], [0.6225, -0.0474]])
     """
+    if is_dask(y_true) or is_dask(logits) or is_dask(sample_weight):
+        from fastml._dask import losses as dask_losses
+
+        _check_reduction(reduction)
+        return dask_losses.loss(
+            weighted_bce, y_true, logits, w_pos=w_pos, w_neg=w_neg, reduction=reduction,
+            sample_weight=sample_weight, from_logits=from_logits, return_grad=return_grad,
+            return_hess=return_hess,
+        )
     return _weighted_bce(
         y_true, logits, w_pos, w_neg, reduction, sample_weight, from_logits, return_grad,
         return_hess,
@@ -501,6 +515,15 @@ def focal_loss(
     >>> grad.round(4).tolist()
     [[-0.1192, 0.2689], [0.6225, -0.0474]]
     """
+    if is_dask(y_true) or is_dask(logits) or is_dask(sample_weight):
+        from fastml._dask import losses as dask_losses
+
+        _check_reduction(reduction)
+        return dask_losses.loss(
+            focal_loss, y_true, logits, alpha=alpha, gamma=gamma, hessian=hessian,
+            min_hess=min_hess, reduction=reduction, sample_weight=sample_weight,
+            from_logits=from_logits, return_grad=return_grad, return_hess=return_hess,
+        )
     return _focal_loss(
         y_true, logits, alpha, gamma, reduction, hessian, min_hess, sample_weight, from_logits,
         return_grad, return_hess,
