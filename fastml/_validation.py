@@ -304,3 +304,28 @@ def scored_targets(
     s = finite_scores(s)
     w = sample_weights(sample_weight, y.shape[0])
     return ScoredTargets(y8, s, w, multilabel)
+
+
+def plain_array(x, name: str) -> np.ndarray:
+    """``x`` as a NumPy array in native byte order, for the fastml-only functions.
+
+    pandas objects with nullable or other extension dtypes (``Int64``, ``boolean``,
+    ``Float64``, Arrow, categorical, sparse columns) become the NumPy arrays of their values;
+    a missing value in them raises ValueError. Big-endian numeric arrays become native ones
+    (same values). The dtype is not checked otherwise: the caller decides what it accepts.
+    """
+    if type(x).__module__.startswith("pandas") and _has_extension_dtype(x):
+        if bool(np.asarray(x.isna()).any()):
+            raise ValueError(
+                f"{name} contains missing values (NA); fill or drop them before calling."
+            )
+        if hasattr(x, "columns"):
+            columns = [np.asarray(x.iloc[:, j]) for j in range(x.shape[1])]
+            x = np.stack(columns, axis=1) if columns else np.empty((x.shape[0], 0))
+    try:
+        a = np.asarray(x)
+    except Exception as exc:  # ragged lists and the like
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
+    if a.dtype.kind in "biufc" and not a.dtype.isnative:
+        a = a.astype(a.dtype.newbyteorder("="))
+    return a

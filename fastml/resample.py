@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from fastml._dispatch import kernels
-from fastml._validation import _all_finite
+from fastml._validation import _all_finite, plain_array
 
 __all__ = [
     "MLROS",
@@ -53,6 +53,12 @@ __all__ = [
     "scumble_per_label",
     "scumble_per_sample",
 ]
+
+#: Largest ML-ROS ``sampling_ratio``: at most ten clones per input row. The clone budget is
+#: an upper bound (cloning stops earlier once every minority label reaches MeanIR), so a
+#: large value means "until balanced"; the cap bounds the output when that never happens.
+_MAX_CLONE_RATIO = 10.0
+_FIRST_BUDGET = 1 << 16  # clone buffer of ML-ROS's first try (see _clones)
 
 _STRATEGIES = ("ranking", "union", "intersection")
 _GAPS = ("feature", "sample")
@@ -98,10 +104,7 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
         if columns is not None and getattr(Y, "ndim", 0) == 2:
             names = list(columns)
             kind = "frame"
-        try:
-            a = np.asarray(Y)
-        except Exception as exc:
-            raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
+        a = plain_array(Y, name)
         if a.dtype.kind not in "biuf":
             raise TypeError(
                 f"{name} must be a 0/1 indicator matrix of numbers or booleans; got dtype "
@@ -117,11 +120,25 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
     if a.dtype.kind == "b":
         y8 = np.ascontiguousarray(a).view(np.uint8)
     else:
-        src = np.ascontiguousarray(a)
+        src = np.ascontiguousarray(_kernel_dtype(a))
         y8 = np.empty(a.shape, np.uint8)
         if not kernels("validation").narrow01(src.reshape(-1), y8.reshape(-1)):
             raise ValueError(f"{name} must contain only 0 and 1 (or booleans)")
     return _Labels(y8, names, kind, a.dtype, Y)
+
+
+def _kernel_dtype(a: np.ndarray) -> np.ndarray:
+    """A numeric ``a`` in a dtype the kernels take, each value 0 or 1 kept as it is.
+
+    float16 widens to float32 (exact). Floats wider than float64 (long double) narrow to
+    float64 with every value other than 0 and 1 turned into NaN, so that no value near 1
+    passes for 1.
+    """
+    if a.dtype == np.float16:
+        return a.astype(np.float32)
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        return np.where((a == 0) | (a == 1), a, np.nan).astype(np.float64)
+    return a
 
 
 def _restore_labels(lab: _Labels, y8: np.ndarray):
@@ -170,14 +187,18 @@ def _positive_int(value, name: str, minimum: int = 1) -> int:
     return int(value)
 
 
-def _ratio(value, name: str, upper: float | None = None) -> float:
+def _ratio(value, name: str, upper: float | None = None, hint: str = "") -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{name} must be a number; got {value!r}")
-    value = float(value)
-    if not np.isfinite(value) or value < 0 or (upper is not None and value > upper):
-        bound = f"in [0, {upper}]" if upper is not None else "a finite number >= 0"
-        raise ValueError(f"{name} must be {bound}; got {value}")
-    return value
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = float("inf")
+    if not np.isfinite(number) or number < 0 or (upper is not None and number > upper):
+        bound = f"in [0, {upper:g}]" if upper is not None else "a finite number >= 0"
+        shown = repr(value) if len(repr(value)) <= 30 else f"{number:g}"
+        raise ValueError(f"{name} must be {bound}; got {shown}{hint}")
+    return number
 
 
 def _n_rows(X) -> int:
@@ -451,10 +472,7 @@ def _feature_matrix(X, n: int) -> np.ndarray:
         raise TypeError(
             "MLSMOTE needs dense numeric features; got a sparse matrix (use X.toarray())."
         )
-    try:
-        a = np.asarray(X)
-    except Exception as exc:
-        raise ValueError(f"X could not be converted to an array: {exc}") from exc
+    a = plain_array(X, "X")
     if a.dtype.kind not in "biuf":
         raise TypeError(
             "MLSMOTE needs numeric features (encode categories as integers and list them in "
@@ -668,7 +686,7 @@ def mlsmote(
     X_resampled : ndarray or DataFrame of shape (n_samples + n_new, n_features)
         The original rows, then the synthetic ones.
     Y_resampled : ndarray, DataFrame or sparse matrix of shape (n_samples + n_new, n_labels)
-        Same type and dtype as ``Y``.
+        Same type and dtype as ``Y`` (in native byte order).
 
     See Also
     --------
@@ -818,8 +836,32 @@ MLSMOTE.__doc__ = MLSMOTE.__doc__.replace("    {params}\n", _MLSMOTE_PARAMS.lstr
 # ------------------------------------------------------------------------- ML-ROS / ML-RUS
 
 
+def _clones(kern, row_ptr, row_lab, counts, bag_ptr, bag_rows, chosen, mir, quota, key, n):
+    """ML-ROS clones with a buffer sized by the clones made, not by the budget ``quota``.
+
+    The kernel fills a buffer of its ``quota`` argument, and its draws depend only on the key
+    and the clone's position, so a smaller budget gives a prefix of the same clones. A run
+    that stops before its budget is full has made every clone the full budget would: only a
+    run that fills its budget is repeated with a larger one.
+    """
+    budget = min(quota, max(n, _FIRST_BUDGET))
+    while True:
+        clones = kern.mlros(
+            row_ptr, row_lab, counts.copy(), bag_ptr, bag_rows, chosen, mir, budget, key
+        )
+        if clones.shape[0] < budget or budget == quota:
+            return clones
+        budget = min(quota, 4 * budget)
+
+
 def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
-    ratio = _ratio(sampling_ratio, "sampling_ratio", None if over else 1.0)
+    if over:
+        ratio = _ratio(
+            sampling_ratio, "sampling_ratio", _MAX_CLONE_RATIO,
+            " (a budget: cloning stops by itself once every minority label reaches MeanIR)",
+        )
+    else:
+        ratio = _ratio(sampling_ratio, "sampling_ratio", 1.0)
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
     _check_rows(X, n)
@@ -834,8 +876,8 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
     quota = int(round(ratio * n))
     key = _key(rng)
     if over:
-        clones = kern.mlros(
-            row_ptr, row_lab, counts.copy(), bag_ptr, bag_rows, chosen, mir, quota, key
+        clones = _clones(
+            kern, row_ptr, row_lab, counts, bag_ptr, bag_rows, chosen, mir, quota, key, n
         )
         index = np.concatenate([np.arange(n), clones])
     else:
@@ -849,10 +891,27 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
 
 _RANDOM_PARAMS = """
     sampling_ratio : float, default=0.25
-        Rows to {verb}, as a fraction of the input's rows (the paper's P / 100).
+        Most rows to {verb}, as a fraction of the input's rows (the paper's P / 100);
+        {range}
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the random row choices.
 """
+
+
+_ROS_RANGE = """in [0, 10]. A budget, not a target: cloning stops earlier once every
+        minority label's IRLbl is at most MeanIR. Where cloning cannot get there (the clones
+        also raise the most frequent label's count, or labels without positives put MeanIR
+        below 1), the whole budget is used."""
+_RUS_RANGE = """in [0, 1]. Deleting stops earlier once every majority label's IRLbl is
+        at least MeanIR."""
+_ROS_PARAMS = (
+    _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "clone")
+    .replace("{range}", _ROS_RANGE)
+)
+_RUS_PARAMS = (
+    _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "delete")
+    .replace("{range}", _RUS_RANGE)
+)
 
 
 def mlros(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
@@ -925,12 +984,8 @@ def mlrus(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
     return _random_resample(X, Y, sampling_ratio, random_state, False)[:2]
 
 
-mlros.__doc__ = mlros.__doc__.replace(
-    "    {params}\n", _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "clone")
-)
-mlrus.__doc__ = mlrus.__doc__.replace(
-    "    {params}\n", _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "delete")
-)
+mlros.__doc__ = mlros.__doc__.replace("    {params}\n", _ROS_PARAMS)
+mlrus.__doc__ = mlrus.__doc__.replace("    {params}\n", _RUS_PARAMS)
 
 
 class MLROS(_Sampler):
@@ -1017,9 +1072,5 @@ class MLRUS(_Sampler):
         return x, y
 
 
-MLROS.__doc__ = MLROS.__doc__.replace(
-    "    {params}\n", _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "clone")
-)
-MLRUS.__doc__ = MLRUS.__doc__.replace(
-    "    {params}\n", _RANDOM_PARAMS.lstrip("\n").replace("{verb}", "delete")
-)
+MLROS.__doc__ = MLROS.__doc__.replace("    {params}\n", _ROS_PARAMS)
+MLRUS.__doc__ = MLRUS.__doc__.replace("    {params}\n", _RUS_PARAMS)

@@ -33,6 +33,7 @@ from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.validation import check_consistent_length
 
 from fastml._dispatch import is_cupy, kernels
+from fastml._validation import plain_array
 
 __all__ = [
     "MinTestPositivesWarning",
@@ -50,7 +51,8 @@ _REFINE_CANDIDATES = 128
 
 
 class MinTestPositivesWarning(UserWarning):
-    """``min_test_positives`` could not be met for some labels; the split was made anyway."""
+    """``min_test_positives`` made the test set larger than asked, or could not be met for
+    some labels (the split was made anyway)."""
 
 
 # ------------------------------------------------------------------------------ inputs
@@ -122,9 +124,9 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
             names,
         )
     try:
-        a = np.asarray(y)
-    except Exception as exc:
-        raise _target_error("could not convert it to an array") from exc
+        a = plain_array(y, "y")
+    except ValueError as exc:  # missing values in a pandas object, ragged lists
+        raise _target_error(str(exc).rstrip(".")) from exc
     if a.ndim == 1:
         a = a.reshape(-1, 1)
     if a.ndim != 2:
@@ -380,13 +382,48 @@ def _need_groups(units: _Units, n_parts: int, what: str) -> None:
         )
 
 
+def _warn_grown(units: _Units, floors: np.ndarray, share: float, n_test: int) -> None:
+    """Warn that the floors made the test set larger than asked, naming the labels whose
+    floor is above their share of positives at the requested test size (``share`` is the
+    test fraction asked, ``n_test`` the test rows reached)."""
+    n, asked = units.n_samples, round(share * units.n_samples)
+    if n_test <= asked:
+        return
+    positives = units.positives
+    shares = share * positives
+    # Name the labels whose floor exceeds even their share rounded up; if none does, the
+    # rounding itself made the difference.
+    over = np.flatnonzero(floors > np.ceil(np.round(shares, 9)))
+    if over.size == 0:
+        over = np.flatnonzero(floors > shares)
+        if over.size == 0:
+            return
+    parts = [
+        f"{units.label_name(j)}: {floors[j]} of {positives[j]} positives "
+        f"(share {shares[j]:.3g})"
+        for j in over[:_MAX_NAMED]
+    ]
+    if over.size > _MAX_NAMED:
+        parts.append(f"and {over.size - _MAX_NAMED} more")
+    warnings.warn(
+        f"the test set has {n_test} of {n} rows ({n_test / n:.1%}) instead of the {asked} "
+        f"({share:.1%}) asked: min_test_positives takes precedence over the test size, and "
+        f"{over.size} of {units.n_labels} labels need more test positives than their share "
+        "at the size asked: " + "; ".join(parts),
+        MinTestPositivesWarning,
+        stacklevel=4,  # the caller of multilabel_train_test_split or of split()
+    )
+
+
 def _split_once(units, ratios, keep, rng, floors):
     row_fold, test_counts = _assign(
         units, ratios, rng, keep_nonempty=keep, test_fold=1, floors=floors
     )
+    train, test = np.flatnonzero(row_fold == 0), np.flatnonzero(row_fold == 1)
     if floors.any():
+        _warn_grown(units, floors, float(ratios[1]), test.shape[0])
         _warn_unmet(units, floors, test_counts)
-    return np.flatnonzero(row_fold == 0), np.flatnonzero(row_fold == 1)
+    return train, test
 
 
 def multilabel_train_test_split(
@@ -425,7 +462,11 @@ def multilabel_train_test_split(
         (0, 1] a fraction of the label's positives (rounded up); one value per label is
         allowed. Met by moving whole groups (or rows) into the test set whenever possible;
         otherwise the split is made anyway and a :class:`MinTestPositivesWarning` names the
-        labels and the counts reached. Labels with no positive at all are exempt.
+        labels and the counts reached. Labels with no positive at all are exempt. The floors
+        take precedence over ``test_size``: a label whose floor is above its share
+        (``test_size`` x its positives; 0.5 with ``test_size=0.2``, say) needs a larger test
+        set, which then grows as far as the floors need (never emptying the train set), and
+        a :class:`MinTestPositivesWarning` gives the size reached and names those labels.
     random_state : int, RandomState instance, Generator or None, default=None
         Seeds the processing order and tie-breaking; an int gives the same split every time.
     shuffle : bool, default=True
@@ -440,7 +481,8 @@ def multilabel_train_test_split(
     Warns
     -----
     MinTestPositivesWarning
-        When ``min_test_positives`` cannot be met for some labels.
+        When ``min_test_positives`` makes the test set larger than asked, or cannot be met
+        for some labels.
 
     Examples
     --------
@@ -684,7 +726,9 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
     random_state : int, RandomState instance, Generator or None, default=None
         Seed; an int gives the same sequence of splits on every call of :meth:`split`.
     min_test_positives : int, float or array-like of shape (n_labels,), default=None
-        Per-label floor on test positives, as in :func:`multilabel_train_test_split`.
+        Per-label floor on test positives, as in :func:`multilabel_train_test_split`: it
+        takes precedence over ``test_size`` (a larger test set, with a
+        :class:`MinTestPositivesWarning`, where a floor is above the label's share).
 
     Examples
     --------

@@ -572,3 +572,202 @@ def test_ros_rus_containers_and_errors():
     a = R.mlros(np.arange(100), Y, random_state=3)[0]
     b = R.mlros(np.arange(100), Y, random_state=3)[0]
     np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------------------ dtypes, byte order, layout
+
+
+def read_only(a):
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+def label_variants(Y):
+    """The same 0/1 matrix in every dtype, byte order and layout a user may hand in."""
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(Y)
+    return {
+        ">i8": Y.astype(">i8"),
+        ">f8": Y.astype(">f8"),
+        ">u2": Y.astype(">u2"),
+        "float16": Y.astype(np.float16),
+        "longdouble": Y.astype(np.longdouble),
+        "bool": Y.astype(bool),
+        "int8": Y.astype(np.int8),
+        "fortran": np.asfortranarray(Y),
+        "fortran >f8": np.asfortranarray(Y.astype(">f8")),
+        "read-only": read_only(Y),
+        "read-only bool": read_only(Y.astype(bool)),
+        "strided": np.repeat(Y, 2, axis=1)[:, ::2],
+        "strided float16": np.repeat(Y.astype(np.float16), 2, axis=0)[::2],
+        "Int64": frame.astype("Int64"),
+        "boolean": frame.astype("boolean"),
+        "Float64": frame.astype("Float64"),
+        "UInt8 and bool": frame.astype("UInt8").astype({0: bool}),
+    }
+
+
+def values(y):
+    """A resampled label matrix (array or DataFrame) as plain uint8."""
+    return np.asarray(y).astype(np.uint8)
+
+
+def test_measures_any_dtype_byte_order_and_layout():
+    rng = np.random.default_rng(21)
+    Y = random_labels(rng, 300, 6).astype(np.uint8)
+    Y[:, 4] = 0  # a label without positives
+    want = report_tuple(Y)
+    per_row = R.scumble_per_sample(Y)
+    for name, v in label_variants(Y).items():
+        for g, w in zip(report_tuple(v), want, strict=True):
+            np.testing.assert_array_equal(g, w, err_msg=name)
+        np.testing.assert_array_equal(R.irlbl(v), want[2], err_msg=name)
+        np.testing.assert_array_equal(R.scumble_per_sample(v), per_row, err_msg=name)
+        np.testing.assert_array_equal(R.scumble_per_label(v), want[3], err_msg=name)
+        assert R.mean_ir(v) == want[4] and R.cvir(v) == want[6] and R.scumble(v) == want[7]
+    for v in (sp.csr_matrix(Y.astype(np.longdouble)), sp.csc_array(Y.astype(np.int8))):
+        for g, w in zip(report_tuple(v), want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
+def test_resampling_any_dtype_byte_order_and_layout():
+    rng = np.random.default_rng(22)
+    X, Y = clustered(rng, 300, 4, 5)
+    Y = Y.astype(np.uint8)
+    smote = R.MLSMOTE(k_neighbors=3, random_state=0)
+    want_x, want_y = smote.fit_resample(X, Y)
+    ros = R.MLROS(sampling_ratio=0.3, random_state=1)
+    ros.fit_resample(X, Y)
+    rus = R.MLRUS(sampling_ratio=0.3, random_state=2)
+    rus.fit_resample(X, Y)
+    assert len(smote.seed_indices_) and len(ros.sample_indices_) > 300 > len(rus.sample_indices_)
+    for name, v in label_variants(Y).items():
+        s = R.MLSMOTE(k_neighbors=3, random_state=0)
+        got_x, got_y = s.fit_resample(X, v)
+        np.testing.assert_array_equal(got_x, want_x, err_msg=name)
+        np.testing.assert_array_equal(values(got_y), want_y, err_msg=name)
+        np.testing.assert_array_equal(s.neighbors_, smote.neighbors_, err_msg=name)
+        got_x, got_y = R.mlsmote(X, v, k_neighbors=3, random_state=0)
+        np.testing.assert_array_equal(got_x, want_x, err_msg=name)
+        for want, sampler in ((ros, R.MLROS), (rus, R.MLRUS)):
+            s = sampler(sampling_ratio=0.3, random_state=want.random_state)
+            got_x, got_y = s.fit_resample(X, v)
+            np.testing.assert_array_equal(s.sample_indices_, want.sample_indices_, err_msg=name)
+            np.testing.assert_array_equal(got_x, X[want.sample_indices_], err_msg=name)
+            np.testing.assert_array_equal(values(got_y), Y[want.sample_indices_], err_msg=name)
+        got_x, got_y = R.mlros(X, v, sampling_ratio=0.3, random_state=1)
+        np.testing.assert_array_equal(got_x, X[ros.sample_indices_], err_msg=name)
+        got_x, got_y = R.mlrus(X, v, sampling_ratio=0.3, random_state=2)
+        np.testing.assert_array_equal(got_x, X[rus.sample_indices_], err_msg=name)
+    # the input's dtype is kept, in native byte order
+    assert R.mlros(X, Y.astype(">i8"), random_state=0)[1].dtype == np.int64
+    assert R.mlsmote(X, Y.astype(np.float16), random_state=0)[1].dtype == np.float16
+
+
+def test_mlsmote_features_any_dtype_byte_order_and_layout():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(23)
+    X, Y = clustered(rng, 300, 4, 5)
+    X16 = X.astype(np.float16)
+    cases = [  # (X variant, the plain input it must equal, output dtype)
+        (X.astype(">f8"), X, np.float64),
+        (np.asfortranarray(X.astype(">f8")), X, np.float64),
+        (read_only(X), X, np.float64),
+        (np.repeat(X, 2, axis=1)[:, ::2], X, np.float64),
+        (X.astype(">f4"), X.astype(np.float32), np.float32),
+        (X16, X16.astype(np.float64), np.float64),
+        (X16.astype(">f2"), X16.astype(np.float64), np.float64),
+        (pd.DataFrame(X).astype("Float64"), X, np.float64),
+        (np.rint(X * 10).astype(">i4"), np.rint(X * 10), np.float64),
+    ]
+    for v, plain, dtype in cases:
+        want_x, want_y = R.mlsmote(plain, Y, random_state=0)
+        got_x, got_y = R.mlsmote(v, Y, random_state=0)
+        got_x = np.asarray(got_x)
+        assert got_x.dtype == dtype
+        np.testing.assert_array_equal(got_x, want_x)
+        np.testing.assert_array_equal(got_y, want_y)
+
+
+def test_missing_and_unsupported_label_values_are_refused():
+    pd = pytest.importorskip("pandas")
+    X, Y = np.zeros((6, 1)), np.array([[1, 0], [0, 1], [1, 1]] * 2)
+    with_na = pd.DataFrame(Y).astype("Int64")
+    with_na.iloc[2, 1] = pd.NA
+    for f in (R.imbalance_report, lambda y: R.mlros(X, y), lambda y: R.mlsmote(X, y)):
+        with pytest.raises(ValueError, match="missing values"):
+            f(with_na)
+        with pytest.raises(ValueError, match="only 0 and 1"):
+            f(pd.DataFrame(Y * 2).astype("Int64"))
+        with pytest.raises(ValueError, match="only 0 and 1"):
+            f(Y.astype(np.longdouble) + np.longdouble(1e-3) * (Y == 1))  # near 1 is not 1
+        with pytest.raises(TypeError, match="numbers or booleans"):
+            f(Y.astype(np.complex128))
+        with pytest.raises(TypeError, match="numbers or booleans"):
+            f(pd.DataFrame(Y).astype("string"))
+    with pytest.raises(ValueError, match="X contains missing values"):
+        R.mlsmote(pd.DataFrame([[1.0], [None]] * 3).astype("Float64"), Y)
+
+
+# ------------------------------------------------------------------ ML-ROS budget
+
+
+@pytest.mark.parametrize(
+    "ratio", [1e9, 10.5, float("inf"), 10**400, -0.1], ids=["1e9", "10.5", "inf", "10**400", "-0.1"]
+)
+def test_mlros_budget_out_of_range(ratio):
+    X, Y = np.arange(4)[:, None], np.array([[1, 0], [1, 0], [1, 0], [1, 1]])
+    with pytest.raises(ValueError, match=r"sampling_ratio must be in \[0, 10\]"):
+        R.MLROS(sampling_ratio=ratio).fit_resample(X, Y)
+    with pytest.raises(ValueError, match=r"sampling_ratio must be in \[0, 10\]"):
+        R.mlros(X, Y, sampling_ratio=ratio)
+
+
+def test_mlros_full_budget_is_balance():
+    # Cloning the row with label 1 raises label 1 to MeanIR: once there, cloning stops,
+    # whatever the budget beyond that.
+    X, Y = np.arange(4)[:, None], np.array([[1, 0], [1, 0], [1, 0], [1, 1]])
+    for ratio in (0.75, 2.0, 10):
+        s = R.MLROS(sampling_ratio=ratio, random_state=0)
+        X_res, Y_res = s.fit_resample(X, Y)
+        assert s.sample_indices_.tolist() == [0, 1, 2, 3, 3]
+        assert R.irlbl(Y_res)[1] <= s.mean_ir_
+
+
+def test_mlros_buffer_follows_the_clones(monkeypatch):
+    """The clone buffer grows with the clones made (never the whole budget up front), and the
+    clones equal those of a single run with the whole budget."""
+    rng = np.random.default_rng(24)
+    budgets = []
+    real = kern.mlros
+
+    def spy(*args):
+        budgets.append(args[7])
+        return real(*args)
+
+    monkeypatch.setattr(kern, "mlros", spy)
+    monkeypatch.setattr(R, "_FIRST_BUDGET", 8)
+    Y = random_labels(rng, 40, 5)
+    X = np.arange(40)[:, None]
+    for ratio in (10, 3.0, 0.3):
+        budgets.clear()
+        s = R.MLROS(sampling_ratio=ratio, random_state=7)
+        s.fit_resample(X, Y)
+        quota = round(ratio * 40)
+        clones = mlros_reference(Y, quota, key_for(7))
+        np.testing.assert_array_equal(s.sample_indices_, np.r_[np.arange(40), clones])
+        assert budgets[0] == min(quota, 40) and budgets[-1] <= quota
+        if len(clones) < 40:
+            assert budgets == [min(quota, 40)]
+    # Labels without positives put MeanIR below 1, so that every label with positives is a
+    # minority label forever: the whole budget is used.
+    Y = np.zeros((40, 16), int)
+    Y[:, 0] = 1
+    Y[:3, 1] = 1
+    assert R.mean_ir(Y) < 1
+    budgets.clear()
+    s = R.MLROS(sampling_ratio=10, random_state=7)
+    s.fit_resample(X, Y)
+    assert len(s.sample_indices_) == 40 + 400 and budgets == [40, 160, 400]
+    np.testing.assert_array_equal(s.sample_indices_[40:], mlros_reference(Y, 400, key_for(7)))

@@ -4,6 +4,7 @@ kernel's greedy pass, and the invariants of a group-aware split."""
 from __future__ import annotations
 
 import warnings
+from math import ceil
 
 import numpy as np
 import pandas as pd
@@ -210,9 +211,11 @@ def test_floors_met_when_feasible():
 def test_floors_with_groups_move_whole_groups():
     rng = np.random.default_rng(8)
     y, g = grouped(rng, 3000, 400, [0.3, 0.1, 0.01, 0.003])
-    train, test = multilabel_train_test_split(
-        np.arange(3000), y=y, groups=g, test_size=0.1, min_test_positives=0.5, random_state=0
-    )
+    with pytest.warns(MinTestPositivesWarning, match="instead of the 300"):  # half > 10%
+        train, test = multilabel_train_test_split(
+            np.arange(3000), y=y, groups=g, test_size=0.1, min_test_positives=0.5,
+            random_state=0,
+        )
     assert not set(g[train]) & set(g[test])
     assert np.all(y[test].sum(axis=0) >= np.ceil(0.5 * y.sum(axis=0)))
 
@@ -233,6 +236,54 @@ def test_infeasible_floor_warns_and_still_splits():
         assert len(list(cv.split(None, Y))) == 2
     assert rec[0].filename == __file__
     assert y[test, 2].sum() == 3  # as close as possible: all of them
+
+
+def test_floor_above_share_grows_the_test_set_with_a_warning():
+    rng = np.random.default_rng(16)
+    y = labels(rng, 500, [0.5, 0.2, 0.1, 0.05])
+    Y = pd.DataFrame(y, columns=["a", "b", "c", "d"])
+    positives = y.sum(axis=0)
+    with pytest.warns(MinTestPositivesWarning, match="takes precedence") as rec:
+        train, test = multilabel_train_test_split(
+            np.arange(500), y=Y, test_size=0.2, min_test_positives=0.5, random_state=0
+        )
+    assert len(rec) == 1 and rec[0].filename == __file__
+    message = str(rec[0].message)
+    assert len(test) > 150  # half of label a's positives, at least
+    assert f"has {len(test)} of 500 rows ({len(test) / 500:.1%}) instead of the 100 " in message
+    assert "4 of 4 labels" in message
+    for name, p in zip("abcd", positives, strict=True):
+        assert f"label {name!r}: {ceil(p / 2)} of {p} positives (share {0.2 * p:.3g})" in message
+    assert np.all(y[test].sum(axis=0) >= np.ceil(positives / 2))
+    assert_partition(500, train, test)
+    # only the labels whose floor is above their share are named
+    with pytest.warns(MinTestPositivesWarning, match="1 of 4 labels") as rec:
+        multilabel_train_test_split(
+            np.arange(500), y=Y, test_size=0.2, min_test_positives=[0.6, 0.1, 0.0, 0.2],
+            random_state=0,
+        )
+    assert "label 'a'" in str(rec[0].message) and "label 'b'" not in str(rec[0].message)
+    # the shuffle split warns for every split it grows
+    cv = MultilabelStratifiedShuffleSplit(3, test_size=0.2, min_test_positives=0.5,
+                                          random_state=0)
+    with pytest.warns(MinTestPositivesWarning, match="takes precedence") as rec:
+        sizes = [len(te) for _, te in cv.split(None, y)]
+    assert len(rec) == 3 and rec[0].filename == __file__
+    for w, n_test in zip(rec, sizes, strict=True):
+        assert f"has {n_test} of 500 rows" in str(w.message)
+    # floors within the share leave the size alone, without a warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for floor in (0.2, 2, [10, 5, 1, 0]):
+            _, test = multilabel_train_test_split(
+                np.arange(500), y=y, test_size=0.2, min_test_positives=floor, random_state=0
+            )
+            assert len(test) == 100
+            _, test = first_split(
+                MultilabelStratifiedShuffleSplit, y, test_size=0.2, min_test_positives=floor,
+                random_state=0,
+            )
+            assert len(test) == 100
 
 
 def test_floor_never_empties_train():
@@ -278,8 +329,15 @@ def test_split_invariants(n, n_labels, n_groups, use_groups, test_size, train_si
     assert not set(unit[train]) & set(unit[test])
     reached = y[test].sum(axis=0)
     unmet = np.flatnonzero((reached < floor) & (y.sum(axis=0) > 0))
-    warned = [w for w in caught if issubclass(w.category, MinTestPositivesWarning)]
-    assert bool(warned) == bool(unmet.size)
+    warned = [
+        str(w.message) for w in caught if issubclass(w.category, MinTestPositivesWarning)
+    ]
+    assert any("could not be met" in m for m in warned) == bool(unmet.size)
+    asked = ceil(test_size * n)  # rows: the share of a label is asked / n of its positives
+    above_share = np.flatnonzero((floor > asked / n * y.sum(axis=0)) & (y.sum(axis=0) > 0))
+    grown = len(test) > asked and above_share.size > 0
+    assert any(f"has {len(test)} of {n} rows" in m for m in warned) == grown
+    assert len(warned) == bool(unmet.size) + grown
     for j in unmet:  # only when infeasible: too few positives, or train down to one unit
         assert y[:, j].sum() < floor or len(set(unit[train])) == 1
 
@@ -514,6 +572,58 @@ def test_input_types():
         np.arange(300), y=np.zeros((300, 2)), test_size=0.2, random_state=0
     )
     assert len(test) == 60
+
+
+def test_any_dtype_byte_order_and_layout_gives_the_same_splits():
+    rng = np.random.default_rng(17)
+    y, g = grouped(rng, 400, 50, [0.3, 0.1, 0.05, 0.02])
+    y = y.astype(np.uint8)
+    frozen = y.copy()
+    frozen.setflags(write=False)
+
+    def splits(labels):
+        out = [multilabel_train_test_split(np.arange(400), y=labels, random_state=0)[1]]
+        out.append(multilabel_train_test_split(
+            np.arange(400), y=labels, groups=g, test_size=0.2, min_test_positives=[1, 2, 1, 1],
+            random_state=0,
+        )[1])
+        for cv, groups in [
+            (MultilabelStratifiedKFold(3, shuffle=True, random_state=0), None),
+            (MultilabelStratifiedShuffleSplit(2, test_size=0.3, random_state=0), None),
+            (MultilabelStratifiedShuffleSplit(2, test_size=0.3, random_state=0), g),
+            (MultilabelStratifiedGroupKFold(3, shuffle=True, random_state=0), g),
+        ]:
+            out += [test for _, test in cv.split(None, labels, groups)]
+        return out
+
+    want = splits(y)
+    frame = pd.DataFrame(y)
+    variants = {
+        ">i8": y.astype(">i8"), ">f8": y.astype(">f8"), ">u4": y.astype(">u4"),
+        "float16": y.astype(np.float16), "longdouble": y.astype(np.longdouble),
+        "bool": y.astype(bool), "int8": y.astype(np.int8), "fortran": np.asfortranarray(y),
+        "fortran >f8": np.asfortranarray(y.astype(">f8")), "read-only": frozen,
+        "strided": np.repeat(y, 2, axis=1)[:, ::2], "strided rows": np.repeat(y, 2, axis=0)[::2],
+        "Int64": frame.astype("Int64"), "boolean": frame.astype("boolean"),
+        "Float64": frame.astype("Float64"), "UInt8": frame.astype("UInt8"),
+        "sparse longdouble": sp.csr_matrix(y.astype(np.longdouble)),
+        "sparse bool": sp.csc_array(y.astype(bool)),
+    }
+    for name, v in variants.items():
+        got = splits(v)
+        assert len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+    assert not frozen.flags.writeable
+    # missing values are refused, with a plain message
+    with_na = frame.astype("Int64")
+    with_na.iloc[3, 1] = pd.NA
+    with pytest.raises(ValueError, match="missing values"):
+        multilabel_train_test_split(np.arange(400), y=with_na)
+    with pytest.raises(ValueError, match="missing values"):
+        next(MultilabelStratifiedKFold(3).split(None, with_na))
+    with pytest.raises(ValueError, match="multilabel-indicator"):
+        multilabel_train_test_split(np.arange(400), y=y.astype(np.complex128))
 
 
 @pytest.mark.gpu
