@@ -32,6 +32,7 @@ from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.validation import check_consistent_length
 
+from fastml._backend import is_dask
 from fastml._dispatch import is_cupy, kernels
 from fastml._validation import plain_array
 
@@ -183,7 +184,14 @@ def _group_codes(groups, n_samples: int) -> tuple[np.ndarray, int]:
 
 
 def _units(y, groups=None, X=None) -> _Units:
-    """Validate ``y`` (and ``X``, ``groups``) and aggregate the rows into units."""
+    """Validate ``y`` (and ``X``, ``groups``) and aggregate the rows into units.
+
+    Dask collections: ``y`` and ``groups`` are gathered (the assignment is sequential and
+    runs in memory), ``X`` only gives its length."""
+    if is_dask(y) or is_dask(groups) or is_dask(X):
+        from fastml._dask import split as dask_split
+
+        y, groups, X = dask_split.gather(y), dask_split.gather(groups), dask_split.stand_in(X)
     k = kernels("split")
     indptr, labels, n, n_labels, names = _label_rows(y)
     if X is not None:
@@ -446,7 +454,9 @@ def multilabel_train_test_split(
     Parameters
     ----------
     *arrays : sequence of indexables with the same length
-        Lists, NumPy arrays, SciPy sparse matrices or pandas objects to split.
+        Lists, NumPy arrays, SciPy sparse matrices or pandas objects to split. Dask arrays
+        and DataFrames too: then ``y`` and ``groups`` are gathered to decide the split in
+        memory, and the parts come back as Dask collections (the same rows, never gathered).
     y : array-like or sparse matrix of shape (n_samples, n_labels)
         The 0/1 label matrix to stratify on (a 1-D 0/1 vector is one label). Pass it among
         ``arrays`` too to get it split.
@@ -500,6 +510,14 @@ def multilabel_train_test_split(
     """
     if not arrays:
         raise ValueError("At least one array required as input")
+    if any(is_dask(a) for a in (*arrays, y, groups)):
+        from fastml._dask import split as dask_split
+
+        return dask_split.train_test_split(
+            multilabel_train_test_split, arrays, y=y, groups=groups, test_size=test_size,
+            train_size=train_size, min_test_positives=min_test_positives,
+            random_state=random_state, shuffle=shuffle,
+        )
     arrays = indexable(*arrays)
     units = _units(y, groups, arrays[0])
     check_consistent_length(*arrays, np.empty(units.n_samples))
