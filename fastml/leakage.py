@@ -31,17 +31,17 @@ difference from the set expression, which reports a leak when both sides hold ``
   unhashable values.
 
 Accepted ID columns (1-D): NumPy arrays of bool / int / uint / float (long double too),
-datetime64 / timedelta64, fixed-width ``U`` / ``S`` strings and objects; lists and tuples; pandas Series and Index of any dtype (object, ``str`` /
-``string`` / ``string[pyarrow]``, categorical, nullable ``Int64`` ...); pyarrow Arrays and
-ChunkedArrays; polars Series. Fast paths (no Python object per row): numeric columns, NumPy
-fixed-width strings, Arrow-backed strings (pandas ``str`` with pyarrow, pyarrow, polars),
-object columns holding only ``str`` (or only ints, floats, bytes) plus missing values, and
-categoricals (worked on their categories). Integer IDs within a range at most 16 times the
-smaller side's row count use a byte per value of the range instead of the hash table.
-datetime64 / timedelta64 columns use the integer path on counts in their common unit.
-Anything else (an object column mixing ints and strings, Python datetimes, decimals, long
-doubles that float64 does not hold) takes a plain ``set``-based path with the same
-semantics.
+datetime64 / timedelta64, fixed-width ``U`` / ``S`` strings and objects; lists and tuples;
+pandas Series and Index of any dtype (object, ``str`` / ``string`` / ``string[pyarrow]``,
+categorical, nullable ``Int64`` ...); pyarrow Arrays and ChunkedArrays; polars Series. Fast
+paths (no Python object per row): numeric columns, NumPy fixed-width strings, Arrow-backed
+strings (pandas ``str`` with pyarrow, pyarrow, polars), object columns holding only ``str``
+(or only ints, floats, bytes) plus missing values, and categoricals (worked on their
+categories). Integer IDs within a range at most 16 times the smaller side's row count use a
+byte per value of the range instead of the hash table. datetime64 / timedelta64 columns use
+the integer path on counts in their common unit. Anything else (an object column mixing ints
+and strings, Python datetimes, decimals, long doubles that float64 does not hold) takes a
+plain ``set``-based path with the same semantics.
 
 Threads: the kernels run in parallel with Numba's threads (``NUMBA_NUM_THREADS`` or
 ``numba.set_num_threads``).
