@@ -4,11 +4,19 @@
 (CSV or Parquet), compared pairwise, for data pipelines to gate on:
 
 - exit status 0: no file shares an ID with another; 1: some pair shares IDs; 2: bad input
-  (fewer than two files, a missing column, an unreadable file, a missing reader);
+  or any other error (fewer than two files, a missing column, a directory, an unreadable or
+  empty file, a missing reader, an ID column of lists), reported in one line on stderr (and
+  as ``{"error": ..., "exit_status": 2}`` on stdout with ``--json``). A file given twice is
+  two splits, compared with each other;
 - a summary on stdout (``--json``: a JSON object), notes and progress on stderr;
 - only the ID column is read: CSV with pandas (its pyarrow engine when pyarrow is installed),
   Parquet with pyarrow. A progress bar appears for files that take more than a couple of
-  seconds to read.
+  seconds to read;
+- CSV IDs are read as text, and only an empty field is a missing ID (``NA``, ``None``,
+  ``null`` are IDs). Where every CSV file's IDs are integers (and no Parquet ID column holds
+  text) they are compared as exact integers (int64 / uint64, never through float: ``007``
+  and ``7`` are one ID); otherwise every CSV ID is compared as text, as written (``7``,
+  ``7.0`` and ``007`` are three IDs). Parquet columns keep their types.
 
 Also runs as ``python -m fastml leakage ...``.
 """
@@ -155,7 +163,13 @@ def _is_parquet(path: Path) -> bool:
         return False
 
 
-def _csv_header(path: Path, sep: str, compression: str | None) -> list[str]:
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _csv_header(path: Path, sep: str, compression: str | None) -> list[str] | None:
+    """The first non-blank row of a CSV file ([] when there is none); None when the
+    compression is one the header is not read from."""
     if compression in ("gzip", "bz2", "xz"):
         import bz2
         import gzip
@@ -166,22 +180,43 @@ def _csv_header(path: Path, sep: str, compression: str | None) -> list[str]:
     elif compression is None:
         f = open(path, encoding="utf-8-sig", errors="replace", newline="")
     else:
-        return []  # zip / zstd: leave it to the reader
+        return None  # zip / zstd: leave it to the reader
     with f:
-        return next(csv.reader(f, delimiter=sep), [])
+        for row in csv.reader(f, delimiter=sep):
+            if row:
+                return row
+    return []
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise BadInput(f"{path}: no such file")
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory, not a file")
+    if not path.is_file():
+        raise BadInput(f"{path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise BadInput(f"{path}: cannot read (permission denied)")
+    if path.stat().st_size == 0:
+        raise BadInput(f"{path}: empty file")
 
 
 def read_ids(path: str | Path, id_col: str, *, as_string: bool = False,
              progress: Progress | None = None):
-    """The ID column ``id_col`` of a CSV or Parquet file (a pandas Series or a pyarrow
-    ChunkedArray). Raises :class:`BadInput` for anything the command cannot read."""
+    """The ID column ``id_col`` of a CSV or Parquet file. Raises :class:`BadInput` for
+    anything the command cannot read.
+
+    Parquet: a pyarrow ChunkedArray of the column's own type (text with ``as_string``).
+    CSV: the column as text (a pyarrow ChunkedArray of ``large_string``, or a NumPy object
+    array of ``str`` where pyarrow is missing) whose missing IDs, and only those, are the
+    empty fields; :func:`csv_ids_as_integers` converts it where every ID is an integer.
+    """
     path = Path(path)
-    if not path.is_file():
-        raise BadInput(f"{path}: no such file")
+    _check_path(path)
     progress = progress or Progress(str(path), enabled=False)
     if _is_parquet(path):
         return _read_parquet(path, id_col, as_string, progress)
-    return _read_csv(path, id_col, as_string, progress)
+    return _read_csv(path, id_col, progress)
 
 
 def _read_parquet(path: Path, id_col: str, as_string: bool, progress: Progress):
@@ -199,19 +234,23 @@ def _read_parquet(path: Path, id_col: str, as_string: bool, progress: Progress):
         raise BadInput(f"{path}: no column {id_col!r} (columns: {', '.join(map(repr, names))})")
     n_groups = pf.num_row_groups
     chunks = []
-    with progress:
-        for i in range(n_groups):
-            table = pf.read_row_group(i, columns=[id_col])
-            chunks += table.column(0).chunks
-            progress.update((i + 1) / max(1, n_groups), f"row group {i + 1}/{n_groups}")
-    column = pa.chunked_array(chunks, type=pf.schema_arrow.field(id_col).type)
-    if as_string and not (pa.types.is_string(column.type) or
-                          pa.types.is_large_string(column.type)):
-        column = column.cast(pa.large_string())
+    try:
+        with progress:
+            for i in range(n_groups):
+                table = pf.read_row_group(i, columns=[id_col])
+                chunks += table.column(0).chunks
+                progress.update((i + 1) / max(1, n_groups), f"row group {i + 1}/{n_groups}")
+        column = pa.chunked_array(chunks, type=pf.schema_arrow.field(id_col).type)
+        if as_string and not (pa.types.is_string(column.type) or
+                              pa.types.is_large_string(column.type)):
+            column = column.cast(pa.large_string())
+    except Exception as exc:
+        raise BadInput(f"{path}: cannot read column {id_col!r} "
+                       f"({type(exc).__name__}: {exc})") from None
     return column
 
 
-def _read_csv(path: Path, id_col: str, as_string: bool, progress: Progress):
+def _read_csv(path: Path, id_col: str, progress: Progress):
     suffixes = [s.lower() for s in path.suffixes]
     compression = _COMPRESSION.get(suffixes[-1]) if suffixes else None
     stem_suffix = suffixes[-2] if compression and len(suffixes) > 1 else (
@@ -221,79 +260,196 @@ def _read_csv(path: Path, id_col: str, as_string: bool, progress: Progress):
         header = _csv_header(path, sep, compression)
     except (OSError, EOFError, UnicodeError, csv.Error) as exc:
         raise BadInput(f"{path}: cannot read ({exc})") from None
+    if header == []:
+        raise BadInput(f"{path}: empty file (no header line)")
     if header and id_col not in header:
         cols = ", ".join(map(repr, header[:20])) + (", ..." if len(header) > 20 else "")
         raise BadInput(f"{path}: no column {id_col!r} (columns: {cols})")
+    has_arrow = find_spec("pyarrow") is not None
     if find_spec("pandas") is None:
-        if find_spec("pyarrow") is None:
+        if not has_arrow:
             raise BadInput(f"{path}: reading CSV needs pandas (pip install pandas pyarrow)")
-        return _read_csv_arrow(path, id_col, sep, as_string, progress)
+        return _read_csv_arrow(path, id_col, sep, progress)
     import pandas as pd
 
-    engine = "pyarrow" if find_spec("pyarrow") is not None and compression != "zip" else "c"
-    kwargs = {"usecols": [id_col], "sep": sep, "engine": engine, "compression": compression}
-    if as_string:
-        kwargs["dtype"] = {id_col: str}
-        kwargs["keep_default_na"] = False
-        kwargs["na_values"] = [""]
+    engine = "pyarrow" if has_arrow and compression != "zip" else "c"
+    # every ID as text; only an empty field is missing (NA, None, null are IDs)
+    kwargs = {"usecols": [id_col], "sep": sep, "engine": engine, "compression": compression,
+              "dtype": {id_col: str}, "keep_default_na": False, "na_values": [""]}
     try:
         with progress, _CountingFile(path, progress) as f:
             frame = pd.read_csv(f, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise BadInput(f"{path}: empty file (no header line)") from None
     except Exception as exc:
         raise BadInput(f"{path}: cannot read as CSV ({type(exc).__name__}: {exc})") from None
     if id_col not in frame.columns:
         raise BadInput(f"{path}: no column {id_col!r}")
-    return frame[id_col]
+    series = frame[id_col]
+    if has_arrow:
+        import pyarrow as pa
+
+        return pa.chunked_array([pa.array(series, type=pa.large_string(), from_pandas=True)])
+    values = series.to_numpy(dtype=object)
+    values[pd.isna(values)] = None
+    return values
 
 
-def _read_csv_arrow(path: Path, id_col: str, sep: str, as_string: bool, progress: Progress):
+def _read_csv_arrow(path: Path, id_col: str, sep: str, progress: Progress):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    types = {id_col: pa.large_string()} if as_string else None
     try:
         with progress, _CountingFile(path, progress) as f:
             table = pcsv.read_csv(
                 f,
                 parse_options=pcsv.ParseOptions(delimiter=sep),
-                convert_options=pcsv.ConvertOptions(include_columns=[id_col],
-                                                    column_types=types),
+                convert_options=pcsv.ConvertOptions(
+                    include_columns=[id_col], column_types={id_col: pa.large_string()},
+                    null_values=[""], strings_can_be_null=True,
+                    quoted_strings_can_be_null=True),
             )
     except Exception as exc:
         raise BadInput(f"{path}: cannot read as CSV ({type(exc).__name__}: {exc})") from None
     return table.column(id_col)
 
 
+_INTEGER = r"^[+-]?[0-9]+$"
+
+
+def csv_ids_as_integers(text):
+    """A CSV ID column read as text (:func:`read_ids`) as exact integers: int64 where every
+    ID fits, else uint64 where every ID fits, else None (also when an ID is not an integer:
+    optional sign, ASCII digits). Missing IDs stay missing."""
+    if type(text).__module__.split(".", 1)[0] == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pc.all(pc.match_substring_regex(text, _INTEGER), min_count=0).as_py():
+            return None
+        for pattern, replacement in ((r"^\+", ""), (r"^-0+$", "0")):  # Arrow parses no "+"
+            if pc.any(pc.match_substring_regex(text, pattern), min_count=0).as_py():
+                text = pc.replace_substring_regex(text, pattern, replacement)
+        for dtype in (pa.int64(), pa.uint64()):
+            try:
+                return pc.cast(text, dtype)
+            except (pa.ArrowInvalid, OverflowError):
+                continue
+        return None
+    import re
+
+    import numpy as np
+
+    pattern = re.compile(_INTEGER)
+    missing = np.array([v is None for v in text], dtype=bool)
+    present = [v for v in text if v is not None]
+    if not all(pattern.match(v) for v in present):
+        return None
+    numbers = [int(v) for v in present]
+    for dtype in (np.int64, np.uint64):
+        try:
+            values = np.zeros(len(text), dtype)
+            values[~missing] = np.array(numbers, dtype=dtype)
+        except OverflowError:
+            continue
+        import pandas as pd
+
+        return pd.arrays.IntegerArray(values, missing) if missing.any() else values
+    return None
+
+
 # ------------------------------------------------------------------------------- command
 
 
 def _split_names(paths: list[str]) -> list[str]:
+    """Split names: the file names, else the paths where two different paths share a name;
+    a file given again gets " (2)", " (3)" ..."""
     names = [Path(p).name for p in paths]
-    if len(set(names)) == len(names):
-        return names
-    return list(paths)
+    by_name: dict[str, set[str]] = {}
+    for name, path in zip(names, paths, strict=True):
+        by_name.setdefault(name, set()).add(str(path))
+    if any(len(group) > 1 for group in by_name.values()):
+        names = [str(p) for p in paths]
+    used: set[str] = set()
+    out = []
+    for name in names:
+        candidate, k = name, 1
+        while candidate in used:
+            k += 1
+            candidate = f"{name} ({k})"
+        used.add(candidate)
+        out.append(candidate)
+    return out
 
 
-_FAMILY_WORDS = {"num": "numbers", "str": "text", "bytes": "bytes", "object": "mixed values"}
+_FAMILY_WORDS = {"num": "numbers", "str": "text", "bytes": "bytes", "object": "mixed values",
+                 "M8": "datetimes", "m8": "durations", "t8": "times of day"}
+
+
+def _fail(args, message: str) -> int:
+    message = _one_line(message)
+    print(f"fastml leakage: {message}", file=sys.stderr)
+    if getattr(args, "json", False):
+        print(json.dumps({"error": message, "exit_status": 2}))
+    return 2
 
 
 def _leakage(args) -> int:
+    try:
+        return _run_leakage(args)
+    except BadInput as exc:
+        return _fail(args, str(exc))
+    except Exception as exc:  # never exit 1 ("shared IDs") on a failure
+        return _fail(args, f"error: {type(exc).__name__}: {exc}")
+
+
+def _run_leakage(args) -> int:
     from fastml import leakage as L
 
     if len(args.files) < 2:
-        print("fastml leakage: needs at least two files to compare", file=sys.stderr)
-        return 2
+        raise BadInput("needs at least two files to compare")
     names = _split_names(args.files)
-    columns = {}
-    try:
-        for name, path in zip(names, args.files, strict=True):
-            progress = Progress(f"reading {path}", after=args.progress_after,
-                                enabled=not args.no_progress)
-            ids = read_ids(path, args.id_col, as_string=args.as_string, progress=progress)
-            columns[name] = L._as_column(ids, name)
-    except BadInput as exc:
-        print(f"fastml leakage: {exc}", file=sys.stderr)
-        return 2
+    raw: dict[str, object] = {}
+    is_csv: dict[str, bool] = {}
+    seen: dict[str, str] = {}  # real path -> first split name
+    for name, path in zip(names, args.files, strict=True):
+        real = os.path.realpath(path)
+        if real in seen:
+            print(f"fastml leakage: note: {path} is given more than once ({seen[real]!r} and "
+                  f"{name!r}), its IDs are compared with themselves", file=sys.stderr)
+            raw[name], is_csv[name] = raw[seen[real]], is_csv[seen[real]]
+            continue
+        seen[real] = name
+        progress = Progress(f"reading {path}", after=args.progress_after,
+                            enabled=not args.no_progress)
+        raw[name] = read_ids(path, args.id_col, as_string=args.as_string, progress=progress)
+        is_csv[name] = not _is_parquet(Path(path))
+    paths = dict(zip(names, args.files, strict=True))
+
+    def column(name, ids):
+        label = f"{paths[name]}: column {args.id_col!r}"
+        try:
+            return L._as_column(ids, label)
+        except (TypeError, ValueError) as exc:
+            message = str(exc)
+            raise BadInput(message if message.startswith(label) else f"{label}: {message}"
+                           ) from None
+
+    columns = {name: column(name, ids) for name, ids in raw.items() if not is_csv[name]}
+    csv_names = [name for name in names if is_csv[name]]
+    # CSV IDs are integers only where every CSV ID is one and no other file holds text IDs,
+    # so that "1" in one file always meets "1" in another
+    if not args.as_string and not any(c.family == "str" for c in columns.values()):
+        converted = {}
+        for name in csv_names:
+            ints = csv_ids_as_integers(raw[name])
+            if ints is None:
+                break
+            converted[name] = ints
+        else:
+            raw.update(converted)
+    columns.update({name: column(name, raw[name]) for name in csv_names})
+    columns = {name: columns[name] for name in names}
     families = {name: c.family for name, c in columns.items() if c.family != "empty"}
     if len({f for f in families.values() if f != "object"}) > 1:
         kinds = ", ".join(f"{n}: {_FAMILY_WORDS.get(f, f)}" for n, f in families.items())
@@ -304,16 +460,35 @@ def _leakage(args) -> int:
     if args.json:
         out = report.to_dict(max_ids=args.max_ids)
         out["id_col"] = args.id_col
-        out["files"] = dict(zip(names, args.files, strict=True))
-        print(json.dumps(out, indent=2))
+        out["files"] = paths
+        text = json.dumps(out, indent=2)
     else:
-        print(f"ID column: {args.id_col!r}")
-        print(report)
+        text = f"ID column: {args.id_col!r}\n{report}"
+    print(text)
     return 1 if report else 0
 
 
+_ID_HELP = (
+    "IDs compare as Python values, as a set would. CSV: every ID is read as text; when every "
+    "CSV file's IDs are all integers (and no Parquet ID column holds text) they are compared "
+    "as integers, exactly (int64 / uint64, never through float: 007 and 7 are one ID); "
+    "otherwise every CSV ID is compared as text, as written (7, 7.0 and 007 are three IDs). "
+    "Only an empty field is a missing ID: NA, None, null, nan are IDs like any other. "
+    "Parquet columns keep their types."
+)
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, no usage block; main() reports it
+        raise _UsageError(f"{self.prog}: {message}")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="fastml", description="fastml command line tools."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -322,17 +497,18 @@ def _parser() -> argparse.ArgumentParser:
         help="shared IDs between data files (train/val/test splits)",
         description=(
             "Report IDs shared between CSV / Parquet files, pairwise. Exit status: 0 no "
-            "shared ID, 1 some pair shares IDs, 2 bad input. Missing IDs are counted, never "
-            "shared. IDs compare as Python values: in CSV files numbers are parsed as numbers "
-            "(so 7 and 7.0 are one ID, 007 is 7), unless --as-string."
+            "shared ID, 1 some pair shares IDs, 2 bad input or any error. Missing IDs are "
+            "counted, never shared. A file given twice is compared with itself. " + _ID_HELP
         ),
     )
     p.add_argument("files", nargs="+", metavar="FILE", help="CSV (.csv, .tsv, compressed) or "
                    "Parquet files; at least two")
     p.add_argument("--id-col", required=True, metavar="COL", help="name of the ID column")
-    p.add_argument("--json", action="store_true", help="print a JSON object")
+    p.add_argument("--json", action="store_true", help="print a JSON object (on an error: "
+                   '{"error": ..., "exit_status": 2})')
     p.add_argument("--as-string", action="store_true",
-                   help="read the IDs as text in every file (no number parsing)")
+                   help="read the IDs as text in every file, Parquet included (no integer "
+                   "conversion)")
     p.add_argument("--max-ids", type=int, default=20, metavar="N",
                    help="shared IDs listed per pair in --json output (default 20; -1: all)")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -346,10 +522,17 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line with ``argv`` (default: ``sys.argv[1:]``); returns the exit
     status."""
     parser = _parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # usage errors (2) and --help (0)
+    except SystemExit as exc:  # --help (0)
         return int(exc.code or 0)
+    except _UsageError as exc:
+        message = _one_line(f"{exc} (see fastml leakage --help)")
+        print(message, file=sys.stderr)
+        if "--json" in argv:
+            print(json.dumps({"error": message, "exit_status": 2}))
+        return 2
     if getattr(args, "run", None) is None:
         parser.print_help(sys.stderr)
         return 2

@@ -15,16 +15,33 @@ Missing values (``None``, NaN, ``pd.NA``, ``pd.NaT``, Arrow / polars nulls) are 
 IDs; they are counted separately (:func:`leakage_report`). This is the one deliberate
 difference from the set expression, which reports a leak when both sides hold ``None``.
 
-Accepted ID columns (1-D): NumPy arrays of bool / int / uint / float, fixed-width ``U`` / ``S``
-strings and objects; lists and tuples; pandas Series and Index of any dtype (object, ``str`` /
-``string`` / ``string[pyarrow]``, categorical, nullable ``Int64`` ...); pyarrow Arrays and
-ChunkedArrays; polars Series. Fast paths (no Python object per row): numeric columns, NumPy
-fixed-width strings, Arrow-backed strings (pandas ``str`` with pyarrow, pyarrow, polars),
-object columns holding only ``str`` (or only ints, floats, bytes) plus missing values, and
-categoricals (worked on their categories). Integer IDs within a range at most 16 times the
-smaller side's row count use a byte per value of the range instead of the hash table.
-Anything else (an object column mixing ints and strings, datetimes, decimals) takes a plain
-``set``-based path with the same semantics.
+- Times: datetime64 / timedelta64 columns (NumPy, pandas; Arrow and polars durations,
+  timestamps without a time zone and times of day, read as datetime64 / timedelta64 of
+  their unit) compare as NumPy compares them: the same instant or duration whatever the
+  unit (1 s == 1000 ms; a day is its midnight), NaT missing. A duration never equals a number
+  (NumPy's ``==`` says ``np.timedelta64(1, "s") == 1``, but its hash is a duration's, so a
+  set keeps them apart); times of day equal only times of day. Against Python objects
+  (``datetime``, ``pd.Timestamp``, in object columns) the set decides. Zoned timestamps and
+  dates take the set path on the objects Arrow / pandas give.
+- Long doubles compare by exact value: 2**53 + 1 is not 2**53 (NumPy hashes a long double
+  as its float64 rounding, so a plain set can miss that it equals ``2**53 + 1`` as an int).
+- Decimals and 128-bit integers (polars ``Decimal`` / ``Int128`` / ``UInt128``, Arrow
+  decimals) compare by value, as Python's ``Decimal`` and ``int``: ``Decimal("1.0") == 1``.
+- Nested values (lists, structs, maps) are refused with a ``TypeError``, as a set refuses
+  unhashable values.
+
+Accepted ID columns (1-D): NumPy arrays of bool / int / uint / float (long double too),
+datetime64 / timedelta64, fixed-width ``U`` / ``S`` strings and objects; lists and tuples;
+pandas Series and Index of any dtype (object, ``str`` / ``string`` / ``string[pyarrow]``,
+categorical, nullable ``Int64`` ...); pyarrow Arrays and ChunkedArrays; polars Series. Fast
+paths (no Python object per row): numeric columns, NumPy fixed-width strings, Arrow-backed
+strings (pandas ``str`` with pyarrow, pyarrow, polars), object columns holding only ``str``
+(or only ints, floats, bytes) plus missing values, and categoricals (worked on their
+categories). Integer IDs within a range at most 16 times the smaller side's row count use a
+byte per value of the range instead of the hash table. datetime64 / timedelta64 columns use
+the integer path on counts in their common unit. Anything else (an object column mixing ints
+and strings, Python datetimes, decimals, long doubles that float64 does not hold) takes a
+plain ``set``-based path with the same semantics.
 
 Threads: the kernels run in parallel with Numba's threads (``NUMBA_NUM_THREADS`` or
 ``numba.set_num_threads``).
@@ -35,6 +52,7 @@ from __future__ import annotations
 import math
 import numbers
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from itertools import combinations
@@ -75,9 +93,10 @@ _hash_mask = _ALL_BITS
 class _Column:
     """An ID column in one of the forms the kernels read.
 
-    ``family``: "num", "str", "bytes", "object" or "empty". The values are *entities*: the
-    rows themselves, or the categories of a dictionary-encoded column (``codes`` maps rows
-    to entities, -1 = missing).
+    ``family``: "num", "str", "bytes", "object", "empty", or one of the time families:
+    "M8" (datetimes without a time zone), "m8" (durations), "t8" (Arrow times of day). The
+    values are *entities*: the rows themselves, or the categories of a dictionary-encoded
+    column (``codes`` maps rows to entities, -1 = missing).
     """
 
     family: str
@@ -89,6 +108,9 @@ class _Column:
     fixed: np.ndarray | None = None  # "str"/"bytes": NumPy U or S array
     var: tuple[np.ndarray, np.ndarray] | None = None  # "str"/"bytes": (int64 offsets, data)
     objects: np.ndarray | None = None  # "object": object array
+    keys: np.ndarray | None = None  # "object": what the set path hashes, where not objects
+    temporal: np.ndarray | None = None  # time families: datetime64 / timedelta64 values
+    lazy_objects: Callable[[], np.ndarray] | None = field(default=None, repr=False)
     codes: np.ndarray | None = None  # dictionary encoding: entity index of each row
     _kernel_src: dict = field(default_factory=dict, repr=False)
 
@@ -127,22 +149,62 @@ def _from_numpy(x: np.ndarray, name: str) -> _Column:
         raise ValueError(f"{name} must be 1-D, got an array of shape {x.shape}")
     kind = x.dtype.kind
     n = x.shape[0]
+    if kind in "fc" and _is_wide(x.dtype):
+        return _from_wide(x)
     if kind in "biuf":
         return _numeric(x, None)
     if kind in "US":
         return _Column("str" if kind == "U" else "bytes", n, n, 0, fixed=x)
     if kind == "O":
         return _from_objects(x)
-    # datetimes, timedeltas, complex, structured: their scalars, compared as Python does
-    arr = np.empty(n, dtype=object)
-    arr[:] = list(x)
-    return _from_objects(arr)
+    if kind in "mM":
+        return _from_temporal(x, "M8" if kind == "M" else "m8")
+    # complex, structured, void: their scalars, compared as Python does
+    return _from_objects(_object_array(x))
+
+
+def _object_array(values) -> np.ndarray:
+    """A 1-D object array of the scalars of ``values`` (NumPy scalars stay NumPy scalars)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    return arr
+
+
+def _is_wide(dtype: np.dtype) -> bool:
+    """True for float / complex dtypes with more precision than float64 (long double)."""
+    return dtype.kind in "fc" and np.finfo(dtype).nmant > 52
+
+
+def _from_wide(x: np.ndarray) -> _Column:
+    """long double (or complex long double) IDs. Where every value is a float64 (complex128),
+    that fast path; else the set path on exact values (NumPy hashes a long double as its
+    float64 rounding, so a plain set would miss 2**53 + 1 == int(2**53 + 1))."""
+    narrow = np.float64 if x.dtype.kind == "f" else np.complex128
+    with np.errstate(all="ignore"):
+        cast = x.astype(narrow)
+        exact = (cast.astype(x.dtype) == x) | np.isnan(x)
+    if exact.all():
+        return _numeric(cast, None) if x.dtype.kind == "f" else _from_objects(_object_array(cast))
+    return _from_objects(_object_array(x))
+
+
+def _from_temporal(x: np.ndarray, family: str,
+                   lazy_objects: Callable[[], np.ndarray] | None = None) -> _Column:
+    """datetime64 / timedelta64 values (NaT missing), compared as instants / durations
+    whatever their unit; ``lazy_objects`` gives the scalars the set path uses."""
+    n = x.shape[0]
+    nat = np.isnat(x)
+    n_missing = int(np.count_nonzero(nat))
+    return _Column(family, n, n, n_missing, skip=nat if n_missing else None, temporal=x,
+                   lazy_objects=lazy_objects)
 
 
 def _numeric(values: np.ndarray, missing: np.ndarray | None) -> _Column:
     """Numeric column: int64 / uint64 / float64 / bool values; NaN counts as missing."""
     kind = values.dtype.kind
     if kind == "f":
+        if _is_wide(values.dtype):
+            raise TypeError(f"long double values need the exact path: {values.dtype}")
         if values.dtype != np.float64:
             values = values.astype(np.float64)
         nan = np.isnan(values)
@@ -169,7 +231,10 @@ def _missing_objects(values: np.ndarray) -> np.ndarray:
     pd.NaT, NumPy NaT."""
     pd = sys.modules.get("pandas")
     if pd is not None:
-        return np.asarray(pd.isna(values), dtype=bool)
+        try:
+            return np.asarray(pd.isna(values), dtype=bool)
+        except Exception:  # a value pandas cannot test (a signalling decimal NaN): one by one
+            pass
     out = np.zeros(values.shape[0], dtype=bool)
     for i, v in enumerate(values):
         if v is None:
@@ -177,12 +242,63 @@ def _missing_objects(values: np.ndarray) -> np.ndarray:
             continue
         try:
             out[i] = bool(v != v)
-        except Exception:  # arrays, pd.NA without pandas loaded, odd __ne__
-            out[i] = type(v).__name__ in _MISSING_SCALAR_TYPES
+        except Exception:  # arrays, pd.NA without pandas loaded, Decimal("sNaN"), odd __ne__
+            is_nan = getattr(v, "is_nan", None)  # decimal.Decimal
+            out[i] = type(v).__name__ in _MISSING_SCALAR_TYPES or (
+                callable(is_nan) and _true(is_nan))
     return out
 
 
+def _true(method) -> bool:
+    try:
+        return bool(method())
+    except Exception:
+        return False
+
+
 _INT_TYPES = (int, bool, np.integer, np.bool_)
+
+
+def _is_int_type(t: type) -> bool:
+    # np.timedelta64 derives from np.signedinteger: a duration, not a number
+    return issubclass(t, _INT_TYPES) and not issubclass(t, np.timedelta64)
+
+
+def _is_float_type(t: type) -> bool:
+    # long double scalars are narrowed only where float64 holds them (see _exact_key)
+    return issubclass(t, (float, np.floating)) and not _is_wide(np.dtype(t))
+
+
+def _needs_key(t: type) -> bool:
+    return issubclass(t, (np.floating, np.complexfloating)) and _is_wide(np.dtype(t))
+
+
+@dataclass(frozen=True)
+class _WideComplex:
+    """Exact key of a complex long double no complex128 holds: equal only to its like."""
+
+    real: Any
+    imag: Any
+
+
+def _exact_key(v):
+    """An exact Python number equal to the long double ``v``, whose hash agrees with ``==``
+    (NumPy hashes a long double as its float64 rounding)."""
+    from fractions import Fraction
+
+    if isinstance(v, np.complexfloating):
+        if v.imag == 0:
+            return _exact_key(v.real)
+        c = complex(v)
+        if type(v)(c) == v:
+            return c
+        return _WideComplex(_exact_key(v.real), _exact_key(v.imag))
+    f = float(v)
+    if not math.isfinite(f) or type(v)(f) == v:
+        return f
+    if v == np.floor(v):
+        return int(v)
+    return Fraction(*v.as_integer_ratio())
 
 
 def _from_objects(values: np.ndarray) -> _Column:
@@ -217,15 +333,21 @@ def _from_objects(values: np.ndarray) -> _Column:
         if fill == "":
             return _Column("str", n, n, n_missing, skip=skip, var=_utf8_of_strings(filled))
         return _Column("bytes", n, n, n_missing, skip=skip, var=_buffers_of_bytes(filled))
-    if all(issubclass(t, _INT_TYPES) for t in present_types):
+    if all(_is_int_type(t) for t in present_types):
         ints = _ints_of_objects(values, missing if n_missing else None)
         if ints is not None:
             return _Column("num", n, n, n_missing, skip=skip, numeric=ints)
-    if all(issubclass(t, (float, np.floating)) for t in present_types):
+    if all(_is_float_type(t) for t in present_types):
         floats = np.zeros(n, np.float64)
         floats[~missing] = present.astype(np.float64)
         return _Column("num", n, n, n_missing, skip=skip, numeric=floats)
-    return _Column("object", n, n, n_missing, skip=skip, objects=values)
+    keys = None
+    if any(_needs_key(t) for t in present_types):
+        keys = values.copy()
+        for i in np.flatnonzero(~missing):
+            if _needs_key(type(values[i])):
+                keys[i] = _exact_key(values[i])
+    return _Column("object", n, n, n_missing, skip=skip, objects=values, keys=keys)
 
 
 _ARROW_MISSING_TYPES = (type(None), float, np.floating)
@@ -305,7 +427,10 @@ def _from_pandas(x, name: str) -> _Column:
     ) or type(arr).__name__ in ("ArrowExtensionArray", "ArrowStringArray"):
         return _from_arrow(arr.__arrow_array__(), name)
     values = np.asarray(arr)
-    if values.dtype.kind == "O" or values.dtype.kind in "biufUS":
+    if values.dtype.kind in "mM" and values.ndim == 1:  # tz-naive datetimes, timedeltas
+        return _from_temporal(values, "M8" if values.dtype.kind == "M" else "m8",
+                              lambda: np.asarray(arr, dtype=object))
+    if values.dtype.kind == "O" or values.dtype.kind in "biufcUS":
         return _from_numpy(values, name)
     return _from_numpy(np.asarray(arr, dtype=object), name)
 
@@ -340,9 +465,15 @@ def _from_arrow(x, name: str) -> _Column:
     if pa.types.is_dictionary(t):
         x = x.cast(t.value_type)
         t = x.type
+    if _arrow_nested(t):
+        raise TypeError(f"{name}: IDs of Arrow type {t} are not supported; IDs must be "
+                        "single values (numbers, text, bytes, dates, ...)")
     n = len(x)
     nulls = x.null_count
     missing = np.asarray(x.is_null().to_numpy(zero_copy_only=False), bool) if nulls else None
+    time_family = _arrow_time_family(t)
+    if time_family is not None:
+        return _from_arrow_time(x, time_family, missing)
     if pa.types.is_null(t):
         return _Column("empty", n, n, n, skip=np.ones(n, bool) if n else None)
     is_string_view = getattr(pa.types, "is_string_view", lambda _: False)  # pyarrow >= 16
@@ -370,7 +501,59 @@ def _from_arrow(x, name: str) -> _Column:
             x = pc.fill_null(x, pa.scalar(0, type=t) if not pa.types.is_boolean(t) else False)
         values = x.to_numpy(zero_copy_only=False)
         return _numeric(values, missing)
-    return _from_objects(np.array(x.to_pylist() + [None], dtype=object)[:-1])
+    return _from_objects(_pylist(x))
+
+
+def _pylist(x) -> np.ndarray:
+    """The values of an Arrow array or a polars Series as a 1-D object array."""
+    values = x.to_pylist() if hasattr(x, "to_pylist") else x.to_list()
+    return np.array(values + [None], dtype=object)[:-1]
+
+
+def _arrow_nested(t) -> bool:
+    import pyarrow as pa
+
+    checks = ("is_list", "is_large_list", "is_fixed_size_list", "is_list_view",
+              "is_large_list_view", "is_struct", "is_map")
+    return any(getattr(pa.types, c, lambda _: False)(t) for c in checks)
+
+
+def _arrow_time_family(t) -> str | None:
+    """Time family of an Arrow type read exactly as integers: durations, timestamps without
+    a time zone, times of day. (Dates and zoned timestamps take the set path on the
+    ``datetime`` / pandas objects Arrow gives.)"""
+    import pyarrow as pa
+
+    if pa.types.is_duration(t):
+        return "m8"
+    if pa.types.is_timestamp(t) and t.tz is None:
+        return "M8"
+    if pa.types.is_time(t):
+        return "t8"
+    return None
+
+
+def _from_arrow_time(x, family: str, missing: np.ndarray | None) -> _Column:
+    """Arrow durations, timestamps, times: their int64 counts as datetime64 / timedelta64 of
+    the same unit (times of day as timedelta64 since midnight), nulls as NaT."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = x.type
+    counts = x.cast(pa.int32() if pa.types.is_time32(t) else pa.int64())
+    if missing is not None:
+        counts = pc.fill_null(counts, 0)
+    counts = np.asarray(counts.to_numpy(zero_copy_only=False), np.int64)
+    kind = "M8" if family == "M8" else "m8"
+    values = counts.view(f"{kind}[{t.unit}]")
+    if missing is not None:
+        values = values.copy()
+        values[missing] = np.datetime64("NaT") if kind == "M8" else np.timedelta64("NaT")
+    n = values.shape[0]
+    nat = np.isnat(values)
+    n_missing = int(np.count_nonzero(nat))
+    return _Column(family, n, n, n_missing, skip=nat if n_missing else None, temporal=values,
+                   lazy_objects=lambda: _pylist(x))
 
 
 def _from_polars(x, name: str) -> _Column:
@@ -378,11 +561,20 @@ def _from_polars(x, name: str) -> _Column:
 
     if isinstance(x, pl.DataFrame):
         raise TypeError(f"{name} is a DataFrame: pass one ID column (df[col]) or use id_col=")
-    if x.dtype == pl.Object:
-        return _from_objects(np.array(x.to_list() + [None], dtype=object)[:-1])
-    if x.dtype.is_numeric() and x.null_count() == 0:
+    dtype = x.dtype
+    if dtype == pl.Object:
+        return _from_objects(_pylist(x))
+    if dtype.is_numeric() and not (dtype.is_float() or dtype == pl.Boolean or (
+            dtype.is_integer() and dtype not in _polars_wide_ints(pl))):
+        # Decimal, Int128, UInt128: their Python values (Decimal, int), compared exactly
+        return _from_objects(_pylist(x))
+    if dtype.is_numeric() and x.null_count() == 0:
         return _numeric(x.to_numpy(), None)
     return _from_arrow(x.to_arrow(), name)
+
+
+def _polars_wide_ints(pl) -> tuple:
+    return tuple(getattr(pl, n) for n in ("Int128", "UInt128") if hasattr(pl, n))
 
 
 # ---------------------------------------------------------------------- pair matching
@@ -486,6 +678,16 @@ def _match(a: _Column, b: _Column, *, stop_first=False, want_ids=False,
     """Shared IDs of two columns: whether any (``stop_first``: as soon as one is found), the
     sorted IDs (``want_ids``), entity masks of both sides (``want_masks``; "a": a's only)."""
     fam = {a.family, b.family}
+    if a.temporal is not None or b.temporal is not None:
+        if "empty" not in fam and not fam & {"str", "bytes"}:
+            if a.family == b.family:
+                m = _match_temporal(a, b, stop_first=stop_first, want_ids=want_ids,
+                                    want_masks=want_masks)
+                if m is not None:
+                    return m
+            # against numbers, mixed objects, another time family: as a set decides
+            return _match_objects(a, b, stop_first=stop_first, want_ids=want_ids,
+                                  want_masks=want_masks)
     if "empty" in fam or (len(fam) == 2 and "object" not in fam):
         # nothing shared: no IDs on a side, or numbers against strings, str against bytes
         return _Match(
@@ -504,7 +706,38 @@ def _match(a: _Column, b: _Column, *, stop_first=False, want_ids=False,
                           want_masks=want_masks)
 
 
+def _match_temporal(a, b, *, stop_first, want_ids, want_masks) -> _Match | None:
+    """Two columns of one time family: counts in the finer unit, through the numeric
+    kernels (1 s == 1000 ms, as NumPy's ``==`` and hash say). None where the units have no
+    common one (months against days) or a value would overflow it: the set path then."""
+    try:
+        common = np.promote_types(a.temporal.dtype, b.temporal.dtype)
+    except TypeError:
+        return None
+    sides = []
+    for col in (a, b):
+        t = col.temporal
+        with np.errstate(all="ignore"):
+            conv = t.astype(common)
+            nat = np.isnat(t)
+            if not np.array_equal(np.isnat(conv), nat) or not np.array_equal(
+                    conv.astype(t.dtype)[~nat], t[~nat]):
+                return None
+        sides.append(_Column("num", col.n_entities, col.n_rows, col.n_missing, skip=col.skip,
+                             numeric=conv.view(np.int64)))
+    m = _match_numeric(*sides, stop_first=stop_first, want_ids=want_ids,
+                       want_masks=want_masks)
+    if want_ids:
+        m.ids = m.ids.view(common)
+    return m
+
+
 def _empty_ids(a: _Column, b: _Column) -> np.ndarray:
+    if a.temporal is not None and b.temporal is not None and a.family == b.family:
+        try:
+            return np.empty(0, np.promote_types(a.temporal.dtype, b.temporal.dtype))
+        except TypeError:
+            return np.empty(0, dtype=object)
     if a.family == b.family == "num":
         return np.empty(0, _numeric_result_dtype(a.numeric.dtype, b.numeric.dtype))
     if a.family == b.family and a.fixed is not None and b.fixed is not None:
@@ -634,6 +867,10 @@ def _objects_of(col: _Column) -> np.ndarray:
     """Entities of ``col`` as Python objects (for the set path)."""
     if col.objects is not None:
         return col.objects
+    if col.temporal is not None:
+        col.objects = col.lazy_objects() if col.lazy_objects is not None else _object_array(
+            col.temporal)
+        return col.objects
     if col.numeric is not None:
         return col.numeric.astype(object)
     if col.fixed is not None:
@@ -644,30 +881,35 @@ def _objects_of(col: _Column) -> np.ndarray:
 
 def _match_objects(a, b, *, stop_first, want_ids, want_masks) -> _Match:
     va, vb = _objects_of(a), _objects_of(b)
+    # what is hashed: the values, or their exact keys (long doubles)
+    ha = a.keys if a.keys is not None else va
+    hb = b.keys if b.keys is not None else vb
     ka = np.flatnonzero(~a.skip) if a.skip is not None else range(a.n_entities)
     kb = np.flatnonzero(~b.skip) if b.skip is not None else range(b.n_entities)
-    first: dict = {}  # value -> the first equal value of a
+    first: dict = {}  # key -> the first equal value of a
     try:
         for i in ka:
-            first.setdefault(va[i], va[i])
+            first.setdefault(ha[i], va[i])
         if stop_first and not want_masks and not want_ids:
-            return _Match(any(vb[j] in first for j in kb))
+            return _Match(any(hb[j] in first for j in kb))
         shared: dict = {}
         mask_b = np.zeros(b.n_entities, bool) if want_masks else None
         for j in kb:
-            v = vb[j]
-            if v in first:
-                shared.setdefault(v, first[v])
+            h = hb[j]
+            if h in first:
+                shared.setdefault(h, first[h])
                 if want_masks:
                     mask_b[j] = True
+        mask_a = None
+        if want_masks:
+            mask_a = np.zeros(a.n_entities, bool)
+            for i in ka:
+                if ha[i] in shared:
+                    mask_a[i] = True
     except TypeError as exc:
         raise TypeError(f"IDs must be hashable: {exc}") from None
-    mask_a = None
-    if want_masks:
-        mask_a = np.zeros(a.n_entities, bool)
-        for i in ka:
-            if va[i] in shared:
-                mask_a[i] = True
+    except ArithmeticError as exc:  # e.g. Decimal comparisons the context traps
+        raise ValueError(f"IDs that cannot be compared: {exc!r}") from None
     ids = _sorted_objects(list(shared.values())) if want_ids else None
     return _Match(bool(shared), ids, mask_a, mask_b)
 
@@ -770,7 +1012,9 @@ def shared_ids(a, b) -> np.ndarray:
     give a ``U`` / ``S`` array; other strings an object array of ``str`` (or ``bytes``). Mixed
     object columns give an object array ordered numbers first (by value), then ``str``,
     ``bytes``, then other types by type name; where equal IDs differ in type (``1`` and
-    ``1.0``), the value from ``a`` is returned.
+    ``1.0``), the value from ``a`` is returned. Two datetime64 (timedelta64) columns give a
+    datetime64 (timedelta64) array in the finer unit; Arrow times of day come as timedelta64
+    since midnight.
 
     Examples
     --------

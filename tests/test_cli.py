@@ -112,6 +112,11 @@ def test_numbers_and_as_string(tmp_path, capsys):
     (tmp_path / "c.csv").write_text("id\nx7\n")
     code, out, err = run(capsys, "leakage", tmp_path / "a.csv", tmp_path / "c.csv", "--id-col",
                          "id")
+    assert code == 0  # a text ID in one CSV file: every CSV ID is text, "007" is not "7"
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"id": [7, 8]}).to_parquet(tmp_path / "n.parquet")
+    code, out, err = run(capsys, "leakage", tmp_path / "n.parquet", tmp_path / "c.csv",
+                         "--id-col", "id")
     assert code == 0 and "numbers never equal text" in err
 
 
@@ -166,3 +171,182 @@ def test_progress_silent_for_quick_work():
     with Progress("reading x", after=5.0, stream=stream):
         pass
     assert stream.getvalue() == ""
+
+
+# ------------------------------------------------------------ gate soundness and errors
+
+
+def one_line(err: str) -> bool:
+    return len(err.strip().splitlines()) == 1
+
+
+def test_same_file_twice_is_two_splits(tmp_path, capsys):
+    (tmp_path / "a.csv").write_text("id\n1\n2\n\n")
+    code, out, err = run(capsys, "leakage", tmp_path / "a.csv", tmp_path / "a.csv", "--id-col",
+                         "id", "--json")
+    data = json.loads(out)
+    assert code == 1 and data["leakage"] is True
+    assert list(data["splits"]) == ["a.csv", "a.csv (2)"]
+    assert data["pairs"][0]["shared_ids"] == [1, 2]
+    assert "more than once" in err
+    code, out, _ = run(capsys, "leakage", tmp_path / "a.csv", tmp_path / "a.csv", tmp_path /
+                       "a.csv", "--id-col", "id")
+    assert code == 1 and "LEAKAGE: 3 of 3 pairs" in out
+
+
+def test_split_names_unique():
+    assert cli._split_names(["x/a.csv", "y/b.csv"]) == ["a.csv", "b.csv"]
+    assert cli._split_names(["x/a.csv", "y/a.csv"]) == ["x/a.csv", "y/a.csv"]
+    names = cli._split_names(["a.csv", "a.csv", "a.csv (2)", "a.csv"])
+    assert len(set(names)) == 4 and names[:2] == ["a.csv", "a.csv (2)"]
+
+
+@pytest.mark.parametrize("hide_pyarrow", [False, True])
+def test_large_integer_ids_exact(tmp_path, capsys, monkeypatch, hide_pyarrow):
+    if hide_pyarrow:  # pandas' C engine and the Python conversion
+        real = cli.find_spec
+        monkeypatch.setattr(cli, "find_spec",
+                            lambda name: None if name == "pyarrow" else real(name))
+    top = 2**64 - 1
+    (tmp_path / "u1.csv").write_text(f"id\n{top}\n5\n")
+    (tmp_path / "u2.csv").write_text(f"id\n{top - 1}\n")
+    code, out, _ = run(capsys, "leakage", tmp_path / "u1.csv", tmp_path / "u2.csv", "--id-col",
+                       "id", "--json")
+    assert code == 0, out  # read as float64 both are 1.8446744073709552e+19
+    (tmp_path / "u3.csv").write_text(f"id\n{top}\n-1\n\n")  # fits neither int64 nor uint64
+    (tmp_path / "u4.csv").write_text(f"id\n7\n{top}\n5\n")
+    code, out, _ = run(capsys, "leakage", tmp_path / "u1.csv", tmp_path / "u4.csv", "--id-col",
+                       "id", "--json")
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == [5, top]
+    code, out, _ = run(capsys, "leakage", tmp_path / "u1.csv", tmp_path / "u3.csv", "--id-col",
+                       "id", "--json")
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == [str(top)]  # as text
+    (tmp_path / "i1.csv").write_text(f"id\n{2**53 + 1}\n-{2**63}\n")
+    (tmp_path / "i2.csv").write_text(f"id\n{2**53}\n{2**63}\n")  # uint64
+    code, out, _ = run(capsys, "leakage", tmp_path / "i1.csv", tmp_path / "i2.csv", "--id-col",
+                       "id", "--json")
+    assert code == 0, out  # 2**53 + 1 is not 2**53; -2**63 is not 2**63
+    (tmp_path / "i3.csv").write_text(f"id\n+{2**53 + 1}\n0{2**63}\n")
+    code, out, _ = run(capsys, "leakage", tmp_path / "i1.csv", tmp_path / "i2.csv",
+                       tmp_path / "i3.csv", "--id-col", "id", "--json")
+    data = json.loads(out)
+    assert code == 1 and [p["shared_ids"] for p in data["pairs"]] == [[], [2**53 + 1], [2**63]]
+
+
+def test_csv_ids_text_unless_all_integers(tmp_path, capsys):
+    (tmp_path / "ints.csv").write_text("id\n1\n2\n007\n")
+    (tmp_path / "text.csv").write_text("id\n1\nx\n7\n")
+    (tmp_path / "dec.csv").write_text("id\n1.0\n2\n")
+    (tmp_path / "dec2.csv").write_text("id\n1.0\n")
+    args = ["--id-col", "id", "--json"]
+    code, out, err = run(capsys, "leakage", tmp_path / "ints.csv", tmp_path / "text.csv", *args)
+    # text in one file: every CSV ID is text, so "1" meets "1" and "007" is not "7"
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == ["1"]
+    assert "numbers never equal text" not in err
+    code, out, _ = run(capsys, "leakage", tmp_path / "ints.csv", tmp_path / "dec.csv", *args)
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == ["2"]  # 1.0 is not 1
+    code, out, _ = run(capsys, "leakage", tmp_path / "dec.csv", tmp_path / "dec2.csv", *args)
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == ["1.0"]
+    pytest.importorskip("pyarrow")
+    pd.DataFrame({"id": ["1", "3"]}).to_parquet(tmp_path / "text.parquet")
+    code, out, _ = run(capsys, "leakage", tmp_path / "ints.csv", tmp_path / "text.parquet",
+                       *args)
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == ["1"]
+    pd.DataFrame({"id": [2**63, 3]}).astype("uint64").to_parquet(tmp_path / "big.parquet")
+    (tmp_path / "big.csv").write_text(f"id\n{2**63}\n")
+    code, out, _ = run(capsys, "leakage", tmp_path / "big.csv", tmp_path / "big.parquet", *args)
+    assert code == 1 and json.loads(out)["pairs"][0]["shared_ids"] == [2**63]
+
+
+@pytest.mark.parametrize("hide_pyarrow", [False, True])
+def test_only_empty_fields_are_missing(tmp_path, capsys, monkeypatch, hide_pyarrow):
+    if hide_pyarrow:
+        real = cli.find_spec
+        monkeypatch.setattr(cli, "find_spec",
+                            lambda name: None if name == "pyarrow" else real(name))
+    (tmp_path / "a.csv").write_text('id,x\nNA,1\nNone,2\nnull,3\n,4\n"",5\nnan,6\nP1,7\n')
+    (tmp_path / "b.csv").write_text("id,x\nnull,1\nNA,2\nNone,3\n,4\nNaN,5\nP2,6\n")
+    code, out, _ = run(capsys, "leakage", tmp_path / "a.csv", tmp_path / "b.csv", "--id-col",
+                       "id", "--json")
+    data = json.loads(out)
+    assert code == 1
+    assert data["pairs"][0]["shared_ids"] == ["NA", "None", "null"]
+    assert data["splits"]["a.csv"] == {"rows": 7, "missing": 2}
+    assert data["splits"]["b.csv"] == {"rows": 6, "missing": 1}
+
+
+def test_help_documents_ids(capsys):
+    code, out, _ = run(capsys, "leakage", "--help")
+    text = " ".join(out.split())
+    assert code == 0 and "Only an empty field is a missing ID" in text and "7.0" in text
+
+
+def run_error(capsys, *argv):
+    code, out, err = run(capsys, *argv)
+    assert code == 2, (out, err)
+    assert one_line(err), err
+    data = json.loads(out) if "--json" in map(str, argv) else None
+    if data is not None:
+        assert data["exit_status"] == 2 and data["error"] in err
+    return err, data
+
+
+def test_errors_exit_2_one_line(tmp_path, capsys, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    (tmp_path / "a.csv").write_text("id,key\n1,1\n")
+    pq.write_table(pa.table({"id": [[1], [2]]}), tmp_path / "list.parquet")
+    pq.write_table(pa.table({"id": [{"k": 1}]}), tmp_path / "struct.parquet")
+    (tmp_path / "dir.csv").mkdir()
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "blank.csv").write_text("\n\n")
+    (tmp_path / "empty.parquet").write_bytes(b"")
+    (tmp_path / "other.csv").write_text("key\n1\n")
+    (tmp_path / "ragged.csv").write_text('id,x\n1,2\n"3\n')
+    a = tmp_path / "a.csv"
+    for json_flag in ([], ["--json"]):
+        for path, message in [
+            ("list.parquet", "list<"), ("struct.parquet", "struct<"),
+            ("dir.csv", "is a directory"), ("empty.csv", "empty file"),
+            ("blank.csv", "empty file"), ("empty.parquet", "empty file"),
+            ("other.csv", "no column 'id'"), ("gone.csv", "no such file"),
+            ("ragged.csv", "cannot read as CSV"),
+        ]:
+            err, data = run_error(capsys, "leakage", a, tmp_path / path, "--id-col", "id",
+                                  *json_flag)
+            assert message in err
+            assert "not supported" in err or path not in ("list.parquet", "struct.parquet")
+        err, _ = run_error(capsys, "leakage", a, "--id-col", "id", *json_flag)
+        assert "at least two" in err
+        err, _ = run_error(capsys, "leakage", a, a, *json_flag)
+        assert "--id-col" in err
+    # an unreadable file
+    monkeypatch.setattr(cli.os, "access", lambda path, mode: False)
+    b = tmp_path / "other.csv"
+    err, _ = run_error(capsys, "leakage", a, b, "--id-col", "id", "--json")
+    assert "permission denied" in err
+    monkeypatch.undo()
+    # any internal failure: exit 2, never 1 ("shared IDs")
+    from fastml import leakage as L
+
+    def boom(columns):
+        raise RuntimeError("kernel exploded\nsecond line")
+
+    monkeypatch.setattr(L, "_report_from_columns", boom)
+    err, data = run_error(capsys, "leakage", a, b, "--id-col", "key", "--json")
+    assert "RuntimeError: kernel exploded second line" in err
+
+
+def test_unreadable_file_as_non_root(tmp_path, capsys):
+    if not hasattr(os, "geteuid") or os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    (tmp_path / "a.csv").write_text("id\n1\n")
+    (tmp_path / "b.csv").write_text("id\n1\n")
+    os.chmod(tmp_path / "b.csv", 0)
+    try:
+        err, _ = run_error(capsys, "leakage", tmp_path / "a.csv", tmp_path / "b.csv",
+                           "--id-col", "id")
+    finally:
+        os.chmod(tmp_path / "b.csv", 0o600)
+    assert "cannot read" in err

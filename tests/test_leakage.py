@@ -60,7 +60,8 @@ def check(a, b):
         expected = ref_shared(x, y)
         assert has_leakage(x, y) == bool(expected)
         ids = shared_ids(x, y)
-        got = list(ids.tolist()) if isinstance(ids, np.ndarray) else list(ids)
+        # NumPy scalars for datetime64 / timedelta64 (their tolist() gives ints for ns)
+        got = list(ids) if ids.dtype.kind in "mM" else list(ids.tolist())
         assert len(got) == len(expected), (got, expected)
         assert set(got) == expected
         if len(got) > 1 and all(isinstance(v, (int, float)) for v in got):
@@ -473,3 +474,242 @@ def test_missing_counted_in_object_columns():
     assert report.pair("a", "b").shared_ids.tolist() == ["x"]
     assert report.pair("a", "b").left_rows.tolist() == [0]
     assert report.pair("a", "b").right_rows.tolist() == [1]
+
+
+# ------------------------------------------------- times, long doubles, decimals, Int128
+
+
+def test_timedelta_units_not_raw_counts(hashing):
+    s = np.array([1, 2, 7, "NaT"], dtype="m8[s]")
+    ms = np.array([1000, 1, 7, 2500, "NaT"], dtype="m8[ms]")
+    check(s, ms)  # 1 s == 1000 ms; 1 s is not 1 ms; 7 s is not 7 ms; NaT missing
+    assert list(shared_ids(s, ms)) == [np.timedelta64(1000, "ms")]
+    assert shared_ids(s, ms).dtype == np.dtype("m8[ms]")
+    assert not has_leakage(np.array([1], "m8[s]"), np.array([1], "m8[ms]"))
+    assert has_leakage(np.array([1], "m8[s]"), np.array([1000], "m8[ms]"))
+    check(np.array([1, 3], "m8[W]"), np.array([7, 3, 504], "m8[D]").astype("m8[h]"))
+    check(np.array([1500, 1000], "m8[ns]"), np.array([1, 2], "m8[us]"))
+    check(np.array([1, 2], "m8[Y]"), np.array([12, 13], "m8[M]"))  # 1 year == 12 months
+    check(np.array([1], "m8[M]"), np.array([30, 31], "m8[D]"))  # no common unit: not equal
+    assert shared_ids(np.array([1], "m8[s]"), np.array([], "m8[ms]")).dtype == np.dtype("m8[ms]")
+
+
+def test_timedelta_is_not_a_number(hashing):
+    # NumPy's == says np.timedelta64(1, "s") == 1, but its hash is a duration's: a set keeps
+    # them apart, and so does fastml
+    td = np.array([0, 1, 5, 1500], "m8[s]")
+    for other in (np.array([0, 1, 5, 1500]), [0, 1, 5.0], np.array([1.0, 5.0])):
+        check(td, other)
+        assert not has_leakage(td, other)
+    objects = np.array([np.timedelta64(1, "s"), np.timedelta64(2, "ms"), None], dtype=object)
+    check(objects, np.array([1000, 2], "m8[ms]"))
+    check(objects, [1, 2, 1000])
+    check([np.timedelta64(1, "s"), 3], [1, np.timedelta64(1000, "ms"), 3.0])
+
+
+def test_datetime_units_and_nat(hashing):
+    day = np.array(["2024-01-01", "2024-03-01", "NaT", "1969-12-31"], dtype="M8[D]")
+    sec = np.array(["2024-01-01T00:00:00", "2024-03-01T00:00:01", "NaT", "1969-12-31"],
+                   dtype="M8[s]")
+    ns = sec.astype("M8[ns]")
+    check(day, sec)
+    check(day, ns)
+    assert list(shared_ids(day, sec)) == [np.datetime64("1969-12-31T00:00:00"),
+                                          np.datetime64("2024-01-01T00:00:00")]
+    check(np.array(["2024", "2025"], "M8[Y]"), np.array(["2024-01-01", "2025-02-01"], "M8[D]"))
+    check(np.array(["2024-01"], "M8[M]"), ns)
+    check(np.array(["NaT", "NaT"], "M8[s]"), np.array(["NaT"], "M8[D]"))
+    assert not has_leakage(np.array(["NaT"], "M8[s]"), np.array(["NaT"], "M8[s]"))
+    report = leakage_report(a=day, b=sec)
+    assert report.splits == {"a": {"rows": 4, "missing": 1}, "b": {"rows": 4, "missing": 1}}
+    # beyond the finer unit's range (year 1e6 in nanoseconds): the set path, still exact
+    check(np.array([10**6, 54], "M8[Y]"), np.array(["2024-01-01", "NaT"], "M8[ns]"))
+    check(np.array([0, 1], "M8[s]"), np.array([0, 1], "m8[s]"))  # instants are not durations
+    check(np.array([0, 1], "M8[s]"), np.array([0, 1]))
+    dates = pd.Series(pd.to_datetime(["2024-01-01", None, "2024-03-01"]))
+    check(dates, day)
+    check(dates, pd.Series(pd.to_timedelta([1, 2], unit="D")))
+    check(pd.Series([1, 2], dtype="m8[s]"), pd.Series([1000, 2], dtype="m8[ms]"))
+    check(pd.Series(pd.to_timedelta(["1s", None])).astype("category"), np.array([1], "m8[s]"))
+
+
+def test_arrow_and_polars_times(hashing):
+    pa = pytest.importorskip("pyarrow")
+    check(pa.array([1, None, 3], type=pa.duration("s")),
+          pa.array([1000, 3, None], type=pa.duration("ms")))
+    stamps = pa.array([86_400_000, None, 1], type=pa.timestamp("ms"))
+    check(stamps, np.array(["1970-01-02T00:00:00", "NaT"], "M8[s]"))
+    check(stamps, pa.array([86_400_000_000, 1000], type=pa.timestamp("us")))
+    # as NumPy compares datetime64 (a day is its midnight), not as datetime.date would
+    assert has_leakage(stamps, np.array(["1970-01-02"], "M8[D]"))
+    micro = pa.chunked_array([[1, 2], [None]], type=pa.duration("us"))
+    check(micro, np.array([1000, 1, 3], "m8[ms]"))
+    # as NumPy compares timedelta64 across units (its scalars in ns do not equal Python's
+    # datetime.timedelta, which Arrow gives for durations in us)
+    assert shared_ids(micro, np.array([1000, 1], "m8[ns]")).tolist() == [1000]
+    # times of day compare exactly (Python's datetime.time would round 1001 ns to 1 us)
+    t_ns = pa.array([1000, 1001, None], type=pa.time64("ns"))
+    assert list(shared_ids(t_ns, pa.array([1], type=pa.time64("us")))) == [
+        np.timedelta64(1000, "ns")]
+    assert not has_leakage(pa.array([1001], type=pa.time64("ns")),
+                           pa.array([1], type=pa.time64("us")))
+    secs = pa.array([1, 2, None], type=pa.time32("s"))
+    millis = pa.array([2000, 1], type=pa.time32("ms"))
+    assert list(shared_ids(secs, millis)) == [np.timedelta64(2000, "ms")]  # since midnight
+    assert overlap_mask(secs, millis).tolist() == [False, True, False]
+    assert not has_leakage(secs, pa.array([1, 2], type=pa.duration("s")))  # not durations
+    pl = pytest.importorskip("polars")
+    check(pl.Series([1, None, 3], dtype=pl.Duration("ms")),
+          pl.Series([3000], dtype=pl.Duration("us")))
+    check(pl.Series([1000, 5], dtype=pl.Duration("us")), np.array([1, 3], "m8[ms]"))
+
+
+LONG_DOUBLE_IS_WIDE = np.finfo(np.longdouble).nmant > 52
+wide_only = pytest.mark.skipif(not LONG_DOUBLE_IS_WIDE, reason="long double is float64 here")
+
+
+def eq_shared(a, b) -> list:
+    """The reference by Python's == (no hashing): distinct values of a equal to a value of
+    b. NumPy hashes a long double as its float64 rounding, so for long doubles a plain set
+    can miss equal values; == is the semantics the module promises."""
+    va = [v for v in as_list(a) if not is_missing(v)]
+    vb = [v for v in as_list(b) if not is_missing(v)]
+    out: list = []
+    for v in va:
+        if any(v == w for w in vb) and not any(v == u for u in out):
+            out.append(v)
+    return out
+
+
+def check_eq(a, b):
+    for x, y in ((a, b), (b, a)):
+        expected = eq_shared(x, y)
+        assert has_leakage(x, y) == bool(expected)
+        got = shared_ids(x, y).tolist()
+        assert len(got) == len(expected), (got, expected)
+        assert all(any(g == e for e in expected) for g in got)
+        vy = [v for v in as_list(y) if not is_missing(v)]
+        want = [not is_missing(v) and any(v == w for w in vy) for v in as_list(x)]
+        assert overlap_mask(x, y).tolist() == want
+
+
+@wide_only
+def test_long_double_exact(hashing):
+    L2 = np.longdouble
+    big = L2(2**53) + 1
+    a = np.array([big, L2(2**53), L2(1) / 3, L2(0.5), L2("nan"), L2(2**63) + 1], dtype=L2)
+    check_eq(a, np.array([2**53], dtype=np.int64))  # 2**53 + 1 is not 2**53
+    check_eq(a, np.array([2**53 + 1, 7], dtype=np.int64))
+    check_eq(a, np.array([2**63 + 1], dtype=np.uint64))
+    check_eq(a, np.array([2.0**53, 0.5, 1 / 3]))  # float64(1/3) is not long double 1/3
+    check_eq(a, a[::-1].copy())
+    check_eq(a, np.array([big, L2(1) / 3], dtype=object))
+    check_eq(np.array([L2(2**53) + 1, 3], dtype=object), [2**53 + 1, 2**53, 3.0])
+    assert not has_leakage(np.array([big]), np.array([2**53]))
+    assert has_leakage(np.array([big]), [2**53 + 1])
+    # long doubles that float64 holds take the float64 path
+    assert shared_ids(np.array([1.5, 3], dtype=L2), [3]).dtype == np.float64
+    c = np.array([1 + 2j, big + 0j, big + 1j], dtype=np.clongdouble)
+    check_eq(c, [1 + 2j, 2**53 + 1, 2**53])
+    check_eq(c, c[::-1].copy())
+
+
+def test_decimal_and_int128(hashing):
+    from decimal import Decimal
+
+    pl = pytest.importorskip("polars")
+    dec = pl.Series([Decimal("1.0"), Decimal("2.50"), None, Decimal("0.1")])
+    check(dec, [1, 2.5, Decimal("2.5"), 0.1, None])  # Decimal("0.1") != 0.1
+    check(dec, pl.Series([Decimal("2.5"), Decimal("3")]))
+    check(dec, [1, 3])
+    # (np.int64(1) == Decimal("1.0") raises in NumPy; fastml compares the int's value)
+    assert shared_ids(dec, np.array([1, 3])).tolist() == [Decimal("1.0")]
+    i128 = pl.Series([1, 2**100, -(2**90), None, 2**64 - 1], dtype=pl.Int128)
+    check(i128, [2**100, 2**64 - 1, 5, None])
+    check(i128, np.array([2**64 - 1, 1], dtype=np.uint64))
+    check(i128, pl.Series([1, 2**100], dtype=pl.Int128))
+    check(pl.Series([1, 2], dtype=pl.Int128), np.array([2, 3]))  # fits int64: fast path
+    if hasattr(pl, "UInt128"):
+        check(pl.Series([2**127, 3], dtype=pl.UInt128), [2**127, 3.0])
+    pa = pytest.importorskip("pyarrow")
+    check(pa.array([Decimal("1.5"), None, Decimal("2")], type=pa.decimal128(5, 2)), [1.5, 2, 3])
+    check(np.array([Decimal("NaN"), Decimal("1")], dtype=object), [Decimal("NaN"), 1])
+
+
+def test_nested_ids_refused():
+    pa = pytest.importorskip("pyarrow")
+    pl = pytest.importorskip("polars")
+    bad = [pa.array([[1], [2]]), pa.array([{"a": 1}]), pl.Series([[1], [2]]),
+           pl.Series([{"a": 1}]), pl.Series([[1, 2]], dtype=pl.Array(pl.Int64, 2)),
+           pa.array([[("k", 1)]], type=pa.map_(pa.string(), pa.int64()))]
+    for x in bad:
+        with pytest.raises(TypeError, match="not supported"):
+            has_leakage(x, [1])
+        with pytest.raises(TypeError, match="not supported"):
+            leakage_report(a=[1], b=x)
+
+
+def _new_dtype_pairs():
+    from decimal import Decimal
+
+    pairs = [
+        (np.array([1, 2, 7, "NaT"], "m8[s]"), np.array([1000, 1, 7, "NaT"], "m8[ms]")),
+        (np.array([1, 2], "m8[s]"), np.array([1, 2, 2000])),
+        (np.array(["2024-01-01", "NaT", "2024-01-02"], "M8[D]"),
+         np.array(["2024-01-02T00:00", "NaT", "2024-01-01T00:01"], "M8[m]")),
+        (np.array([np.timedelta64(1, "s"), 1, None], dtype=object),
+         np.array([1000, 5], "m8[ms]")),
+    ]
+    pl = pytest.importorskip("polars")
+    pairs += [
+        (pl.Series([Decimal("1.0"), Decimal("2.5"), None]), pl.Series([Decimal("2.50"), None])),
+        (pl.Series([Decimal("1.0"), Decimal("2.5")]), [1, 2, 2.5]),
+        (pl.Series([1, 2**100, None], dtype=pl.Int128), [2**100, 1, 3]),
+        (pl.Series([3, None, 2**70], dtype=pl.Int128), pl.Series([2**70, 4], dtype=pl.Int128)),
+        (pl.Series([1, None, 3], dtype=pl.Duration("ms")), pl.Series([3], dtype=pl.Duration("ms"))),
+    ]
+    return pairs
+
+
+def _frame(x, col):
+    pl = type(x).__module__.startswith("polars")
+    if pl:
+        return x.to_frame(col)
+    return {col: x}
+
+
+def test_every_function_agrees_with_set_semantics_on_new_dtypes():
+    for a, b in _new_dtype_pairs():
+        check(a, b)  # has_leakage, shared_ids, overlap_mask, both ways
+        assert leakage(_frame(a, "id"), _frame(b, "id"), "id") == bool(ref_shared(a, b))
+        report = leakage_report(left=a, right=b)
+        p = report.pair("left", "right")
+        expected = ref_shared(a, b)
+        ids = p.shared_ids
+        assert p.n_shared == len(expected)
+        assert set(ids if ids.dtype.kind in "mM" else ids.tolist()) == expected
+        la, lb = as_list(a), as_list(b)
+        sa = {v for v in la if not is_missing(v)}
+        sb = {v for v in lb if not is_missing(v)}
+        assert p.left_rows.tolist() == [i for i, v in enumerate(la)
+                                        if not is_missing(v) and v in sb]
+        assert p.right_rows.tolist() == [i for i, v in enumerate(lb)
+                                         if not is_missing(v) and v in sa]
+        assert report.splits["left"] == {"rows": len(la), "missing": sum(map(is_missing, la))}
+        assert bool(report) == bool(expected)
+        json.dumps(report.to_dict())  # JSON-ready whatever the ID type
+
+
+@wide_only
+def test_every_function_agrees_with_python_eq_on_long_double():
+    L2 = np.longdouble
+    a = np.array([L2(2**53) + 1, L2(1) / 3, L2("nan"), L2(2)], dtype=L2)
+    for b in (np.array([2**53 + 1, 2], np.int64), np.array([L2(1) / 3, L2(2**53)], dtype=L2),
+              np.array([2**53, 1 / 3])):
+        check_eq(a, b)
+        expected = eq_shared(a, b)
+        assert leakage({"id": a}, {"id": b}, "id") == bool(expected)
+        p = leakage_report(a=a, b=b).pair("a", "b")
+        assert p.n_shared == len(expected)
+        assert p.left_rows.tolist() == np.flatnonzero(overlap_mask(a, b)).tolist()
+        assert p.right_rows.tolist() == np.flatnonzero(overlap_mask(b, a)).tolist()
