@@ -156,3 +156,22 @@ def test_on_a_local_cluster_with_two_processes():
         s = pd.Series([f"u{v}" for v in a], dtype="str")
         t = pd.Series([f"u{v}" for v in b], dtype="category")
         _check_all(s, t, dd.from_pandas(s, npartitions=4), dd.from_pandas(t, npartitions=2))
+
+
+def test_times_long_doubles_and_decimals():
+    from decimal import Decimal
+
+    a = pd.Series(np.array([1, 2, 3, 10**6], dtype="timedelta64[s]"))
+    b = pd.Series(np.array([1000, 2500, 10**9, 7], dtype="timedelta64[ms]"))
+    _check_all(a, b, dd.from_pandas(a, npartitions=2), dd.from_pandas(b, npartitions=2))
+    t1 = pd.Series(np.array(["2024-01-01", "2024-01-02", "NaT"], dtype="datetime64[D]"))
+    t2 = pd.Series(np.array(["2024-01-02T00:00:00", "2024-01-02T00:00:01"],
+                            dtype="datetime64[s]"))
+    _check_all(t1, t2, dd.from_pandas(t1, npartitions=2), dd.from_pandas(t2, npartitions=1))
+    ld = np.array([2**53 + 1, 2**53, 0.5], dtype=np.longdouble)
+    ints = np.array([2**53 + 1, 3], dtype=np.int64)
+    _check_all(ld, ints, da.from_array(ld, chunks=2), da.from_array(ints, chunks=1))
+    dec = pd.Series([Decimal("1.0"), Decimal("2.5"), Decimal(10**30)], dtype=object)
+    other = pd.Series([1, 2.5, 10**30, 4], dtype=object)
+    _check_all(dec, other, dd.from_pandas(dec, npartitions=2),
+               dd.from_pandas(other, npartitions=2))

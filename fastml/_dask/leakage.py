@@ -109,6 +109,15 @@ def _object_hash(values: np.ndarray) -> np.ndarray:
     is_num = np.zeros(values.shape[0], bool)
     strs: dict[int, bytes] = {}
     for i, v in enumerate(values):
+        if isinstance(v, (np.datetime64, np.timedelta64)):
+            continue  # NumPy counts timedelta64 as an integer: cannot place (hash 0)
+        if isinstance(v, np.longdouble):
+            if v == np.floor(v) and -(2**63) <= int(v) < 2**64:
+                num[i], is_num[i] = int(v) & 0xFFFFFFFFFFFFFFFF, True
+            elif np.longdouble(float(v)) == v:
+                num[i] = _numeric_bits(np.array([float(v)]))[0]
+                is_num[i] = True
+            continue
         if isinstance(v, (bool, np.bool_)):
             num[i], is_num[i] = int(v), True
         elif isinstance(v, (int, np.integer)):
@@ -152,6 +161,25 @@ def _object_hash(values: np.ndarray) -> np.ndarray:
     return out
 
 
+_ATTOSECONDS = {"W": 7 * 86400 * 10**18, "D": 86400 * 10**18, "h": 3600 * 10**18,
+                "m": 60 * 10**18, "s": 10**18, "ms": 10**15, "us": 10**12, "ns": 10**9,
+                "ps": 10**6, "fs": 10**3, "as": 1}
+_TIME_SALT = {"M8": np.uint64(0x9E3779B97F4A7C15), "m8": np.uint64(0xC2B2AE3D27D4EB4F),
+              "t8": np.uint64(0x165667B19E3779F9)}
+
+
+def _temporal_hash(t: np.ndarray, family: str) -> np.ndarray:
+    """Equal instants / durations in any unit get equal hashes: the count times the unit in
+    attoseconds, modulo 2**64 (equal exact products have equal residues)."""
+    unit, step = np.datetime_data(t.dtype)
+    if unit not in _ATTOSECONDS:  # years, months: no fixed length; cannot place
+        return np.zeros(t.shape[0], np.uint64)
+    factor = np.uint64((_ATTOSECONDS[unit] * step) % 2**64)
+    with np.errstate(over="ignore"):
+        bits = t.view(np.int64).view(np.uint64) * factor
+    return _mix(bits ^ _TIME_SALT.get(family, np.uint64(0)))
+
+
 def _hash_column(part) -> tuple[np.ndarray, np.ndarray]:
     """``(hash, present)`` per row of one partition: uint64 hashes (0 = cannot place) and
     False for missing IDs (never shared)."""
@@ -164,8 +192,12 @@ def _hash_column(part) -> tuple[np.ndarray, np.ndarray]:
     elif col.family in ("str", "bytes"):
         offsets, data = col.var if col.var is not None else _mem._var_of_fixed(col)
         h = _string_hash(np.asarray(offsets, np.int64), np.asarray(data, np.uint8))
-    else:
-        h = _object_hash(col.objects)
+    elif getattr(col, "temporal", None) is not None:
+        h = _temporal_hash(col.temporal, col.family)
+    elif col.family == "object":
+        h = _object_hash(_mem._objects_of(col))
+    else:  # a family this hash does not know: every row a candidate
+        h = np.zeros(n, np.uint64)
     present = np.ones(n, bool) if col.skip is None else ~col.skip
     if col.family == "empty":
         present = np.zeros(n, bool)
