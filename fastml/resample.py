@@ -33,6 +33,7 @@ from typing import Literal
 
 import numpy as np
 
+from fastml._backend import is_dask
 from fastml._dispatch import kernels
 from fastml._validation import _all_finite, plain_array
 
@@ -88,6 +89,8 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
     """Validate a multi-label indicator matrix and return it as C-contiguous uint8."""
     if Y is None:
         raise ValueError(f"{name} is required: the (n_samples, n_labels) 0/1 label matrix.")
+    if is_dask(Y):  # labels are small (n x labels): gathered, as the splits do
+        Y = Y.compute()
     names = None
     kind = "array"
     if _is_sparse(Y):
@@ -211,7 +214,12 @@ def _n_rows(X) -> int:
 def _check_rows(X, n: int) -> None:
     if X is None:
         raise ValueError("X is required: the (n_samples, n_features) feature matrix.")
-    rows = _n_rows(X)
+    if is_dask(X):
+        from fastml._dask import n_rows
+
+        rows = n_rows(X)
+    else:
+        rows = _n_rows(X)
     if rows != n:
         raise ValueError(f"X has {rows} rows but Y has {n}: they must match.")
 
@@ -468,6 +476,11 @@ def imbalance_report(Y, label_names=None) -> ImbalanceReport:
 def _feature_matrix(X, n: int) -> np.ndarray:
     if X is None:
         raise ValueError("X is required: the (n_samples, n_features) feature matrix.")
+    if is_dask(X):
+        raise TypeError(
+            "MLSMOTE does not take Dask features yet (it would gather them all): pass "
+            "X.compute() if it fits in memory."
+        )
     if _is_sparse(X):
         raise TypeError(
             "MLSMOTE needs dense numeric features; got a sparse matrix (use X.toarray())."
@@ -886,7 +899,13 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
             key, n,
         )
         index = np.flatnonzero(alive)
-    return _take_rows(X, index), _restore_labels(lab, lab.y[index]), index, ir, mir, chosen
+    y_out = _restore_labels(lab, lab.y[index])
+    if is_dask(X) or is_dask(Y):  # labels were gathered; features never are
+        from fastml._dask import like, take_rows
+
+        x_out = take_rows(X, index) if is_dask(X) else _take_rows(X, index)
+        return x_out, like(y_out, Y), index, ir, mir, chosen
+    return _take_rows(X, index), y_out, index, ir, mir, chosen
 
 
 _RANDOM_PARAMS = """

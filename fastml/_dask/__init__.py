@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 
 def partitions(x) -> tuple[list[Any], bool]:
     """``x`` as a list of parts and whether they are Dask delayed objects.
@@ -26,3 +28,85 @@ def partitions(x) -> tuple[list[Any], bool]:
             parts = parts.ravel().tolist()
         return list(parts), True
     return [x], False
+
+
+def _is_dask(x) -> bool:
+    return x is not None and callable(getattr(type(x), "__dask_graph__", None))
+
+
+def gather(x):
+    """``x`` in memory (a Dask array as NumPy, a Dask DataFrame / Series as pandas)."""
+    return x.compute() if _is_dask(x) else x
+
+
+def _partition_lengths(x) -> list[int]:
+    import dask
+
+    return [int(n) for n in dask.compute(*[dask.delayed(len)(p) for p in x.to_delayed()])]
+
+
+def n_rows(x) -> int:
+    """Number of rows, without gathering ``x``."""
+    if not _is_dask(x):
+        return len(x) if not hasattr(x, "shape") else int(x.shape[0])
+    if hasattr(x, "chunks"):  # Dask array
+        if any(c != c for c in x.chunks[0]):
+            x.compute_chunk_sizes()
+        return int(sum(x.chunks[0]))
+    return sum(_partition_lengths(x))
+
+
+def take_rows(a, rows: np.ndarray):
+    """Rows at positions ``rows`` (any order, repeats allowed) of the Dask collection ``a``,
+    lazily. A Dask array is indexed; a Dask DataFrame / Series gets one output partition per
+    run of about a partition's length, each built from the input partitions it draws on."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if hasattr(a, "chunks"):  # Dask array
+        if any(c != c for c in a.chunks[0]):
+            a.compute_chunk_sizes()
+        return a[rows]
+    import dask
+    import dask.dataframe as dd
+
+    lengths = _partition_lengths(a)
+    bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    sources = a.to_delayed()
+    per_part = max(1, int(np.ceil(bounds[-1] / max(1, len(lengths)))))
+    outputs = []
+    for lo in range(0, max(1, rows.shape[0]), per_part):
+        chunk = rows[lo:lo + per_part]
+        src = np.searchsorted(bounds, chunk, side="right") - 1
+        order = np.argsort(src, kind="stable")
+        used = np.unique(src)
+        pieces = [(sources[s], chunk[src == s] - bounds[s]) for s in used]
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(order.shape[0])
+        outputs.append(dask.delayed(_assemble)(
+            [p for p, _ in pieces], [loc for _, loc in pieces], inverse, a._meta))
+    return dd.from_delayed(outputs, meta=a._meta, verify_meta=False)
+
+
+def _assemble(parts, locals_, inverse, meta):
+    import pandas as pd
+
+    pieces = [p.iloc[loc] for p, loc in zip(parts, locals_)]
+    if not pieces:
+        return meta
+    joined = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
+    return joined.iloc[inverse]
+
+
+def like(result, original):
+    """The in-memory ``result`` as a Dask collection of ``original``'s kind."""
+    if not _is_dask(original):
+        return result
+    if hasattr(original, "chunks"):
+        import dask.array as da
+
+        return da.from_array(result, chunks=(original.chunks[0][0] or "auto",)
+                             + tuple(-1 for _ in range(result.ndim - 1)))
+    import dask.dataframe as dd
+
+    return dd.from_pandas(result, npartitions=max(1, original.npartitions), sort=False)
+
+

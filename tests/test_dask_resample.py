@@ -1,0 +1,56 @@
+"""Resampling measures and ML-ROS / ML-RUS on Dask collections."""
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+dd = pytest.importorskip("dask.dataframe")
+pd = pytest.importorskip("pandas")
+import dask  # noqa: E402
+
+from fastml.resample import MLROS, MLSMOTE, MLRUS, imbalance_report  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    with dask.config.set(scheduler="threads"):
+        yield
+
+
+def _data(seed=0, n=800):
+    rng = np.random.default_rng(seed)
+    Y = (rng.random((n, 5)) < [0.4, 0.2, 0.05, 0.02, 0.01]).astype(np.int64)
+    X = rng.standard_normal((n, 3))
+    return X, Y
+
+
+def test_imbalance_report_on_dask_labels():
+    _, Y = _data()
+    got = imbalance_report(da.from_array(Y, chunks=(150, 5)))
+    want = imbalance_report(Y)
+    np.testing.assert_array_equal(got.count, want.count)
+    np.testing.assert_array_equal(got.irlbl, want.irlbl)
+    assert got.mean_ir == want.mean_ir and got.scumble == want.scumble
+
+
+@pytest.mark.parametrize("sampler", [MLROS(random_state=0), MLRUS(random_state=1)])
+def test_random_resamplers_apply_lazily(sampler):
+    X, Y = _data(1)
+    frame = pd.DataFrame(X, columns=list("abc"))
+    want_x, want_y = sampler.fit_resample(X, Y)
+    got_x, got_y = sampler.fit_resample(da.from_array(X, chunks=(170, 3)),
+                                        da.from_array(Y, chunks=(200, 5)))
+    assert isinstance(got_x, da.Array) and isinstance(got_y, da.Array)
+    np.testing.assert_array_equal(got_x.compute(), want_x)
+    np.testing.assert_array_equal(got_y.compute(), want_y)
+    want_f, _ = sampler.fit_resample(frame, Y)
+    got_f, _ = sampler.fit_resample(dd.from_pandas(frame, npartitions=3), Y)
+    assert isinstance(got_f, dd.DataFrame)
+    pd.testing.assert_frame_equal(got_f.compute().reset_index(drop=True),
+                                  want_f.reset_index(drop=True))
+
+
+def test_mlsmote_refuses_dask_features_clearly():
+    X, Y = _data(2)
+    with pytest.raises(TypeError, match="Dask"):
+        MLSMOTE(random_state=0).fit_resample(da.from_array(X, chunks=100), Y)
