@@ -5,6 +5,8 @@
                                        sizes (10^6 rows, 10^4 x 5,000 labels, 10^8 leakage
                                        IDs, 10^5 x 50 MLSMOTE): an hour or more
     python benches/run.py -k hamming   only matching cases
+    python benches/run.py --dask       also the Dask section (benches/dask_bench.py, a
+                                       2-process LocalCluster; a few minutes)
     python benches/run.py --write      also write the table to benches/RESULTS.md
                                        (``--output FILE`` writes it elsewhere)
 
@@ -50,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # smoke tests
     parser.add_argument("-k", dest="select", help="pytest -k expression selecting cases")
     parser.add_argument("--write", action="store_true", help="write benches/RESULTS.md")
+    parser.add_argument("--dask", action="store_true", help="also run the Dask section")
     parser.add_argument("--output", type=Path, help="markdown file to write")
     parser.add_argument("--note", default="", help="line added to the header (e.g. 'busy')")
     args, pytest_args = parser.parse_known_args(argv)
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             header(sizes, started, elapsed, load, args, report.get("benchmarks", [])),
             *tables(report.get("benchmarks", []), report.get("failures", {})),
             startup(sizes),
+            *([_dask_section(sizes)] if args.dask else []),
         ]
     )
     print("\n" + text)
@@ -223,6 +227,15 @@ def startup(sizes: str) -> str:
             f"| {m['extra_bytes'] / mib:,.1f} MiB{'' if m['peak_reset'] else ' (lower bound)'} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _dask_section(sizes: str) -> str:
+    cmd = [sys.executable, str(BENCHES / "dask_bench.py")]
+    cmd += ["--small"] if sizes == "tiny" else []
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if done.returncode:
+        return f"## dask\n\nfailed:\n\n```\n{done.stderr[-2000:]}\n```\n"
+    return done.stdout
 
 
 def _probe(*argv: str) -> dict | None:
