@@ -1,7 +1,7 @@
 """The ``fastml`` command line.
 
 ``fastml leakage FILE FILE [FILE ...] --id-col COL [--json]``: shared IDs between data files
-(CSV or Parquet), compared pairwise, for data pipelines to gate on:
+(CSV, Parquet or Arrow IPC / Feather), compared pairwise, for data pipelines to gate on:
 
 - exit status 0: no file shares an ID with another; 1: some pair shares IDs; 2: bad input
   or any other error (fewer than two files, a missing column, a directory, an unreadable or
@@ -10,8 +10,11 @@
   two splits, compared with each other;
 - a summary on stdout (``--json``: a JSON object), notes and progress on stderr;
 - only the ID column is read: CSV with pandas (its pyarrow engine when pyarrow is installed),
-  Parquet with pyarrow. A progress bar appears for files that take more than a couple of
-  seconds to read;
+  Parquet and Arrow IPC / Feather with pyarrow; the format comes from the suffix, else from
+  the first bytes, and any other format (Excel, JSON, ..., unknown binary) is refused. A
+  progress bar appears for files that take more than a couple of seconds to read (written
+  here rather than taken from tqdm: it stays silent for quick files, writes two plain lines
+  into logs instead of carriage-return redraws, and needs no dependency);
 - CSV IDs are read as text, and only an empty field is a missing ID (``NA``, ``None``,
   ``null`` are IDs). Where every CSV file's IDs are integers (and no Parquet ID column holds
   text) they are compared as exact integers (int64 / uint64, never through float: ``007``
@@ -37,7 +40,14 @@ from pathlib import Path
 __all__ = ["main"]
 
 _PARQUET_SUFFIXES = {".parquet", ".pq", ".parq"}
+_ARROW_SUFFIXES = {".feather", ".arrow", ".ipc", ".arrows"}
+_CSV_SUFFIXES = {".csv", ".tsv", ".txt"}
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd", ".zip": "zip"}
+# formats recognised only to be refused with their name
+_OTHER_FORMATS = {".xlsx": "Excel", ".xls": "Excel", ".json": "JSON", ".jsonl": "JSON lines",
+                  ".ndjson": "JSON lines", ".pkl": "pickle", ".pickle": "pickle",
+                  ".npy": "NumPy", ".npz": "NumPy", ".h5": "HDF5", ".hdf5": "HDF5",
+                  ".orc": "ORC", ".avro": "Avro", ".db": "database", ".sqlite": "SQLite"}
 
 
 class BadInput(Exception):
@@ -151,15 +161,38 @@ class _CountingFile(io.FileIO):
 # ----------------------------------------------------------------------------- reading
 
 
-def _is_parquet(path: Path) -> bool:
-    if path.suffix.lower() in _PARQUET_SUFFIXES:
-        return True
-    if path.suffix.lower() in {".csv", ".tsv", ".txt"} | set(_COMPRESSION):
-        return False
+def file_format(path: Path) -> str:
+    """"parquet", "arrow" (Arrow IPC / Feather) or "csv", from the suffix, else from the
+    first bytes; :class:`BadInput` for any other format."""
+    suffix = path.suffix.lower()
+    if suffix in _PARQUET_SUFFIXES:
+        return "parquet"
+    if suffix in _ARROW_SUFFIXES:
+        return "arrow"
+    if suffix in _CSV_SUFFIXES or suffix in _COMPRESSION:
+        return "csv"
+    if suffix in _OTHER_FORMATS:
+        raise BadInput(f"{path}: {_OTHER_FORMATS[suffix]} files are not read; use CSV, "
+                       "Parquet or Arrow/Feather")
     try:
         with open(path, "rb") as f:
-            return f.read(4) == b"PAR1"
-    except OSError:
+            head = f.read(4096)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc})") from None
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head[:6] == b"ARROW1" or head[:4] == b"FEA1" or head[:4] == b"\xff\xff\xff\xff":
+        return "arrow"
+    if b"\x00" in head:
+        raise BadInput(f"{path}: not a CSV, Parquet or Arrow/Feather file (binary content "
+                       "of an unknown format)")
+    return "csv"
+
+
+def _is_parquet(path: Path) -> bool:
+    try:
+        return file_format(path) == "parquet"
+    except BadInput:
         return False
 
 
@@ -214,9 +247,42 @@ def read_ids(path: str | Path, id_col: str, *, as_string: bool = False,
     path = Path(path)
     _check_path(path)
     progress = progress or Progress(str(path), enabled=False)
-    if _is_parquet(path):
+    fmt = file_format(path)
+    if fmt == "parquet":
         return _read_parquet(path, id_col, as_string, progress)
+    if fmt == "arrow":
+        return _read_arrow(path, id_col, as_string, progress)
     return _read_csv(path, id_col, progress)
+
+
+def _read_arrow(path: Path, id_col: str, as_string: bool, progress: Progress):
+    """The ID column of an Arrow IPC file or stream (Feather v2 is the IPC file format;
+    Feather v1 through pyarrow.feather)."""
+    if find_spec("pyarrow") is None:
+        raise BadInput(f"{path}: reading Arrow/Feather needs pyarrow (pip install pyarrow)")
+    import pyarrow as pa
+    import pyarrow.feather as feather
+
+    try:
+        with progress:
+            table = feather.read_table(path, columns=None, memory_map=True)
+    except Exception:
+        try:
+            with progress, pa.memory_map(str(path)) as source:
+                table = pa.ipc.open_stream(source).read_all()
+        except Exception as exc:
+            raise BadInput(f"{path}: not a readable Arrow/Feather file ({exc})") from None
+    if id_col not in table.column_names:
+        names = ", ".join(map(repr, table.column_names))
+        raise BadInput(f"{path}: no column {id_col!r} (columns: {names})")
+    column = table.column(id_col)
+    if as_string and not (pa.types.is_string(column.type) or
+                          pa.types.is_large_string(column.type)):
+        try:
+            column = column.cast(pa.large_string())
+        except Exception as exc:
+            raise BadInput(f"{path}: cannot read column {id_col!r} as text ({exc})") from None
+    return column
 
 
 def _read_parquet(path: Path, id_col: str, as_string: bool, progress: Progress):
@@ -423,7 +489,7 @@ def _run_leakage(args) -> int:
         progress = Progress(f"reading {path}", after=args.progress_after,
                             enabled=not args.no_progress)
         raw[name] = read_ids(path, args.id_col, as_string=args.as_string, progress=progress)
-        is_csv[name] = not _is_parquet(Path(path))
+        is_csv[name] = file_format(Path(path)) == "csv"
     paths = dict(zip(names, args.files, strict=True))
 
     def column(name, ids):
@@ -491,18 +557,19 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fastml", description="fastml command line tools."
     )
+    parser.add_argument("--version", action="version", version=f"fastml {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     p = sub.add_parser(
         "leakage",
         help="shared IDs between data files (train/val/test splits)",
         description=(
-            "Report IDs shared between CSV / Parquet files, pairwise. Exit status: 0 no "
+            "Report IDs shared between CSV / Parquet / Arrow files, pairwise. Exit status: 0 no "
             "shared ID, 1 some pair shares IDs, 2 bad input or any error. Missing IDs are "
             "counted, never shared. A file given twice is compared with itself. " + _ID_HELP
         ),
     )
-    p.add_argument("files", nargs="+", metavar="FILE", help="CSV (.csv, .tsv, compressed) or "
-                   "Parquet files; at least two")
+    p.add_argument("files", nargs="+", metavar="FILE", help="CSV (.csv, .tsv, compressed), "
+                   "Parquet or Arrow IPC / Feather files; at least two")
     p.add_argument("--id-col", required=True, metavar="COL", help="name of the ID column")
     p.add_argument("--json", action="store_true", help="print a JSON object (on an error: "
                    '{"error": ..., "exit_status": 2})')
@@ -516,6 +583,12 @@ def _parser() -> argparse.ArgumentParser:
                    help="show a progress bar for files taking longer than this (default 2)")
     p.set_defaults(run=_leakage)
     return parser
+
+
+def _version() -> str:
+    import fastml
+
+    return fastml.__version__
 
 
 def main(argv: list[str] | None = None) -> int:

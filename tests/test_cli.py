@@ -350,3 +350,45 @@ def test_unreadable_file_as_non_root(tmp_path, capsys):
     finally:
         os.chmod(tmp_path / "b.csv", 0o600)
     assert "cannot read" in err
+
+
+def test_version(capsys):
+    import fastml
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"fastml {fastml.__version__}"
+
+
+def test_feather_and_arrow_ipc_read_as_such(tmp_path, capsys):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.feather as feather
+
+    t1 = pa.table({"pid": pa.array([1, 2, 3], pa.int64()), "x": [0.1, 0.2, 0.3]})
+    t2 = pa.table({"pid": pa.array([3, 4], pa.int64())})
+    feather.write_feather(t1, tmp_path / "a.feather")
+    with pa.OSFile(str(tmp_path / "b.bin"), "wb") as sink:  # IPC stream, unknown suffix
+        with pa.ipc.new_stream(sink, t2.schema) as writer:
+            writer.write_table(t2)
+    with pa.OSFile(str(tmp_path / "c.arrow"), "wb") as sink:
+        with pa.ipc.new_file(sink, t2.schema) as writer:
+            writer.write_table(t2)
+    status = main(["leakage", str(tmp_path / "a.feather"), str(tmp_path / "b.bin"),
+                   str(tmp_path / "c.arrow"), "--id-col", "pid", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert status == 1
+    assert out["pairs"][0]["shared_ids"] == [3]
+    assert out["pairs"][2]["n_shared_ids"] == 2
+
+
+@pytest.mark.parametrize("name,content", [
+    ("data.xlsx", b"PK\x03\x04junk"), ("data.json", b'{"pid": 1}'),
+    ("blob", b"\x00\x01\x02binary\x00"),
+])
+def test_unknown_formats_refused(tmp_path, capsys, name, content):
+    (tmp_path / name).write_bytes(content)
+    (tmp_path / "b.csv").write_text("pid\n1\n")
+    status = main(["leakage", str(tmp_path / name), str(tmp_path / "b.csv"), "--id-col", "pid"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "not read" in err or "unknown format" in err
