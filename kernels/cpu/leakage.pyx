@@ -43,13 +43,15 @@ The table (build on the smaller side, probe with the larger):
 Probing runs over blocks of the probe side (in parallel), in two passes per block: a
 branch-free pass that loads each row's home tag word and keeps only rows with a matching tag
 or a full home group (most absent IDs end here, at a few nanoseconds each), then the full
-search for those rows. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, ``mask[row]``;
+search for those rows. The first pass is C compiled three times (AVX-512, AVX2, baseline
+x86-64; the package itself is built for the baseline) and the build the CPU supports is
+picked at run time: vectorised, it runs about twice as fast as the baseline scalar loop. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, ``mask[row]``;
 ``stop_first`` ends the work soon after the first hit (checked before each block and each
 64 rows).
 
 Parallel work: blocks of ``_BLOCK_ROWS`` rows (and the partitions of the build) are grouped
-into tasks by the input's size only and run by the parallel driver; inputs under
-``_SERIAL_ROWS`` rows stay on the calling thread. ``hit`` and ``found`` receive plain byte
+into tasks by the sizes only and run by the parallel driver; inputs under ``_SERIAL_ROWS``
+rows, or one thread, make one call on the calling thread. ``hit`` and ``found`` receive plain byte
 stores of the value 1, possibly from several threads at once; every writer stores the same
 value, so the result does not depend on the interleaving. Results depend neither on the
 thread count nor on the task geometry: the table's layout follows row order, and per-block
@@ -491,8 +493,9 @@ cdef int64_t _run(int mode, const Src* s, const Table* t, const Src* b, const ui
                   uint64_t* bits) noexcept nogil:
     """Look up values ``vals[0:m]`` of rows ``row0 ..`` of the probe side ``b``.
 
-    ``PROBE``: the first pass (``fastml_candidates``, C above) first sets aside the values that are certainly absent; the
-    others get the full search (tag candidates, value and record comparison, next groups).
+    ``PROBE``: the first pass (``fastml_candidates``, in C above) sets aside the values that
+    are certainly absent; the others get the full search (tag candidates, value and record
+    comparison, next groups).
     Returns the number of hits. ``READ``: the values are the build side's own; each finds
     its entry and copies the entry's ``hit`` flag to ``mask``. ``bits`` is scratch space of
     ``ceil(m / 64)`` words.
