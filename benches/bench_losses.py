@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from fastml.kernels import losses_cpu
 from scipy.special import expit
 
 import fastml.losses
+from fastml.kernels import losses_cpu
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 

@@ -209,7 +209,7 @@ def startup(sizes: str) -> str:
             f"| first `{name}` call (after `import {module}`: "
             f"{_seconds(first, 'import_s')}) | {_seconds(first, 'call_s')}{jit} |"
         )
-    for impl, module in (("fastml", "fastml.metrics"), ("reference", "sklearn.metrics")):
+    for module in ("fastml.metrics", "sklearn.metrics"):
         e2e = _probe("end-to-end", module)
         lines.append(
             f"| fresh process: `import {module}`, macro AP on 100,000 x 20 "

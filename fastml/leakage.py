@@ -7,7 +7,7 @@ the test set?" is usually asked as::
 
 This module answers it, and the follow-up questions (which IDs, which rows), without Python
 objects for the common ID columns: a parallel hash table is built on the smaller side and
-probed with the larger (``fastml.kernels.leakage_cpu``).
+probed with the larger (``fastml.kernels.cpu.leakage``).
 
 What counts as the same ID: Python's ``==`` on the values, as a ``set`` would decide, so
 ``1 == 1.0 == True`` are one ID and ``1`` and ``"1"`` are two; ``b"a"`` and ``"a"`` differ.
@@ -43,8 +43,8 @@ the integer path on counts in their common unit. Anything else (an object column
 and strings, Python datetimes, decimals, long doubles that float64 does not hold) takes a
 plain ``set``-based path with the same semantics.
 
-Threads: the kernels run in parallel with Numba's threads (``NUMBA_NUM_THREADS`` or
-``numba.set_num_threads``).
+Threads: the kernels run in parallel on fastml's threads (``FASTML_NUM_THREADS`` or
+``fastml.set_num_threads``); results do not depend on the thread count.
 """
 
 from __future__ import annotations

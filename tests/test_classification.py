@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import sklearn.metrics as skm
-from fastml.kernels.cpu import metrics_counts as kern
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import UndefinedMetricWarning
 
 import fastml._validation as validation
 import fastml.metrics as fm
+from fastml.kernels.cpu import metrics_counts as kern
 
 AVERAGES = [None, "micro", "macro", "weighted", "samples"]
 ZERO_DIVISIONS = ["warn", 0, 1, 0.0, 1.0, np.nan]

@@ -125,7 +125,7 @@ def test_leakage_and_report_on_dask_frames():
     got = lk.leakage_report(id_col="pid", **d)
     want = lk.leakage_report(train=train, val=val, test=test, id_col="pid")
     assert got.to_dict(None) == want.to_dict(None)
-    for p, q in zip(got.pairs, want.pairs):
+    for p, q in zip(got.pairs, want.pairs, strict=True):
         np.testing.assert_array_equal(p.left_rows, q.left_rows)
         np.testing.assert_array_equal(p.right_rows, q.right_rows)
 

@@ -40,7 +40,7 @@ def test_losses_match_in_memory(fn, kw, dtype):
                      return_hess=True, **kw)
             assert isinstance(got[0], float)
             np.testing.assert_allclose(got[0], want[0], rtol=1e-12)
-            for g, w_ in zip(got[1:], want[1:]):
+            for g, w_ in zip(got[1:], want[1:], strict=True):
                 assert isinstance(g, da.Array)
                 np.testing.assert_array_equal(g.compute(), w_)
     none = fn(dy, dz, reduction="none", **kw)
@@ -67,13 +67,13 @@ def test_label_frequencies_and_weights():
     rng = np.random.default_rng(2)
     y = (rng.random((2000, 5)) < [0.5, 0.1, 0.01, 0.0, 0.3]).astype(np.int64)
     dy = da.from_array(y, chunks=(333, 2))
-    for got, want in zip(label_frequencies(dy), label_frequencies(y)):
+    for got, want in zip(label_frequencies(dy), label_frequencies(y), strict=True):
         np.testing.assert_allclose(got, want, rtol=1e-13)
     with pytest.warns(UserWarning):
         got = label_weights(dy, "balanced")
     with pytest.warns(UserWarning):
         want = label_weights(y, "balanced")
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-13)
     np.testing.assert_allclose(label_frequencies(dy[:, 0])[0], label_frequencies(y[:, 0])[0])
     bad = y.copy()

@@ -8,7 +8,7 @@ dd = pytest.importorskip("dask.dataframe")
 pd = pytest.importorskip("pandas")
 import dask  # noqa: E402
 
-from fastml.resample import MLROS, MLSMOTE, MLRUS, imbalance_report  # noqa: E402
+from fastml.resample import MLROS, MLRUS, MLSMOTE, imbalance_report  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -39,7 +39,7 @@ def test_train_test_split_matches_in_memory():
     want = multilabel_train_test_split(X, frame, Y, y=Y, groups=g, **kw)
     got = multilabel_train_test_split(dX, dframe, dY, y=dY, groups=da.from_array(g, 100), **kw)
     assert isinstance(got[0], da.Array) and isinstance(got[2], dd.DataFrame)
-    for w, gpart in zip(want, got):
+    for w, gpart in zip(want, got, strict=True):
         computed = gpart.compute()
         if isinstance(w, pd.DataFrame):
             pd.testing.assert_frame_equal(computed, w)
@@ -56,7 +56,7 @@ def test_splitters_take_dask_labels():
     ]:
         want = list(cv.split(X, Y, groups))
         got = list(cv.split(dX, dY, dgroups))
-        for (a, b), (c, d) in zip(want, got):
+        for (a, b), (c, d) in zip(want, got, strict=True):
             np.testing.assert_array_equal(a, c)
             np.testing.assert_array_equal(b, d)
 

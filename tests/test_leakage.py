@@ -713,3 +713,95 @@ def test_every_function_agrees_with_python_eq_on_long_double():
         assert p.n_shared == len(expected)
         assert p.left_rows.tolist() == np.flatnonzero(overlap_mask(a, b)).tolist()
         assert p.right_rows.tolist() == np.flatnonzero(overlap_mask(b, a)).tolist()
+
+
+# ------------------------------------------------------- threads, fork, instruction sets
+
+
+@pytest.fixture
+def threads():
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+def _parallel_inputs():
+    """Pairs large enough for several blocks, parallel tasks and a partitioned table, on
+    every kernel path: dense int range, hashed ints, fixed-width and variable strings."""
+    rng = np.random.default_rng(21)
+    n = 300_000
+    ints = rng.integers(-(2**62), 2**62, n)
+    other = np.concatenate([rng.integers(-(2**62), 2**62, n // 3), rng.choice(ints, 500)])
+    near = rng.integers(0, 400_000, n)
+    fixed = np.array([f"id{v:08d}" for v in rng.integers(0, 10**6, n)])
+    fixed_b = np.array([f"id{v:08d}" for v in rng.integers(0, 10**6, n // 2)])
+    var = fixed.astype(object)
+    var[::97] = None
+    return [
+        (ints, other),
+        (near, rng.integers(350_000, 800_000, n // 2)),
+        (fixed, fixed_b),
+        (var, fixed_b.astype(object)),
+    ]
+
+
+def _answers(pairs) -> list:
+    out = []
+    for a, b in pairs:
+        for x, y in ((a, b), (b, a)):
+            out.append((has_leakage(x, y), shared_ids(x, y).tolist(),
+                        overlap_mask(x, y).tolist()))
+    return out
+
+
+def test_identical_for_any_thread_count(threads):
+    pairs = _parallel_inputs()
+    results = []
+    for k in (1, 2, 3):
+        threads(k)
+        results.append(_answers(pairs))
+    assert results[0] == results[1] == results[2]
+    a, b = pairs[0]
+    expected = np.intersect1d(a, b)
+    assert expected.size > 0
+    np.testing.assert_array_equal(np.asarray(results[0][0][1]), expected)
+
+
+def _child_answers(_):
+    return _answers(_parallel_inputs())
+
+
+def test_fork_child_after_parallel_parent(threads):
+    import multiprocessing as mp
+
+    threads(2)
+    expected = _answers(_parallel_inputs())  # the parent has used its thread pool
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.map_async(_child_answers, [0]).get(timeout=300) == [expected]
+
+
+def test_instruction_set_builds_agree(monkeypatch):
+    # the probe's first pass is compiled for AVX-512, AVX2 and the baseline and chosen at
+    # run time: every build this CPU can run gives the same answers
+    from fastml._dispatch import kernels
+
+    K = kernels("leakage")
+    if not hasattr(K, "simd_level"):
+        pytest.skip("no compiled leakage kernels")
+    monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
+    monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+    pairs = _parallel_inputs()
+    pairs.append((np.arange(50_000), np.arange(49_000, 60_000)))  # one partition
+    top = K.simd_level()
+    results = []
+    try:
+        for level in range(top, -1, -1):
+            assert K.simd_level(level) == level
+            results.append(_answers(pairs))
+    finally:
+        K.simd_level(2)
+    assert K.simd_level() == top
+    assert all(r == results[0] for r in results)

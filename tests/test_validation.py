@@ -5,7 +5,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from fastml.kernels.cpu import validation as kern
 
 from fastml._validation import (
     Unsupported,
@@ -16,6 +15,7 @@ from fastml._validation import (
     reference,
     sample_weights,
 )
+from fastml.kernels.cpu import validation as kern
 
 
 def test_narrow_kernel():

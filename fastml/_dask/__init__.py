@@ -89,7 +89,7 @@ def take_rows(a, rows: np.ndarray):
 def _assemble(parts, locals_, inverse, meta):
     import pandas as pd
 
-    pieces = [p.iloc[loc] for p, loc in zip(parts, locals_)]
+    pieces = [p.iloc[loc] for p, loc in zip(parts, locals_, strict=True)]
     if not pieces:
         return meta
     joined = pd.concat(pieces) if len(pieces) > 1 else pieces[0]

@@ -415,7 +415,7 @@ def overlap_mask(a, b, *, max_gather_rows: int = MAX_GATHER_ROWS):
         return _mem.overlap_mask(a, ids)
     shared = dask.delayed(ids)
     chunks = [da.from_delayed(dask.delayed(_mask_part)(p, shared), shape=(n,), dtype=bool)
-              for p, n in zip(pa, la)]
+              for p, n in zip(pa, la, strict=True)]
     return da.concatenate(chunks) if len(chunks) > 1 else chunks[0]
 
 
@@ -424,7 +424,8 @@ def _positions(parts, lengths, ids):
 
     masks = _compute(*[dask.delayed(_mask_part)(p, ids) for p in parts])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    found = [np.flatnonzero(m).astype(np.int64) + off for m, off in zip(masks, offsets)]
+    found = [np.flatnonzero(m).astype(np.int64) + off
+             for m, off in zip(masks, offsets, strict=True)]
     return np.concatenate(found) if found else np.zeros(0, np.int64)
 
 
@@ -434,8 +435,9 @@ def _missing_count(part) -> int:
 
 def leakage_report(columns: dict, max_gather_rows: int = MAX_GATHER_ROWS):
     """:func:`fastml.leakage.leakage_report` for ID columns of which some are Dask."""
-    import dask
     from itertools import combinations
+
+    import dask
 
     info, parts, lengths = {}, {}, {}
     for name, col in columns.items():
