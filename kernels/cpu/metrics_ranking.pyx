@@ -654,9 +654,14 @@ def finish(stats, Py_ssize_t n, bint weighted) -> float:
     return float(stats[0] / n)
 
 
+def row_blocks(Py_ssize_t n, Py_ssize_t L):
+    """``(count, size)``: the row blocks of an (n, L) input (see ``_parallel.blocks``)."""
+    return blocks(n, max(1, BLOCK_ENTRIES // max(1, L)), MAX_BLOCKS)
+
+
 def _mean(block, y, s, w):
-    cdef Py_ssize_t n = y.shape[0], L = y.shape[1]
-    count, size = blocks(n, max(1, BLOCK_ENTRIES // max(1, L)), MAX_BLOCKS)
+    cdef Py_ssize_t n = y.shape[0]
+    count, size = row_blocks(n, y.shape[1])
     parts = map_tasks(lambda b: block(y, s, w, b * size, min(n, (b + 1) * size)), count)
     acc = parts[0]
     for part in parts[1:]:
