@@ -536,13 +536,13 @@ cdef inline Py_ssize_t _coverage_row(const uint8_t* yi, const floating* si,
     pen[1] = 0.0
     lo0 = lo1 = lo2 = lo3 = INFINITY
     while j + 4 <= L:
-        lo0 = _min(si[j] + pen[yi[j]], lo0)
-        lo1 = _min(si[j + 1] + pen[yi[j + 1]], lo1)
-        lo2 = _min(si[j + 2] + pen[yi[j + 2]], lo2)
-        lo3 = _min(si[j + 3] + pen[yi[j + 3]], lo3)
+        lo0 = _min(lo0, si[j] + pen[yi[j]])
+        lo1 = _min(lo1, si[j + 1] + pen[yi[j + 1]])
+        lo2 = _min(lo2, si[j + 2] + pen[yi[j + 2]])
+        lo3 = _min(lo3, si[j + 3] + pen[yi[j + 3]])
         j += 4
     while j < L:
-        lo0 = _min(si[j] + pen[yi[j]], lo0)
+        lo0 = _min(lo0, si[j] + pen[yi[j]])
         j += 1
     lo0 = _min(_min(lo0, lo1), _min(lo2, lo3))
     if lo0 == INFINITY:
