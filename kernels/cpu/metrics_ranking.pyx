@@ -2,7 +2,9 @@
 """Per-row label-ranking metrics (CPU): LRAP, coverage error, label ranking loss.
 
 Each metric is a short loop over one row's labels (a scan, or a bucket sort of one side's
-scores followed by a counting pass); rows are independent, so the work splits by rows.
+scores followed by a counting pass); rows are independent, so the work splits by rows. The
+loops are plain typed C (Cython, compiled at install: nothing is compiled on a user's first
+call) that run without the GIL, so the parallel driver's threads share the blocks of rows.
 
 Contract (the API layer in ``fastml.metrics._multilabel_ranking`` guarantees it):
 
@@ -31,7 +33,8 @@ a comparison sort and binary searches. Any non-decreasing bucket function gives 
 crowded buckets fall back to sorted binary search.
 
 Order keys: a float maps to a uint64 whose unsigned order is the float order (with -0.0
-folded onto +0.0, so equal floats give equal keys).
+folded onto +0.0, so equal floats give equal keys); the bucket sort spaces buckets by key
+when values cluster. Coverage compares the scores themselves, which order alike.
 """
 
 import numpy as np
