@@ -8,6 +8,8 @@ exception type and message.
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import warnings
 
 import numpy as np
@@ -18,8 +20,10 @@ import sklearn.metrics as skm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import fastml
 import fastml._validation as validation
 import fastml.metrics as fm
+from fastml._dispatch import kernels
 
 NAMES = ["label_ranking_average_precision_score", "coverage_error", "label_ranking_loss"]
 SPARSE_OK = {"label_ranking_average_precision_score", "label_ranking_loss"}
@@ -465,3 +469,123 @@ def test_unusual_input_matches_sklearn(name, case, reference_calls):
     y, s, w = BAD_INPUTS[case]
     assert_same(name, y, s, sample_weight=w)
     assert reference_calls == [name]  # handed to scikit-learn, never half-computed
+
+
+# --------------------------------------------------------- kernel: blocks, threads, fork
+
+
+def _mixed_extremes(rng, n, L, dtype):
+    """Scores mixing signed zeros, subnormals, the largest finite values, a tight cluster
+    and plain noise, so rows take the bucket-sorted paths with every clamp and fallback."""
+    info = np.finfo(dtype)
+    pool = np.array(
+        [
+            0.0,
+            -0.0,
+            info.smallest_subnormal,
+            -info.smallest_subnormal,
+            info.max,
+            -info.max,
+            info.max / 3,
+            -info.max / 7,
+            1.0,
+        ],
+        dtype=dtype,
+    )
+    s = rng.standard_normal((n, L)).astype(dtype)
+    pick = rng.random((n, L))
+    s[pick < 0.3] = rng.choice(pool, size=int((pick < 0.3).sum()))
+    cluster = (pick >= 0.3) & (pick < 0.6)
+    s[cluster] = (1.0 + rng.integers(0, 40, size=int(cluster.sum())) * info.eps).astype(dtype)
+    return s
+
+
+# scikit-learn's own finiteness check sums the scores and warns when that overflows to inf - inf
+@pytest.mark.filterwarnings("ignore:invalid value encountered in reduce:RuntimeWarning")
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_bucket_path_extreme_and_clustered_scores(name, dtype, fast_only):
+    rng = np.random.default_rng(11)
+    for L, density in ((120, 0.5), (400, 0.1), (400, 0.9)):
+        y = (rng.random((8, L)) < density).astype(np.int64)
+        assert_fast(name, y, _mixed_extremes(rng, 8, L, dtype))
+
+
+@pytest.fixture
+def n_threads():
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+# (rows, labels, density): several row blocks each; the second takes the bucket-sorted paths.
+MULTI_BLOCK = [(30_000, 12, 0.2), (400, 1_000, 0.1)]
+
+
+def _multi_block_case(n, L, density, dtype, seed=3):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, L)) < density).astype(np.int64)
+    s = rng.standard_normal((n, L)).round(1).astype(dtype)  # rounding makes ties
+    w = rng.random(n)
+    return y, s, w
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("shape", MULTI_BLOCK)
+def test_identical_for_any_thread_count(name, shape, n_threads, fast_only):
+    n, L, density = shape
+    assert kernels("metrics_ranking").row_blocks(n, L)[0] > 2
+    fast, ref = _pair(name)
+    for dtype in (np.float64, np.float32):
+        y, s, w = _multi_block_case(n, L, density, dtype)
+        for weights in (None, w):
+            got = []
+            for k in (1, 2, 3):
+                n_threads(k)
+                got.append(fast(y, s, sample_weight=weights))
+            assert got[0] == got[1] == got[2]
+    np.testing.assert_allclose(got[0], ref(y, s, sample_weight=w), **TOL)
+
+
+@pytest.mark.parametrize("shape", MULTI_BLOCK)
+def test_partials_combine_to_the_one_shot(shape):
+    k = kernels("metrics_ranking")
+    n, L, density = shape
+    y, s, w = _multi_block_case(n, L, density, np.float64)
+    y = y.astype(np.uint8)
+    count, size = k.row_blocks(n, L)
+    for block, one_shot in (
+        (k.lrap_block, k.lrap),
+        (k.coverage_block, k.coverage),
+        (k.ranking_loss_block, k.ranking_loss),
+    ):
+        for weights in (np.empty(0), w):
+            weighted = weights.shape[0] > 0
+            parts = [block(y, s, weights, b * size, min(n, (b + 1) * size)) for b in range(count)]
+            acc = parts[0]
+            for part in parts[1:]:
+                acc = k.combine(acc, part)
+            assert k.finish(acc, n, weighted) == one_shot(y, s, weights)
+            # any other cut gives the same mean up to rounding
+            cuts = [0, 1, n // 3, n - 1, n]
+            other = [block(y, s, weights, a, b) for a, b in itertools.pairwise(cuts)]
+            total = other[0]
+            for part in other[1:]:
+                total = k.combine(total, part)
+            np.testing.assert_allclose(
+                k.finish(total, n, weighted), one_shot(y, s, weights), rtol=1e-13
+            )
+
+
+def _ranking_calls(seed):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((20_000, 16)) < 0.2).astype(np.int64)
+    s = rng.random((20_000, 16))
+    return [getattr(fm, name)(y, s) for name in NAMES]
+
+
+def test_fork_child_can_call_after_the_parent(n_threads):
+    n_threads(2)
+    expected = [_ranking_calls(seed) for seed in range(3)]  # the parent has used its pool
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        assert pool.map_async(_ranking_calls, range(3)).get(timeout=120) == expected

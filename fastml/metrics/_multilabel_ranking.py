@@ -7,8 +7,8 @@ Accelerated input: a 2-D 0/1 indicator ``y_true`` with at least two labels (NumP
 pandas DataFrame, or, for LRAP and the ranking loss, a SciPy sparse matrix or array without
 stored zeros or duplicate entries), finite numeric ``y_score`` of the same shape, and
 optional finite non-negative ``sample_weight`` with a positive sum. Each metric is one
-parallel Numba pass over the rows (threads follow ``NUMBA_NUM_THREADS`` /
-``numba.set_num_threads``). Anything else is handed unchanged to scikit-learn, which returns
+parallel compiled pass over blocks of rows (threads follow ``FASTML_NUM_THREADS`` /
+``fastml.set_num_threads``). Anything else is handed unchanged to scikit-learn, which returns
 its own result or raises its own error.
 """
 
