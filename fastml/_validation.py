@@ -223,6 +223,34 @@ def sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
     return w
 
 
+# Non-zero weights may span at most this many binary orders of magnitude in unit_weights.
+_MAX_WEIGHT_SPAN = 900
+
+
+def unit_weights(w: np.ndarray | None) -> tuple[np.ndarray | None, int]:
+    """``(w * 2**-e, e)`` with ``e`` chosen so that the largest weight lies in [0.5, 1).
+
+    Score-curve metrics depend on the weights only through ratios of weight sums, and the
+    kernels multiply such sums together; weights near the ends of the float64 range would
+    overflow there (or underflow to zero). Scaling by a power of two is exact, so the
+    rescaled weights give the same metrics as the given ones, with every sum and product of
+    sums in range. ``e`` lets a caller recover a weight sum in the given scale
+    (``np.ldexp(total, e)``).
+
+    Raises :class:`Unsupported` when the non-zero weights span more than ``2**900``: the
+    smallest would then fall out of the normal float64 range after scaling, and products of
+    their sums could underflow; the reference computes such calls its own way.
+    """
+    if w is None:
+        return None, 0
+    e = int(np.frexp(w.max())[1])
+    smallest = w.min()
+    if smallest == 0:
+        smallest = w[w > 0].min()
+    require(bool(np.ldexp(smallest, -e) >= 2.0**-_MAX_WEIGHT_SPAN))
+    return np.ldexp(w, -e), e
+
+
 def binary_target(y_true, pos_label=None) -> np.ndarray:
     """A 1-D binary target with any two labels (numbers, bools or strings) as uint8 0/1.
 

@@ -620,3 +620,48 @@ def test_kernels_match_numpy_twins():
                     (~ok).sum(),
                 ]
                 np.testing.assert_allclose(stats[m], twin, rtol=1e-12, atol=1e-12)
+
+
+# ------------------------------------------------------------- weights at extreme scales
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-315, 1e150, 1e300, "mixed"])
+def test_weight_scales_match_sklearn_fast(fast_only, scale):
+    """The counting and ranking kernels only add weights (no products of sums): they agree
+    with scikit-learn's own arithmetic at any scale, subnormal weights included."""
+    rng = np.random.default_rng(31)
+    n, n_labels = 50, 4
+    y = indicators(rng, n, n_labels, p=0.4)
+    p = indicators(rng, n, n_labels, p=0.5)
+    s = rng.random((n, n_labels))
+    w = rng.random(n) + 0.05
+    w = w * 10.0 ** rng.integers(-150, 150, n) if scale == "mixed" else w * scale
+    compare("hamming_loss", y, p, sample_weight=w)
+    compare("hamming_loss", y[:, 0], p[:, 0], sample_weight=w)
+    for average in AVERAGES:
+        for name in ("precision_recall_fscore_support", *PRF_FUNCS):
+            compare(name, y, p, average=average, sample_weight=w)
+    for name in ("label_ranking_average_precision_score", "coverage_error",
+                 "label_ranking_loss"):
+        compare(name, y, s, sample_weight=w)
+    preds = np.stack([p, 1 - p])
+    np.testing.assert_allclose(
+        fm.batch_hamming_loss(y, preds, sample_weight=w),
+        [skm.hamming_loss(y, q, sample_weight=w) for q in preds], **TOL,
+    )
+
+
+def test_zero_and_negative_weights_like_sklearn():
+    rng = np.random.default_rng(32)
+    y = indicators(rng, 20, 3, p=0.4)
+    p = indicators(rng, 20, 3, p=0.5)
+    s = rng.random((20, 3))
+    for w in (np.zeros(20), -np.ones(20), np.where(np.arange(20) < 10, -1.0, 2.0)):
+        compare("hamming_loss", y, p, sample_weight=w)
+        for name in PRF_FUNCS:
+            compare(name, y, p, average="macro", sample_weight=w)
+        for name in ("label_ranking_average_precision_score", "coverage_error",
+                     "label_ranking_loss"):
+            compare(name, y, s, sample_weight=w)
+        with pytest.raises(ValueError):
+            fm.batch_hamming_loss(y, p[np.newaxis], sample_weight=w)

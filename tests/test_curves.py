@@ -518,3 +518,205 @@ def test_best_thresholds_against_brute_force():
 def test_best_thresholds_bad_metric():
     with pytest.raises(ValueError):
         best_thresholds(np.array([[1, 0], [0, 1]]), np.zeros((2, 2)), metric="accuracy")
+
+
+# ------------------------------------------------------------------ weights at any scale
+
+SCALES = [1e-300, 1e-200, 1e150, 1e300]
+
+
+def _weighted_cases(rng, n=60, n_labels=4):
+    y, s = make(rng, n, n_labels, prevalence=0.35, n_values=9)
+    y[:, 3] = 0  # a label without positives
+    return y, s, rng.random(n) + 0.05
+
+
+@pytest.mark.parametrize("scale", SCALES)
+@pytest.mark.parametrize("average", AVERAGES)
+def test_extreme_weight_scales_match_sklearn(scale, average):
+    """Weights near the ends of the float64 range: the kernels multiply weight sums, which
+    over- or underflowed (uninitialised results, SystemError, ZeroDivisionError, NaN)."""
+    rng = np.random.default_rng(21)
+    y, s, w = _weighted_cases(rng)
+    w = w * scale
+    cases = [
+        (average_precision_score, skm.average_precision_score, {}),
+        (roc_auc_score, skm.roc_auc_score, {}),
+        (roc_auc_score, skm.roc_auc_score, {"max_fpr": 0.3}),
+    ]
+    for fast, ref, kwargs in cases:
+        yy = y[:, :3] if fast is roc_auc_score else y  # ROC AUC: no one-class label (NaN)
+        ss = s[:, : yy.shape[1]]
+        got = assert_same(fast, ref, yy, ss, average=average, sample_weight=w, **kwargs)
+        # binary input (average is ignored there)
+        assert_same(fast, ref, yy[:, 0], ss[:, 0], average=average, sample_weight=w, **kwargs)
+        # the fast path ran: the same numbers as with weights of a usual scale
+        unscaled = quiet(fast, yy, ss, average=average, sample_weight=w / scale, **kwargs)
+        if average == "weighted" and scale < 1e-100:
+            assert got == 0  # scikit-learn's "no support" rule, in the weights' own scale
+        else:
+            np.testing.assert_allclose(got, unscaled, rtol=1e-12)
+
+
+def test_extreme_weights_stay_on_the_fast_path(fast_only):
+    rng = np.random.default_rng(22)
+    y, s, _ = _weighted_cases(rng)
+    y = y[:, :3]
+    s = s[:, :3]
+    w = rng.integers(1, 1000, len(y)).astype(np.float64)  # exact at every scale below
+    # 2**-1046: subnormal weights; 2**1013: weight sums beyond the float64 range
+    for scale in [2.0**-1046, 2.0**-1000, 2.0**-600, 2.0**500, 2.0**1000, 2.0**1013]:
+        for average in ["micro", "macro", "samples", None]:
+            for f in (average_precision_score, roc_auc_score):
+                got = quiet(f, y, s, average=average, sample_weight=w * scale)
+                want = quiet(f, y, s, average=average, sample_weight=w)
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+        got = quiet(batch_average_precision_score, y, np.stack([s, s[::-1]]),
+                    sample_weight=w * scale)
+        want = quiet(batch_average_precision_score, y, np.stack([s, s[::-1]]), sample_weight=w)
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_repeated_tiny_weight_calls_are_stable():
+    y = np.array([1, 0, 1, 0, 1, 0])
+    s = np.array([0.9, 0.8, 0.7, 0.3, 0.2, 0.1])
+    w = np.full(6, 1e-300)
+    expected = skm.roc_auc_score(y, s, sample_weight=w)
+    for _ in range(3):
+        assert roc_auc_score(y, s, sample_weight=w) == pytest.approx(expected, rel=1e-12)
+        y2, s2 = y.reshape(2, 3).T, s.reshape(2, 3).T
+        assert roc_auc_score(y2, s2, sample_weight=w[:3]) == pytest.approx(
+            skm.roc_auc_score(y2, s2, sample_weight=w[:3]), rel=1e-12
+        )
+    assert average_precision_score(y, s, sample_weight=w) == pytest.approx(
+        skm.average_precision_score(y, s, sample_weight=w), rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+def test_mixed_weight_magnitudes_match_sklearn(average):
+    rng = np.random.default_rng(23)
+    y, s, w = _weighted_cases(rng)
+    spans = [
+        w * 10.0 ** rng.integers(-150, 150, len(w)),  # 1e300 apart: still on the fast path
+        w * 10.0 ** rng.integers(-300, 300, len(w)),  # wider: scikit-learn's arithmetic
+        np.where(rng.random(len(w)) < 0.5, 1e300, 1e-300) * w,
+        np.where(np.arange(len(w)) == 0, 1e300, w),  # one weight dwarfs the others
+        np.where(np.arange(len(w)) == 0, 1.0, 1e-320),  # subnormal beside a normal weight
+    ]
+    for sw in spans:
+        assert_same(average_precision_score, skm.average_precision_score, y, s,
+                    average=average, sample_weight=sw)
+        assert_same(average_precision_score, skm.average_precision_score, y[:, 0], s[:, 0],
+                    sample_weight=sw)
+        assert_same(roc_auc_score, skm.roc_auc_score, y[:, :3], s[:, :3], average=average,
+                    sample_weight=sw)
+        assert_same(roc_auc_score, skm.roc_auc_score, y[:, :3], s[:, :3], average=average,
+                    sample_weight=sw, max_fpr=0.4)
+        got = quiet(batch_average_precision_score, y, np.stack([s, s[::-1]]),
+                    average=average, sample_weight=sw)
+        want = [quiet(skm.average_precision_score, y, ss, average=average, sample_weight=sw)
+                for ss in (s, s[::-1])]
+        np.testing.assert_allclose(got, np.array(want, dtype=float), rtol=1e-12, atol=1e-12)
+
+
+def test_zero_and_negative_weights_error_like_sklearn():
+    rng = np.random.default_rng(24)
+    y, s, w = _weighted_cases(rng, n=20)
+    for sw in (np.zeros(20), -w, np.where(np.arange(20) < 10, -1.0, 1.0)):
+        for average in AVERAGES:
+            for fast, ref in PAIRS:
+                assert error_of(fast, y, s, average=average, sample_weight=sw) == error_of(
+                    ref, y, s, average=average, sample_weight=sw
+                )
+                if error_of(ref, y, s, average=average, sample_weight=sw) is None:
+                    assert_same(fast, ref, y, s, average=average, sample_weight=sw)
+        with pytest.raises(ValueError):
+            batch_average_precision_score(y, s[np.newaxis], sample_weight=sw)
+
+
+# --------------------------------------------------------------------------- pos_label
+
+
+@pytest.mark.parametrize(
+    "pos_label", [None, [1], (1,), "a", 2, 1.5, np.nan, 1j, np.array([1]), object()]
+)
+def test_invalid_pos_label_errors_like_sklearn(pos_label):
+    """average_precision_score has no "greater label" default: pos_label=None is invalid."""
+    y = np.array([1, 0, 1, 1, 0])
+    s = np.array([0.9, 0.1, 0.8, 0.4, 0.5])
+    for yy in (y, np.ones(5, int), np.zeros(5, int), y.reshape(-1, 1) @ np.ones((1, 2), int)):
+        ss = s if yy.ndim == 1 else np.column_stack([s, s[::-1]])
+        expected = error_of(skm.average_precision_score, yy, ss, pos_label=pos_label)
+        assert error_of(average_precision_score, yy, ss, pos_label=pos_label) == expected
+        if expected is None:  # a label absent from a one-class y_true: scikit-learn's AP
+            assert_same(average_precision_score, skm.average_precision_score, yy, ss,
+                        pos_label=pos_label)
+    if pos_label is None:  # rejected by parameter validation, even for a one-class y_true
+        for yy in (y, np.ones(5, int)):
+            error = error_of(average_precision_score, yy, s, pos_label=None)
+            assert error is not None and error[0].__name__ == "InvalidParameterError"
+
+
+@pytest.mark.parametrize("pos_label", [1, True, np.int64(1), 1.0, np.float32(1)])
+def test_valid_pos_label_forms_match_sklearn(pos_label, fast_only):
+    y = np.array([1, 0, 1, 1, 0])
+    s = np.array([0.9, 0.1, 0.8, 0.4, 0.5])
+    assert average_precision_score(y, s, pos_label=pos_label) == pytest.approx(
+        skm.average_precision_score(y, s, pos_label=pos_label), rel=1e-15
+    )
+
+
+# ------------------------------------------------------------ report with float32 scores
+
+
+def _report_counts(report, j):
+    return report["precision"].iloc[j], report["recall"].iloc[j]
+
+
+def test_multilabel_report_float32_thresholds_one_rule():
+    """Per-label thresholds used to be rounded to float32 (to nearest), a shared one not:
+    a label's numbers then depended on the other labels' thresholds."""
+    rng = np.random.default_rng(25)
+    for _ in range(100):
+        n, n_labels = 40, 4
+        y = (rng.random((n, n_labels)) < 0.4).astype(np.int64)
+        y[0] = 1
+        s = rng.random((n, n_labels)).astype(np.float32)
+        picked = s[rng.integers(0, n, n_labels), np.arange(n_labels)].astype(np.float64)
+        # thresholds a hair around score values, and values float32 cannot hold
+        thr = picked + rng.choice([-1e-9, 0.0, 1e-9, 3e-8], n_labels)
+        per_label = multilabel_report(y, s, thr)
+        # the documented rule: float64(score) >= float64(threshold)
+        pred = s.astype(np.float64) >= thr
+        precision = skm.precision_score(y, pred, average=None, zero_division=0)
+        recall = skm.recall_score(y, pred, average=None, zero_division=0)
+        np.testing.assert_array_equal(per_label["precision"], precision)
+        np.testing.assert_array_equal(per_label["recall"], recall)
+        for j in range(n_labels):
+            shared = multilabel_report(y, s, float(thr[j]))
+            assert _report_counts(shared, j) == _report_counts(per_label, j)
+            # the same label alone, with its threshold: the same decisions
+            alone = multilabel_report(y[:, j], s[:, j], thr[j])
+            assert _report_counts(alone, 0) == _report_counts(per_label, j)
+
+
+def test_multilabel_report_threshold_rule_documented_cases():
+    y = np.array([[1, 0], [0, 1], [1, 1], [0, 0]])
+    s = np.full((4, 2), np.float32(0.7))  # 0.699999988..., below the float64 0.7
+    s[3] = 0.1
+    # float64 comparison: float32(0.7) < 0.7, nothing is predicted at 0.7
+    for thr in (0.7, [0.7, 0.7], np.array([0.7, 0.7])):
+        report = multilabel_report(y, s, thr)
+        np.testing.assert_array_equal(report["recall"], [0.0, 0.0])
+    # a float32 threshold holds the score's value exactly: predicted
+    for thr in (np.float32(0.7), np.array([0.7, 0.7], np.float32), [float(np.float32(0.7))] * 2):
+        report = multilabel_report(y, s, thr)
+        np.testing.assert_array_equal(report["recall"], [1.0, 1.0])
+    # mixed: per label, each by the same rule
+    report = multilabel_report(y, s, [0.7, float(np.float32(0.7))])
+    np.testing.assert_array_equal(report["recall"], [0.0, 1.0])
+    # infinite thresholds: nothing / everything predicted
+    report = multilabel_report(y, s, [np.inf, -np.inf])
+    np.testing.assert_array_equal(report["recall"], [0.0, 1.0])
+    np.testing.assert_array_equal(report["precision"], [0.0, 0.5])

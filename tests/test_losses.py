@@ -740,13 +740,13 @@ def test_xgboost_sklearn_api_and_metric(strategy):
                             multi_strategy=strategy, n_jobs=1)
     w = np.ones(len(X))
     clf.fit(X, Y, sample_weight=w, eval_set=[(Xt, Yt)], verbose=False)
-    ap = clf.evals_result()["validation_0"]["ap_macro"]
+    ap = clf.evals_result()["validation_0"]["aucpr_macro"]
     assert len(ap) == 20 and ap[-1] > 0.4
     margin = clf.get_booster().predict(xgb.DMatrix(Xt), output_margin=True)
     assert ap[-1] == pytest.approx(quiet(metric, Yt, margin))
     # native form of the metric
     name, value = quiet(metric, margin, xgb.DMatrix(Xt, label=Yt))
-    assert name == "ap_macro" and value == pytest.approx(ap[-1])
+    assert name == "aucpr_macro" and value == pytest.approx(ap[-1])
     # the objective uses the DMatrix weights: weight 2 everywhere doubles grad and hess
     d = xgb.DMatrix(X[:50], label=Y[:50], weight=np.full(50, 2.0))
     z = np.zeros((50, Y.shape[1]), np.float32)
@@ -781,7 +781,7 @@ def test_lightgbm_per_label_equals_num_class_closure():
     np.testing.assert_allclose(joint, per_label, rtol=1e-6, atol=1e-6)
     assert quiet(AveragePrecisionMetric(), Yt, joint) > 0.4
     name, value, higher = quiet(feval, booster.predict(X, raw_score=True), ds)
-    assert name == "ap_macro" and higher is True and 0 < value <= 1
+    assert name == "aucpr_macro" and higher is True and 0 < value <= 1
     # scikit-learn wrapper: (y_true, y_pred[, weight]) form, one label
     clf = lgb.LGBMClassifier(objective=LightGBMObjective("bce", w_pos=3.0), n_estimators=10,
                              verbose=-1, n_jobs=1)
@@ -801,3 +801,198 @@ def test_objective_repr_and_errors():
     with pytest.raises(ValueError, match="loss"):
         XGBoostObjective("hinge")
     np.testing.assert_allclose(prior_logits([[1, 0], [0, 0]]), [0.0, np.log(1e-6 / (1 - 1e-6))])
+
+
+# ------------------------------------------------------- prior_logits validates its input
+
+BAD_LABELS = [
+    ("NaN label", [[0.0, np.nan], [1.0, 0.0]]),
+    ("label above 1", [[0.0, 1.5], [1.0, 0.0]]),
+    ("negative label", [[0.0, -0.1], [1.0, 0.0]]),
+    ("inf label", [[0.0, np.inf], [1.0, 0.0]]),
+    ("integer 2", [[0, 2], [1, 0]]),
+    ("integer -1", [[0, -1], [1, 0]]),
+    ("no samples", np.zeros((0, 3))),
+    ("3-D", np.zeros((2, 2, 2))),
+    ("strings", [["a", "b"]]),
+]
+
+
+@pytest.mark.parametrize("case, Y", BAD_LABELS, ids=[c[0] for c in BAD_LABELS])
+def test_prior_logits_rejects_what_label_frequencies_rejects(case, Y):
+    with pytest.raises((ValueError, TypeError)) as expected:
+        label_frequencies(Y)
+    with pytest.raises(expected.type) as got:
+        prior_logits(Y)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("eps", [0.7, 0.5, 0.0, -1e-6, np.nan, np.inf, 1.0])
+def test_prior_logits_eps_must_lie_in_zero_half(eps):
+    with pytest.raises(ValueError, match="eps"):
+        prior_logits([[1, 0], [0, 0]], eps=eps)
+
+
+@pytest.mark.parametrize("eps", ["0.1", None, True, [0.1]])
+def test_prior_logits_eps_must_be_a_number(eps):
+    with pytest.raises(TypeError, match="eps"):
+        prior_logits([[1, 0], [0, 0]], eps=eps)
+
+
+def test_prior_logits_valid_input():
+    rng = np.random.default_rng(3)
+    Y = (rng.random((50, 4)) < [0.5, 0.1, 0.0, 1.0]).astype(np.int64)
+    for form in (Y, Y.astype(bool), Y.astype(np.float32), Y.tolist()):
+        p = np.clip(label_frequencies(form)[0], 1e-3, 1 - 1e-3)
+        np.testing.assert_allclose(prior_logits(form, eps=1e-3), np.log(p / (1 - p)),
+                                   rtol=1e-12)
+    assert np.all(np.isfinite(prior_logits(Y, eps=np.float32(0.25))))
+    np.testing.assert_allclose(prior_logits([[0.25], [0.75]]), [0.0])  # soft labels
+    np.testing.assert_allclose(prior_logits(Y[:, 0]), prior_logits(Y[:, :1]))
+
+
+# ------------------------------------------- early stopping keeps the best average precision
+
+
+def rising_ap_data(n=1500, n_labels=3, seed=0):
+    """Labels from an interaction model, so that boosting's validation AP climbs for tens of
+    rounds from a low start (measured: macro AP about 0.24 after one round, 0.35+ later)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 3 * n_labels + 1))
+    k = n_labels
+    logit = 1.5 * X[:, :k] + X[:, k : 2 * k] * X[:, 2 * k : 3 * k] - 2.5
+    Y = (rng.random((n, k)) < expit(logit)).astype(np.float32)
+    h = 2 * n // 3
+    return X[:h], Y[:h], X[h:], Y[h:]
+
+
+def _check_best_round(history, best_iteration, metric_name):
+    ap = np.asarray(history[metric_name])
+    assert list(history)[-1] == metric_name  # early stopping follows the last metric
+    assert best_iteration == int(np.argmax(ap))  # the first round with the best AP
+    assert best_iteration > 0 and ap[best_iteration] > ap[0] + 0.05
+    return ap
+
+
+XGB_PARAMS = {"tree_method": "hist", "max_depth": 3, "eta": 0.1, "nthread": 1}
+
+
+@pytest.mark.parametrize("maximize", [None, True])
+@pytest.mark.parametrize("disable_default", [False, True])
+def test_xgboost_train_early_stopping_keeps_best_ap(maximize, disable_default):
+    """The README pairing: xgb.train with XGBoostObjective and AveragePrecisionMetric keeps
+    the round with the best AP, with or without maximize=True and XGBoost's default metric
+    (rmse of the margins: minimised, it must not decide)."""
+    xgb = pytest.importorskip("xgboost")
+    X, Y, Xv, Yv = rising_ap_data()
+    params = {**XGB_PARAMS, "num_target": Y.shape[1], "multi_strategy": "one_output_per_tree",
+              "base_score": prior_logits(Y).tolist()}
+    if disable_default:
+        params["disable_default_eval_metric"] = True
+    dtrain, dvalid = xgb.DMatrix(X, label=Y), xgb.DMatrix(Xv, label=Yv)
+    log = {}
+    kwargs = {} if maximize is None else {"maximize": maximize}
+    metric = AveragePrecisionMetric()
+    booster = xgb.train(params, dtrain, 150, obj=XGBoostObjective("focal"),
+                        evals=[(dvalid, "valid")], custom_metric=metric,
+                        early_stopping_rounds=25, evals_result=log, verbose_eval=False,
+                        **kwargs)
+    ap = _check_best_round(log["valid"], booster.best_iteration, "aucpr_macro")
+    assert list(log["valid"]) == (["aucpr_macro"] if disable_default else ["rmse", "aucpr_macro"])
+    margin = booster.predict(dvalid, iteration_range=(0, booster.best_iteration + 1))
+    assert quiet(metric, Yv, margin) == pytest.approx(ap[booster.best_iteration], abs=1e-6)
+
+
+@pytest.mark.parametrize("disable_default", [False, True])
+def test_xgboost_classifier_early_stopping_keeps_best_ap(disable_default):
+    """XGBClassifier has no maximize=: the metric's name must carry the direction."""
+    xgb = pytest.importorskip("xgboost")
+    X, Y, Xv, Yv = rising_ap_data()
+    kwargs = {"disable_default_eval_metric": True} if disable_default else {}
+    clf = xgb.XGBClassifier(objective=XGBoostObjective("focal"),
+                            eval_metric=AveragePrecisionMetric(), early_stopping_rounds=25,
+                            n_estimators=150, max_depth=3, learning_rate=0.1,
+                            tree_method="hist", n_jobs=1,
+                            base_score=label_frequencies(Y)[0].tolist(), **kwargs)
+    clf.fit(X, Y, eval_set=[(Xv, Yv)], verbose=False)
+    history = clf.evals_result()["validation_0"]
+    ap = _check_best_round(history, clf.best_iteration, "aucpr_macro")
+    assert list(history) == (["aucpr_macro"] if disable_default else ["logloss", "aucpr_macro"])
+    # predictions come from the best round
+    booster = clf.get_booster()
+    margin = booster.predict(xgb.DMatrix(Xv), output_margin=True,
+                             iteration_range=(0, clf.best_iteration + 1))
+    assert quiet(AveragePrecisionMetric(), Yv, margin) == pytest.approx(
+        ap[clf.best_iteration], abs=1e-6
+    )
+    proba = clf.predict_proba(Xv)
+    assert quiet(AveragePrecisionMetric(), Yv, proba) == pytest.approx(
+        ap[clf.best_iteration], abs=1e-6
+    )
+
+
+def test_xgboost_classifier_weighted_eval_set():
+    """With weights on the evaluation set the wrapper passes sample_weight=..."""
+    xgb = pytest.importorskip("xgboost")
+    X, Y, Xv, Yv = rising_ap_data(n=600)
+    wv = (np.random.default_rng(1).random(len(Xv)) + 0.5).astype(np.float32)  # as a DMatrix
+    clf = xgb.XGBClassifier(objective=XGBoostObjective("bce"),
+                            eval_metric=AveragePrecisionMetric(), n_estimators=5,
+                            max_depth=2, tree_method="hist", n_jobs=1)
+    clf.fit(X, Y, eval_set=[(Xv, Yv)], sample_weight_eval_set=[wv], verbose=False)
+    ap = clf.evals_result()["validation_0"]["aucpr_macro"]
+    margin = clf.get_booster().predict(xgb.DMatrix(Xv), output_margin=True)
+    from fastml.metrics import average_precision_score
+
+    expected = average_precision_score(Yv, margin, sample_weight=wv)
+    assert ap[-1] == pytest.approx(expected, abs=1e-6)  # the log keeps 6 digits
+    assert ap[-1] != pytest.approx(average_precision_score(Yv, margin), rel=1e-9)
+    # the native form reads the DMatrix weights the same way
+    name, value = AveragePrecisionMetric()(margin, xgb.DMatrix(Xv, label=Yv, weight=wv))
+    assert name == "aucpr_macro" and value == pytest.approx(expected, rel=1e-12)
+
+
+def test_lightgbm_early_stopping_keeps_best_ap():
+    lgb = pytest.importorskip("lightgbm")
+    X, Y, Xv, Yv = rising_ap_data()
+    prior = prior_logits(Y)
+    params = {"objective": LightGBMObjective("focal", y=Y), "num_class": Y.shape[1],
+              "learning_rate": 0.1, "num_leaves": 7, "verbose": -1, "num_threads": 1,
+              "deterministic": True, "force_row_wise": True}
+    train = lgb.Dataset(X, label=np.zeros(len(X)), init_score=np.tile(prior, (len(X), 1)))
+    valid = lgb.Dataset(Xv, label=np.zeros(len(Xv)), init_score=np.tile(prior, (len(Xv), 1)),
+                        reference=train)
+    log = {}
+    booster = lgb.train(params, train, 150, valid_sets=[valid],
+                        feval=AveragePrecisionMetric(y=Yv),
+                        callbacks=[lgb.early_stopping(25, verbose=False),
+                                   lgb.record_evaluation(log)])
+    ap = np.asarray(log["valid_0"]["aucpr_macro"])
+    assert booster.best_iteration == int(np.argmax(ap)) + 1  # LightGBM counts from 1
+    assert booster.best_iteration > 1 and ap.max() > ap[0] + 0.05
+
+
+def test_lightgbm_dataset_subclass_gets_higher_is_better():
+    lgb = pytest.importorskip("lightgbm")
+
+    class MyDataset(lgb.Dataset):
+        pass
+
+    X, Y, _, _ = rising_ap_data(n=300)
+    ds = MyDataset(X, label=np.ascontiguousarray(Y[:, 0])).construct()
+    name, value, higher = quiet(AveragePrecisionMetric(), np.linspace(0, 1, len(X)), ds)
+    assert name == "aucpr_macro" and higher is True and 0 < value <= 1
+
+
+def test_average_precision_metric_names_and_options():
+    assert AveragePrecisionMetric("micro").__name__ == "aucpr_micro"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for name in ("aucpr_mine", "auc", "map_val", "ndcg_x", "pre_ap"):
+            assert AveragePrecisionMetric(name=name).__name__ == name
+    for name in ("ap", "my_ap", "mape"):
+        with pytest.warns(UserWarning, match="minimises"):
+            AveragePrecisionMetric(name=name)
+    for average in (None, "binary", "foo"):
+        with pytest.raises(ValueError, match="average"):
+            AveragePrecisionMetric(average)

@@ -7,11 +7,19 @@ native training functions and the scikit-learn wrappers.
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal
 
 import numpy as np
 
-from fastml.losses._core import _as_labels, _focal_loss, _to_numpy, _weighted_bce
+from fastml.losses._core import (
+    _as_labels,
+    _focal_loss,
+    _scalar,
+    _to_numpy,
+    _weighted_bce,
+    label_frequencies,
+)
 
 _LOSSES = ("focal", "bce")
 
@@ -23,14 +31,22 @@ def prior_logits(Y, *, eps: float = 1e-6) -> np.ndarray:
     Parameters
     ----------
     Y : array-like of shape (n_samples, n_labels) or (n_samples,)
-        0/1 (or soft) labels.
+        0/1 (or soft) labels in [0, 1], checked as :func:`label_frequencies` checks them.
     eps : float, default=1e-6
         The rates are clipped to ``[eps, 1 - eps]`` so that a label with no positives (or no
-        negatives) gets a finite start.
+        negatives) gets a finite start; ``0 < eps < 0.5``.
 
     Returns
     -------
     ndarray of shape (n_labels,) (a 1-D ``Y`` gives shape (1,))
+
+    Raises
+    ------
+    ValueError
+        ``Y`` is empty, not 1-D or 2-D, or holds values outside [0, 1] or NaN; ``eps`` is
+        not finite or not in (0, 0.5).
+    TypeError
+        ``Y`` is not numeric, or ``eps`` is not a real number.
 
     Notes
     -----
@@ -48,12 +64,10 @@ def prior_logits(Y, *, eps: float = 1e-6) -> np.ndarray:
     >>> prior_logits(np.array([[1, 0], [0, 0], [0, 0], [0, 1]])).round(4).tolist()
     [-1.0986, -1.0986]
     """
-    y = _as_labels(Y)
-    if y.ndim == 1:
-        y = y[:, np.newaxis]
-    if y.ndim != 2 or y.shape[0] == 0:
-        raise ValueError(f"Y must be 1-D or 2-D with at least one sample, got shape {y.shape}")
-    p = np.clip(y.mean(axis=0, dtype=np.float64), eps, 1.0 - eps)
+    eps = _scalar(eps, "eps")
+    if not 0.0 < eps < 0.5:
+        raise ValueError(f"eps must lie in (0, 0.5), got {eps}")
+    p = np.clip(label_frequencies(Y)[0], eps, 1.0 - eps)
     return np.log(p) - np.log1p(-p)
 
 
@@ -144,8 +158,10 @@ class XGBoostObjective(_Loss):
     prior_logits(Y).tolist()`` (XGBoost >= 3.1) or ``base_margin`` (see
     :func:`prior_logits`). With a custom objective ``Booster.predict`` returns margins
     (``output_margin`` is implied); apply a sigmoid for probabilities. Pair it with
-    :class:`AveragePrecisionMetric` as ``custom_metric`` (``maximize=True`` for early
-    stopping).
+    :class:`AveragePrecisionMetric` (``custom_metric`` / ``eval_metric``): early stopping
+    then keeps the round with the best average precision, and
+    ``disable_default_eval_metric=True`` spares XGBoost its default metric (the ``rmse``
+    of the margins).
 
     Examples
     --------
@@ -255,20 +271,33 @@ class LightGBMObjective(_Loss):
         return grad, hess
 
 
+_AP_AVERAGES = ("macro", "micro", "weighted", "samples")
+# XGBoost's early stopping, left to decide (XGBClassifier, or xgb.train without maximize=),
+# maximises a metric whose name starts with one of these (except "mape") and minimises any
+# other: the only way a custom metric tells it that larger is better.
+_XGB_MAXIMIZE_PREFIXES = ("auc", "pre", "map", "ndcg")
+
+
+def _is_lightgbm(data) -> bool:
+    return any(cls.__module__.split(".", 1)[0] == "lightgbm" for cls in type(data).__mro__)
+
+
 class AveragePrecisionMetric:
     """Average precision (``fastml.metrics.average_precision_score``) as an evaluation
-    metric for XGBoost and LightGBM; larger is better.
+    metric for XGBoost and LightGBM; larger is better, and early stopping keeps the round
+    with the largest value.
 
     - ``xgb.train(..., custom_metric=metric)``: called as ``metric(predt, dmatrix)``,
-      returns ``(name, value)``; use ``maximize=True`` with early stopping.
-    - ``XGBClassifier(eval_metric=metric)``: called as ``metric(y_true, y_score)``, returns
-      the value (named by ``metric.__name__``).
+      returns ``(name, value)``.
+    - ``XGBClassifier(eval_metric=metric)``: called as ``metric(y_true, y_score)`` (with
+      ``sample_weight=`` when the evaluation set has weights), returns the value (named by
+      ``metric.__name__``).
     - ``lgb.train(..., feval=metric)``: called as ``metric(preds, dataset)``, returns
-      ``(name, value, True)``. For the ``num_class`` multi-label form pass ``y`` (the
-      validation labels, (n, K)).
+      ``(name, value, True)`` (``True``: higher is better). For the ``num_class``
+      multi-label form pass ``y`` (the validation labels, (n, K)).
 
     Scores may be margins or probabilities (average precision only depends on their
-    order).
+    order). The data set's weights, if any, weight the samples.
 
     Parameters
     ----------
@@ -276,7 +305,20 @@ class AveragePrecisionMetric:
     y : array-like of shape (n, K), default=None
         Labels to use instead of the data set's (LightGBM ``num_class`` form).
     name : str, default=None
-        Name shown in the training log; default ``"ap_<average>"``.
+        Name shown in the training log; default ``"aucpr_<average>"``.
+
+    Notes
+    -----
+    XGBoost has no way for a custom metric to say that larger is better other than its
+    name: its early stopping, unless given ``maximize=True`` (``xgb.train`` only), maximises
+    a metric whose name starts with "auc", "pre", "map" or "ndcg" and minimises any other,
+    silently keeping the worst round. The default name starts with "aucpr" (average
+    precision is the step-wise area under the precision-recall curve), so early stopping
+    keeps the best round in ``xgb.train`` and in ``XGBClassifier`` alike; a ``name``
+    without such a prefix gets a warning. Early stopping follows the last metric of the
+    last evaluation set, which is the custom one; XGBoost still computes its default metric
+    (``rmse`` of the margins with ``xgb.train``, ``logloss`` in ``XGBClassifier``) unless
+    ``disable_default_eval_metric=True`` is set in the parameters.
 
     Examples
     --------
@@ -285,27 +327,47 @@ class AveragePrecisionMetric:
     >>> metric = AveragePrecisionMetric()
     >>> metric(np.array([[1, 0], [0, 1], [1, 1]]), np.array([[2.0, -1.0], [0.1, 0.3], [1.0, 0.4]]))
     1.0
+    >>> metric.__name__
+    'aucpr_macro'
     """
 
     def __init__(self, average: str = "macro", *, y=None, name: str | None = None):
+        if not (isinstance(average, str) and average in _AP_AVERAGES):
+            raise ValueError(f"average must be one of {_AP_AVERAGES}, got {average!r}")
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {name!r}")
+        if name and (name == "mape" or not name.startswith(_XGB_MAXIMIZE_PREFIXES)):
+            warnings.warn(
+                f"XGBoost's early stopping minimises a custom metric named {name!r}: it "
+                f"maximises only names starting with {_XGB_MAXIMIZE_PREFIXES} (or with "
+                "xgb.train(..., maximize=True)), so XGBClassifier would keep the round with "
+                "the lowest average precision",
+                UserWarning,
+                stacklevel=2,
+            )
         self.average = average
         self.y = None if y is None else _as_labels(y)
-        self.__name__ = name or f"ap_{average}"
+        self.__name__ = name or f"aucpr_{average}"
 
-    def _value(self, labels, scores) -> float:
+    def _value(self, labels, scores, weight) -> float:
         from fastml.metrics import average_precision_score
 
         s = _to_numpy(scores, "scores")
         y = _to_numpy(labels, "labels")
         if s.ndim == 1 and y.ndim == 2 and s.size == y.size:  # LightGBM < 4, class-major
             s = s.reshape(y.shape[1], y.shape[0]).T
-        return float(average_precision_score(y.reshape(s.shape), s, average=self.average))
+        return float(
+            average_precision_score(
+                y.reshape(s.shape), s, average=self.average, sample_weight=weight
+            )
+        )
 
-    def __call__(self, a, b):
+    def __call__(self, a, b, sample_weight=None):
         if hasattr(b, "get_label"):  # native training: (predt, data set)
             labels = self.y if self.y is not None else b.get_label()
-            value = self._value(labels, a)
-            if type(b).__module__.split(".", 1)[0] == "lightgbm":
+            value = self._value(labels, a, _weights_or_none(b.get_weight()))
+            if _is_lightgbm(b):
                 return self.__name__, value, True
             return self.__name__, value
-        return self._value(self.y if self.y is not None else a, b)
+        # scikit-learn wrapper: (y_true, y_score, sample_weight=None)
+        return self._value(self.y if self.y is not None else a, b, _weights_or_none(sample_weight))

@@ -239,6 +239,17 @@ def label_frequencies(Y) -> tuple[np.ndarray, np.ndarray]:
         from fastml._dask import losses as dask_losses
 
         return dask_losses.label_frequencies(label_frequencies, Y)
+    pos = _label_matrix(Y).mean(axis=0, dtype=np.float64)
+    return pos, 1.0 - pos
+
+
+def _label_matrix(Y) -> np.ndarray:
+    """``Y`` checked as a label matrix: (n_samples, n_labels) with at least one sample, 0/1
+    (bool, integer) or soft labels in [0, 1] (float, no NaN); a 1-D ``Y`` is one label.
+
+    The one checker behind :func:`label_frequencies`, :func:`label_weights` and
+    :func:`fastml.losses.prior_logits`. Raises ValueError (TypeError for non-numeric input).
+    """
     y = _as_labels(Y)
     if y.ndim == 1:
         y = y[:, np.newaxis]
@@ -247,9 +258,8 @@ def label_frequencies(Y) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[0] == 0:
         raise ValueError("Y has no samples")
     if y.dtype.kind == "f" and not (np.all(y >= 0) and np.all(y <= 1)):
-        raise ValueError("Y must lie in [0, 1]")
-    pos = y.mean(axis=0, dtype=np.float64)
-    return pos, 1.0 - pos
+        raise ValueError("Y must lie in [0, 1] (no NaN)")
+    return y
 
 
 def label_weights(

@@ -25,6 +25,7 @@ from fastml._validation import (
     require,
     sample_weights,
     scored_targets,
+    unit_weights,
     warn_undefined,
 )
 from fastml.kernels.metrics_curves_cpu import (
@@ -102,15 +103,29 @@ def _row_stats(y, s, max_fpr=0.0):
     )
 
 
-def _targets(y_true, y_score, sample_weight, pos_label) -> ScoredTargets:
-    """Validated inputs; a 1-D ``y_true`` may hold any two labels (mapped to 0/1 here)."""
+def _targets(y_true, y_score, sample_weight, pos_label) -> tuple[ScoredTargets, int]:
+    """Validated inputs, and the binary exponent ``e`` the weights were scaled by.
+
+    A 1-D ``y_true`` may hold any two labels (mapped to 0/1 here). The weights come back
+    scaled by ``2**-e`` (largest in [0.5, 1), see :func:`unit_weights`), so that the kernels
+    see the same ratios at any scale of the given weights.
+    """
     try:
         one_d = np.ndim(y_true) == 1
     except Exception as exc:  # ragged input: the reference explains
         raise Unsupported from exc
     if one_d:
         y_true = binary_target(y_true, pos_label)
-    return scored_targets(y_true, y_score, sample_weight)
+    t = scored_targets(y_true, y_score, sample_weight)
+    w, e = unit_weights(t.weight)
+    return t._replace(weight=w), e
+
+
+def _no_support(support: np.ndarray, e: int) -> bool:
+    """scikit-learn's test for average="weighted": the total positive weight, in the scale
+    of the given weights (``support`` was computed from weights scaled by ``2**-e``), is
+    close to zero."""
+    return bool(np.isclose(np.ldexp(support.sum(), e), 0.0))
 
 
 def _kernel_weight(w):
@@ -157,8 +172,9 @@ def average_precision_score(
         Scores: probabilities or decision values.
     average : {"micro", "macro", "weighted", "samples"} or None, default="macro"
         Averaging over labels, as in scikit-learn; ignored for binary ``y_true``.
-    pos_label : int, default=1
-        The positive label; must be 1 for multi-label input.
+    pos_label : int, float, bool or str, default=1
+        The positive label; must be 1 for multi-label input. Invalid values (None among
+        them) get scikit-learn's own error.
     sample_weight : array-like of shape (n_samples,), default=None
         Sample weights.
 
@@ -184,7 +200,10 @@ def average_precision_score(
     0.9167
     """
     require(is_option(average, _AVERAGES))
-    t = _targets(y_true, y_score, sample_weight, pos_label)
+    # scikit-learn takes a number, a string or a bool (None is invalid here, unlike in
+    # roc_curve): anything else is its to reject
+    require(isinstance(pos_label, (Real, str, np.bool_)))
+    t, e = _targets(y_true, y_score, sample_weight, pos_label)
     require(not t.multilabel or _is_one(pos_label))
     if not t.multilabel or average == "micro":
         stats = _flat_stats(t.y, t.score, t.weight)
@@ -196,7 +215,7 @@ def average_precision_score(
         return _average(_ap_from_stats(stats), t.weight)
     stats = _column_stats(t.y, t.score, t.weight)[0]
     support = stats[:, POS_W]
-    if average == "weighted" and np.isclose(support.sum(), 0.0):
+    if average == "weighted" and _no_support(support, e):
         return 0  # scikit-learn returns before scoring any label (so without warnings)
     _warn_no_positive(stats, once=False)
     scores = _ap_from_stats(stats)
@@ -285,7 +304,7 @@ def roc_auc_score(
     require(is_option(average, _AVERAGES))
     require(is_option(multi_class, ("raise", "ovr", "ovo")) and labels is None)
     fpr_cut = _check_max_fpr(max_fpr)
-    t = _targets(y_true, y_score, sample_weight, None)
+    t, e = _targets(y_true, y_score, sample_weight, None)
     weighted = t.weight is not None
     if not t.multilabel or average == "micro":
         stats = _flat_stats(t.y, t.score, t.weight, fpr_cut)
@@ -295,7 +314,7 @@ def roc_auc_score(
         return _average(scores, t.weight)
     stats = _column_stats(t.y, t.score, t.weight, max_fpr=fpr_cut)[0]
     support = stats[:, POS_W]
-    if average == "weighted" and np.isclose(support.sum(), 0.0):
+    if average == "weighted" and _no_support(support, e):
         return 0  # scikit-learn returns before scoring any label (so without warnings)
     scores = _auc_from_stats(stats, weighted)
     if average is None:
@@ -378,6 +397,19 @@ def batch_average_precision_score(y_true, y_score, *, average="macro", sample_we
         raise ValueError(
             "sample_weight must be finite, non-negative, not all zero, of shape (n_samples,)"
         ) from None
+    try:
+        w, e = unit_weights(w)
+    except Unsupported:
+        # non-zero weights spanning more than 2**900: one call per member, each computed by
+        # scikit-learn (see average_precision_score)
+        cut = (lambda a: a[:, 0]) if binary else (lambda a: a)
+        return np.array(
+            [
+                average_precision_score(cut(y8), cut(sb), average=average, sample_weight=w)
+                for sb in s
+            ],
+            dtype=np.float64,
+        )
     if binary or average == "micro":
         stats = _flat_stats(y8, s, w)
         _warn_no_positive(stats, once=True)
@@ -396,7 +428,7 @@ def batch_average_precision_score(y_true, y_score, *, average="macro", sample_we
         return scores
     if average == "weighted":
         support = stats[0, :, POS_W]
-        if np.isclose(support.sum(), 0.0):
+        if _no_support(support, e):
             return np.zeros(s.shape[0])
         scores = np.where(support == 0, 0.0, scores)
         return np.average(scores, axis=1, weights=support)
@@ -442,6 +474,13 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
     threshold : float or array-like of shape (n_labels,), default=0.5
         Decision threshold, one for all labels or one per label (e.g. from
         :func:`best_thresholds`): a sample is predicted positive when its score is >= it.
+        The comparison is exact: the score and the threshold are both taken as float64
+        values (``y_score.astype(np.float64) >= np.float64(threshold)``), for a shared
+        threshold and per-label thresholds alike. For float32 scores and a threshold that
+        float32 cannot hold (0.7, say) this can differ from NumPy's ``y_score >= 0.7``,
+        which under NumPy 2's promotion rules rounds a Python float threshold to float32
+        first; thresholds that are float32 values (those of :func:`best_thresholds` for
+        float32 scores, 0.5, or any float32 array) give the same decisions either way.
     label_names : sequence of length n_labels, optional
         Row labels of the table (default 0 .. n_labels - 1).
 
@@ -480,14 +519,13 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
             f"threshold must be a number or an array of {n_labels} numbers (no NaN)"
         )
     if np.all(thr == thr[0]):
+        # the kernel compares each score, widened to float64, with the float64 threshold
         stats = _column_stats(t.y, t.score, None, thr=float(thr[0]))[0]
     else:
-        # per-label thresholds: the score-independent parts come from one call, the counts
-        # at each label's threshold from the same kernel with that threshold
+        # per-label thresholds: the curves from one kernel call, the counts at each label's
+        # threshold from the same float64 comparison, made here
         stats = _column_stats(t.y, t.score, None, thr=np.inf)[0]
-        shifted = _column_stats(t.y, t.score - thr.astype(t.score.dtype), None, thr=0.0)[0]
-        stats[:, TP_AT] = shifted[:, TP_AT]
-        stats[:, FP_AT] = shifted[:, FP_AT]
+        stats[:, TP_AT], stats[:, FP_AT] = _counts_at(t.y, t.score, thr)
     support = stats[:, POS_N]
     tp, fp = stats[:, TP_AT], stats[:, FP_AT]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -510,6 +548,26 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
     except ImportError:
         return {"label": np.asarray(names, dtype=object), **columns}
     return pd.DataFrame(columns, index=pd.Index(names, name="label"))
+
+
+_COUNT_BLOCK = 1 << 16  # elements compared per step in _counts_at
+
+
+def _counts_at(y: np.ndarray, score: np.ndarray, thr: np.ndarray):
+    """Per label: positives and negatives with ``float64(score) >= thr`` (``thr`` float64).
+
+    NumPy compares a float32 block with a float64 array in float64, exactly; rows go in
+    blocks so that no temporary is larger than ``_COUNT_BLOCK`` elements.
+    """
+    n, n_labels = y.shape
+    tp = np.zeros(n_labels)
+    pred = np.zeros(n_labels)
+    step = max(1, _COUNT_BLOCK // n_labels)
+    for lo in range(0, n, step):
+        hit = score[lo : lo + step] >= thr
+        pred += np.count_nonzero(hit, axis=0)
+        tp += np.count_nonzero(hit & (y[lo : lo + step] != 0), axis=0)
+    return tp, pred - tp
 
 
 class BestThresholds(NamedTuple):
