@@ -665,3 +665,71 @@ def test_zero_and_negative_weights_like_sklearn():
             compare(name, y, s, sample_weight=w)
         with pytest.raises(ValueError):
             fm.batch_hamming_loss(y, p[np.newaxis], sample_weight=w)
+
+
+# ------------------------------------------------- fbeta_score, multilabel_confusion_matrix
+
+
+def _same(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    assert got.shape == want.shape and got.dtype.kind == want.dtype.kind, (got, want)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_multilabel_confusion_matrix_matches_sklearn(seed, fast_only):
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(seed)
+    n, k = rng.integers(1, 300), rng.integers(2, 9)
+    yt = (rng.random((n, k)) < 0.3).astype(np.int64)
+    yp = (rng.random((n, k)) < 0.3).astype(np.int64)
+    wf = rng.random(n)
+    wi = rng.integers(0, 4, n)
+    labels = rng.permutation(k)[: max(1, k // 2)]
+    for kw in ({}, {"samplewise": True}, {"sample_weight": wf},
+               {"sample_weight": wf, "samplewise": True}, {"sample_weight": wi},
+               {"sample_weight": wi, "samplewise": True}, {"labels": labels},
+               {"labels": labels, "sample_weight": wf}):
+        _same(fm.multilabel_confusion_matrix(yt, yp, **kw),
+              skm.multilabel_confusion_matrix(yt, yp, **kw))
+    sp = pytest.importorskip("scipy.sparse")
+    _same(fm.multilabel_confusion_matrix(sp.csr_matrix(yt), sp.csr_matrix(yp)),
+          skm.multilabel_confusion_matrix(sp.csr_matrix(yt), sp.csr_matrix(yp)))
+
+
+def test_multilabel_confusion_matrix_other_input_goes_to_sklearn(reference_calls):
+    import sklearn.metrics as skm
+
+    y, p = ["a", "b", "a"], ["a", "a", "b"]
+    _same(fm.multilabel_confusion_matrix(y, p), skm.multilabel_confusion_matrix(y, p))
+    with pytest.raises(ValueError, match="labels"):
+        fm.multilabel_confusion_matrix(np.eye(3), np.eye(3), labels=[0, 5])
+    assert "multilabel_confusion_matrix" in reference_calls
+
+
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted", "samples"])
+@pytest.mark.parametrize("beta", [0.0, 0.5, 2.0, np.inf])
+def test_fbeta_score_matches_sklearn(average, beta, fast_only):
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(7)
+    yt = (rng.random((200, 6)) < 0.3).astype(np.int64)
+    yp = (rng.random((200, 6)) < 0.3).astype(np.int64)
+    yt[:, 5] = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = fm.fbeta_score(yt, yp, beta=beta, average=average)
+        want = skm.fbeta_score(yt, yp, beta=beta, average=average)
+    _same(got, want)
+
+
+def test_fbeta_score_bad_beta_is_sklearns_error():
+    import sklearn.metrics as skm
+
+    yt = np.array([[1, 0], [0, 1]])
+    with pytest.raises(Exception) as ours:
+        fm.fbeta_score(yt, yt, beta=-1, average="macro")
+    with pytest.raises(Exception) as theirs:
+        skm.fbeta_score(yt, yt, beta=-1, average="macro")
+    assert type(ours.value) is type(theirs.value)

@@ -30,6 +30,8 @@ _EXPORTS = {
     "precision_score": "_classification",
     "recall_score": "_classification",
     "f1_score": "_classification",
+    "fbeta_score": "_classification",
+    "multilabel_confusion_matrix": "_classification",
 }
 
 __all__ = sorted(_EXPORTS)

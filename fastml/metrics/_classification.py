@@ -38,6 +38,8 @@ from fastml._validation import (
 )
 
 __all__ = [
+    "fbeta_score",
+    "multilabel_confusion_matrix",
     "batch_hamming_loss",
     "f1_score",
     "hamming_loss",
@@ -686,3 +688,112 @@ def f1_score(
         zero_division,
     )
     return f
+
+
+@reference_fallback("fbeta_score")
+def fbeta_score(
+    y_true,
+    y_pred,
+    *,
+    beta,
+    labels=None,
+    pos_label=1,
+    average: str | None = "binary",
+    sample_weight=None,
+    zero_division="warn",
+):
+    """F-beta score, the weighted harmonic mean of precision and recall (recall ``beta``
+    times as important), per label or averaged.
+
+    Drop-in for :func:`sklearn.metrics.fbeta_score`; accelerated for multi-label 0/1
+    indicator targets with ``average`` in None, "micro", "macro", "weighted", "samples".
+    Parameters as :func:`precision_recall_fscore_support`.
+
+    Returns
+    -------
+    fbeta : float or ndarray of shape (n_labels,)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import fbeta_score
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
+    >>> y_pred = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]])
+    >>> round(float(fbeta_score(y_true, y_pred, beta=2.0, average="micro")), 6)
+    0.612245
+    """
+    _, _, f, _ = _prf(
+        y_true, y_pred, beta, labels, pos_label, average, ("f-score",), sample_weight,
+        zero_division,
+    )
+    return f
+
+
+@reference_fallback("multilabel_confusion_matrix")
+def multilabel_confusion_matrix(
+    y_true, y_pred, *, sample_weight=None, labels=None, samplewise: bool = False
+) -> np.ndarray:
+    """One 2x2 confusion matrix per label (or per sample): ``[[tn, fp], [fn, tp]]``.
+
+    Drop-in for :func:`sklearn.metrics.multilabel_confusion_matrix`; multi-label 0/1
+    indicator targets (dense or SciPy sparse) are counted in one parallel pass, anything
+    else (binary, multiclass) is handed to scikit-learn.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like or sparse matrix of shape (n_samples, n_labels)
+        0/1 label indicators.
+    sample_weight : array-like of shape (n_samples,), default=None
+        Sample weights (the counts become weighted sums, float64).
+    labels : array-like of int, default=None
+        Columns to report, in this order (all columns by default).
+    samplewise : bool, default=False
+        One matrix per sample instead of per label.
+
+    Returns
+    -------
+    ndarray of shape (n_labels, 2, 2) or (n_samples, 2, 2)
+        int64 counts (float64 weighted sums with ``sample_weight``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import multilabel_confusion_matrix
+    >>> y_true = np.array([[1, 0, 1], [0, 1, 0]])
+    >>> y_pred = np.array([[1, 0, 0], [0, 1, 1]])
+    >>> multilabel_confusion_matrix(y_true, y_pred)[2].tolist()
+    [[0, 1], [1, 0]]
+    """
+    require(isinstance(samplewise, (bool, np.bool_)))
+    yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=False)
+    require(multilabel)
+    n_samples, n_labels = yt.shape
+    cols = _label_columns(labels, n_labels)
+    w = _weights(sample_weight, n_samples, allow_narrow_float=True)
+    if cols is not None:
+        yt = np.ascontiguousarray(yt[:, cols])
+        yp = np.ascontiguousarray(yp[:, cols])
+    weighted = w is not None
+    if samplewise:
+        tp = np.count_nonzero(yt & yp, axis=1)
+        pred = np.count_nonzero(yp, axis=1)
+        true = np.count_nonzero(yt, axis=1)
+        if weighted:
+            if _signed_int(sample_weight):  # scikit-learn's integer products stay integers
+                w = np.asarray(sample_weight).astype(np.int64).reshape(-1)
+            tp, pred, true = tp * w, pred * w, true * w
+            total = w * yt.shape[1]
+        else:
+            total = yt.shape[1]
+    else:
+        counts = kernels("metrics_counts").label_counts(
+            yt, yp, w if weighted else _NO_WEIGHTS, weighted
+        )
+        if not weighted:
+            counts = counts.astype(np.int64)
+        tp, pred, true = counts
+        total = np.sum(w) if weighted else n_samples
+    fp = pred - tp
+    fn = true - tp
+    tn = total - tp - fp - fn
+    return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
