@@ -829,7 +829,7 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
     mir = float(ir.mean())
     chosen = np.flatnonzero(ir > mir) if over else np.flatnonzero((ir < mir) & (counts > 0))
     bag_ptr, bag_rows = kern.bags(lab.y, chosen)
-    row_ptr, row_lab = kernels("split").row_csr(lab.y)
+    row_ptr, row_lab = kernels("labels").row_csr(lab.y)
     quota = int(round(ratio * n))
     key = _key(rng)
     if over:
