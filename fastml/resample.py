@@ -21,8 +21,8 @@ then the new ones; ``Y`` is the (n_samples, n_labels) 0/1 matrix):
 
 Everything random takes ``random_state`` (None, an int, a ``numpy.random.Generator`` or
 ``RandomState``): the same seed gives the same output, whatever the number of threads. The
-work runs in compiled kernels (``fastml.kernels.resample_cpu``); their thread count follows
-Numba's (``NUMBA_NUM_THREADS`` / ``numba.set_num_threads``).
+work runs in compiled kernels (``fastml.kernels.cpu.resample``) on ``fastml.set_num_threads``
+threads (``FASTML_NUM_THREADS`` at start-up).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import numpy as np
 from fastml._backend import is_dask
 from fastml._dispatch import kernels
 from fastml._validation import _all_finite, plain_array
+from fastml.kernels._parallel import get_num_threads
 
 __all__ = [
     "MLROS",
@@ -602,11 +603,9 @@ def _mlsmote(
         seeds = chosen = labels = np.empty(0, np.int64)
         nbrs = np.empty((0, width), np.int64)
     else:
-        import numba
-
         pts = x[bag_rows] if categorical.size == 0 else x[np.ix_(bag_rows, numeric)]
         pts = np.ascontiguousarray(pts, dtype=np.float64)
-        nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, numba.get_num_threads())
+        nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads())
         del pts
         # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
         # subset of pairs. Rows are ordered by label, seed row, repetition.
@@ -885,7 +884,7 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
     mir = float(ir.mean())
     chosen = np.flatnonzero(ir > mir) if over else np.flatnonzero((ir < mir) & (counts > 0))
     bag_ptr, bag_rows = kern.bags(lab.y, chosen)
-    row_ptr, row_lab = kernels("split").row_csr(lab.y)
+    row_ptr, row_lab = kernels("labels").row_csr(lab.y)
     quota = int(round(ratio * n))
     key = _key(rng)
     if over:

@@ -13,7 +13,7 @@ test side, met by moving whole groups whenever that is possible.
   The first two take the same arguments as those of the ``iterative-stratification``
   package.
 
-The assignment runs in one compiled kernel (``fastml.kernels.split_cpu``); this module
+The assignment runs in one compiled kernel (``fastml.kernels.cpu.split``); this module
 validates the input, aggregates rows into groups, and shapes the results. The algorithm is a
 sequential greedy loop, so it has no GPU twin: CuPy labels and groups are copied to the host.
 Results depend only on the input and ``random_state`` (an int gives the same split every
@@ -153,7 +153,7 @@ def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
     else:
         raise _target_error(f"got dtype {a.dtype}")
     y8 = np.ascontiguousarray(y8.view(np.uint8))
-    indptr, labels = kernels("split").row_csr(y8)
+    indptr, labels = kernels("labels").row_csr(y8)
     return indptr, labels, a.shape[0], a.shape[1], names
 
 

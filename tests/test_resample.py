@@ -771,3 +771,118 @@ def test_mlros_buffer_follows_the_clones(monkeypatch):
     s.fit_resample(X, Y)
     assert len(s.sample_indices_) == 40 + 400 and budgets == [40, 160, 400]
     np.testing.assert_array_equal(s.sample_indices_[40:], mlros_reference(Y, 400, key_for(7)))
+
+
+# ------------------------------------------------- kernel edge cases, threads, fork safety
+
+
+@pytest.mark.parametrize("n_labels", [1, 7, 8, 9, 17, 70])
+def test_scumble_rows_against_formula(n_labels):
+    # rows read as words of 8 labels: label counts around and above the word size
+    rng = np.random.default_rng(n_labels)
+    Y = (rng.random((3_000, n_labels)) < rng.uniform(0.02, 0.9, n_labels)).astype(np.uint8)
+    Y[0] = 1  # every label
+    Y[1] = 0  # none
+    Y[2, -1] = 1  # only the last label
+    counts = Y.sum(axis=0)
+    ir = np.where(counts > 0, counts.max() / np.maximum(counts, 1), 0.0)
+    want = np.zeros(len(Y))
+    for i, row in enumerate(Y):
+        v = ir[row > 0]
+        if v.size >= 2:
+            want[i] = 1 - np.exp(np.log(v).mean()) / v.mean()
+    total, per_label, rows = kern.scumble(Y, ir, True)
+    np.testing.assert_allclose(rows, want, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(total, want.sum(), rtol=1e-12)
+    np.testing.assert_allclose(per_label, Y.T @ want, rtol=1e-12, atol=1e-13)
+
+
+def test_bags_against_columns():
+    rng = np.random.default_rng(21)
+    Y = (rng.random((500, 6)) < [0.5, 0.1, 0.0, 0.9, 0.02, 1.0]).astype(np.uint8)
+    for labels in ([], [2], [0, 1, 2, 3, 4, 5], [5, 1, 1, 4], [3, 0]):
+        ptr, rows = kern.bags(Y, np.array(labels, np.int64))
+        assert ptr.dtype == rows.dtype == np.int64 and len(ptr) == len(labels) + 1
+        assert ptr[-1] == len(rows)
+        for b, j in enumerate(labels):
+            np.testing.assert_array_equal(rows[ptr[b]:ptr[b + 1]], np.flatnonzero(Y[:, j]))
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_bag_knn_against_brute_force(monkeypatch, integer):
+    # bags of sizes around the seed group (4) and tile (256) sizes; integer features tie
+    rng = np.random.default_rng(8)
+    sizes = [1, 2, 3, 4, 5, 9, 257, 300]
+    pts = rng.integers(0, 3, (sum(sizes), 5)) if integer else rng.normal(size=(sum(sizes), 5))
+    pts = pts.astype(np.float64)
+    ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    for parallel in (False, True):
+        if parallel:
+            monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+        for k in (1, 4, 6):
+            nbr, dist, count = kern.bag_knn(pts, ptr, k, 2)
+            for b in range(len(sizes)):
+                lo, hi = ptr[b], ptr[b + 1]
+                for p in range(lo, hi):
+                    d = ((pts[lo:hi] - pts[p]) ** 2).sum(axis=1)
+                    d[p - lo] = np.inf
+                    m = min(k, hi - lo - 1)
+                    want = lo + np.lexsort((np.arange(hi - lo), d))[:m]
+                    assert count[p] == m
+                    np.testing.assert_array_equal(nbr[p, :m], want)
+                    np.testing.assert_allclose(dist[p, :m], d[want - lo], rtol=1e-14)
+                    assert (nbr[p, m:] == -1).all() and np.isinf(dist[p, m:]).all()
+
+
+@pytest.fixture
+def threads():
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+def _resample_calls(seed):
+    X, Y = make_data(6_000, n_features=12, n_labels=9, seed=seed)
+    out = list(R.MLSMOTE(k_neighbors=5, random_state=seed).fit_resample(X, Y))
+    out += list(R.MLSMOTE(gap="sample", random_state=seed).fit_resample(X.astype(np.float32), Y))
+    r = R.imbalance_report(Y)
+    out += [r.scumble_label, np.array([r.scumble]), R.scumble_per_sample(Y)]
+    out += list(R.mlros(X, Y, random_state=seed)) + list(R.mlrus(X, Y, random_state=seed))
+    return out
+
+
+def test_identical_for_any_thread_count(monkeypatch, threads):
+    # every pass in blocks / tasks (as large inputs run them), on 1, 2 and 3 threads
+    monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+    results = []
+    for k in (1, 2, 3):
+        threads(k)
+        results.append(_resample_calls(2))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+    # and the one-block paths give the same
+    monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 1 << 62)
+    for a, b in zip(results[0], _resample_calls(2), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def _fork_probe(seed):
+    kern.PARALLEL_ENTRIES = kern.PARALLEL_WORK = 0
+    return [a.tobytes() for a in _resample_calls(seed)]
+
+
+def test_fork_child_after_parent_call(monkeypatch, threads):
+    import multiprocessing as mp
+
+    threads(2)
+    monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+    expected = [[a.tobytes() for a in _resample_calls(s)] for s in range(2)]
+    with mp.get_context("fork").Pool(2) as pool:
+        result = pool.map_async(_fork_probe, range(2))
+        assert result.get(timeout=120) == expected

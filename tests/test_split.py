@@ -737,3 +737,72 @@ def test_least_populated_label_warning():
     y[::2, 0] = 1
     with pytest.warns(UserWarning, match="fewer than n_splits=5"):
         list(MultilabelStratifiedKFold(5).split(None, y))
+
+
+# ------------------------------------------------------------- threads, blocks and fork safety
+
+
+@pytest.fixture
+def threads():
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_row_csr_matches_nonzero_over_blocks(threads, n_threads):
+    threads(n_threads)
+    rng = np.random.default_rng(7)
+    y = (rng.random((60_000, 21)) < 0.1).astype(np.uint8)  # several blocks of rows
+    y[5] = 0
+    y[9] = 1
+    y[1000, 3] = 7  # any nonzero byte is a positive
+    indptr, lab = split_cpu.row_csr(y)
+    rows, cols = np.nonzero(y)
+    assert indptr.dtype == np.int64 and lab.dtype == np.int32
+    np.testing.assert_array_equal(indptr, np.r_[0, np.cumsum(np.count_nonzero(y, axis=1))])
+    np.testing.assert_array_equal(lab, cols)
+    empty = split_cpu.row_csr(np.zeros((4, 0), np.uint8))
+    np.testing.assert_array_equal(empty[0], np.zeros(5, np.int64))
+    assert empty[1].shape == (0,)
+
+
+def _split_calls(seed):
+    rng = np.random.default_rng(seed)
+    y = labels(rng, 40_000, GEOMETRIC * 0.5 + 0.01).astype(bool)
+    groups = rng.integers(0, 8_000, len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kfold = MultilabelStratifiedGroupKFold(4, shuffle=True, random_state=seed)
+        out = [test for _, test in kfold.split(None, y, groups)]
+        out += list(multilabel_train_test_split(
+            np.arange(len(y)), y=y, test_size=0.2, min_test_positives=3, random_state=seed,
+        ))
+        out += [test for _, test in MultilabelStratifiedKFold(3).split(None, y)]
+    return out
+
+
+def test_identical_for_any_thread_count(threads):
+    results = []
+    for k in (1, 2, 3):
+        threads(k)
+        results.append(_split_calls(5))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_fork_child_after_parent_call(threads):
+    import multiprocessing as mp
+
+    threads(2)
+    expected = [sum(int(a.sum()) for a in _split_calls(s)) for s in range(2)]
+    with mp.get_context("fork").Pool(2) as pool:
+        result = pool.map_async(_fork_probe, range(2))
+        assert result.get(timeout=120) == expected
+
+
+def _fork_probe(seed):
+    return sum(int(a.sum()) for a in _split_calls(seed))

@@ -1,0 +1,643 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+# distutils: extra_compile_args = -ffp-contract=off
+"""Multi-label resampling kernels (CPU): imbalance measures, exact k-nearest neighbours inside
+each label's bag, MLSMOTE synthesis, and the sequential loops of random over- and
+under-sampling.
+
+Why compiled: every job here is a typed loop over rows, features or bag members that NumPy
+can only express with (n x labels) or (bag x bag) temporaries, or with a Python loop per
+synthetic row (the reference's cost). Independent work (chunks of rows, bags, synthetic
+rows) runs on the parallel driver (:mod:`fastml.kernels._parallel`) with the GIL released;
+small inputs run on the calling thread, since waking threads costs more than the work.
+Floating-point expressions are evaluated as written (built without contraction into fused
+multiply-adds), so results do not depend on the compiler's target or on the thread count.
+
+Random numbers come from a counter-based SplitMix64 stream: the ``i``-th uniform of stream
+``key`` is a hash of ``key + i * golden``, so a value depends only on ``key`` and its
+position, never on the thread that draws it.
+
+Measures (:func:`label_counts`, :func:`scumble`): partial sums over fixed chunks of
+``_CHUNK_ROWS`` rows, added in chunk order, whichever thread computed them. A row's SCUMBLE
+sums run over its labels in label order; the row is read 8 labels at a time as one word, so
+absent labels (most of them, in imbalanced data) cost one test per word.
+
+Neighbour search (:func:`bag_knn`). The rows of every bag are gathered once into one
+float64 array ``pts`` (the bags are consecutive row ranges). Seeds go in groups of
+``GROUP`` consecutive members of a bag, their features interleaved in a small buffer; one
+pass over the bag computes, for each member, the ``GROUP`` squared Euclidean distances as
+plain sums of squared differences over the features in feature order (no ``|x|^2 + |y|^2 -
+2 x.y`` expansion, so no cancellation: the search is exact, not approximate), each feature
+of the member loaded once for the group; the group's sums are one short vector, so the
+compiler vectorises across seeds without reordering any sum (GCC with glibc on x86-64 also
+builds an AVX2 clone, picked at load time; every build gives the same bits). Each seed
+keeps a sorted list of its ``k`` best (distance, member); a member replaces the worst only
+when strictly closer, and members are visited in ascending order, so ties go to the lower
+member: the lists are the first ``k`` members in (distance, member) order, whatever the
+grouping or tiling. Work:
+the sum over bags of size^2 x features; memory: the gathered bags plus a few small buffers
+per task, never bag x bag. Bags are tasks, largest first.
+
+Contract (``fastml.resample`` guarantees it): label matrices are C-contiguous uint8 0/1
+arrays; index arrays are int64 and in range (bounds checks are off); ``pts`` and the
+feature matrices are C-contiguous float64 (``pts``) or float32 / float64 (``x``, with
+``out_x`` of the same dtype); every synthetic row has at least one neighbour.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
+from libc.stdlib cimport free, malloc
+
+from fastml.kernels._parallel import blocks, map_tasks
+
+cnp.import_array()
+
+cdef extern from *:
+    """
+    static inline double fastml_uniform(uint64_t key, uint64_t i) {
+        uint64_t z = key + i * 0x9E3779B97F4A7C15ULL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+        z = z ^ (z >> 31);
+        return (double)(z >> 11) * (1.0 / 9007199254740992.0);
+    }
+    """
+    double uniform "fastml_uniform"(uint64_t key, uint64_t i) noexcept nogil
+
+cdef extern from *:
+    """
+    #include <string.h>
+    /* The squared distances of a group of 4 seeds to members lo..hi-1: for each member, the
+       4 sums run over the features in order, side by side in one 4-lane vector (lane g:
+       seed g), so vectorising never reorders a sum; 4 members at a time keep 4 independent
+       chains in flight. Lane arithmetic is plain IEEE (no contraction), so every build
+       (SSE2 baseline, the AVX2 clone, the scalar fallback) gives the same bits. */
+    #if defined(__GNUC__) || defined(__clang__)
+    typedef double fastml_v4d __attribute__((vector_size(32)));
+    #if defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void fastml_distances4(const double *pts, Py_ssize_t d, Py_ssize_t lo, Py_ssize_t hi,
+                                  const double *xs, double *acc) {
+        Py_ssize_t c = lo, f;
+        for (; c + 4 <= hi; c += 4) {
+            const double *r0 = pts + c * d, *r1 = r0 + d, *r2 = r1 + d, *r3 = r2 + d;
+            fastml_v4d a0 = {0, 0, 0, 0}, a1 = a0, a2 = a0, a3 = a0, x, t0, t1, t2, t3;
+            for (f = 0; f < d; f++) {
+                memcpy(&x, xs + 4 * f, sizeof x);
+                t0 = x - r0[f];
+                t1 = x - r1[f];
+                t2 = x - r2[f];
+                t3 = x - r3[f];
+                a0 = a0 + t0 * t0;
+                a1 = a1 + t1 * t1;
+                a2 = a2 + t2 * t2;
+                a3 = a3 + t3 * t3;
+            }
+            memcpy(acc + 4 * (c - lo), &a0, sizeof a0);
+            memcpy(acc + 4 * (c - lo + 1), &a1, sizeof a1);
+            memcpy(acc + 4 * (c - lo + 2), &a2, sizeof a2);
+            memcpy(acc + 4 * (c - lo + 3), &a3, sizeof a3);
+        }
+        for (; c < hi; c++) {
+            const double *r = pts + c * d;
+            fastml_v4d a = {0, 0, 0, 0}, x, t;
+            for (f = 0; f < d; f++) {
+                memcpy(&x, xs + 4 * f, sizeof x);
+                t = x - r[f];
+                a = a + t * t;
+            }
+            memcpy(acc + 4 * (c - lo), &a, sizeof a);
+        }
+    }
+    #else
+    static void fastml_distances4(const double *pts, Py_ssize_t d, Py_ssize_t lo, Py_ssize_t hi,
+                                  const double *xs, double *acc) {
+        Py_ssize_t c, f, g;
+        for (c = lo; c < hi; c++) {
+            const double *r = pts + c * d;
+            double a[4] = {0, 0, 0, 0}, t;
+            for (f = 0; f < d; f++)
+                for (g = 0; g < 4; g++) {
+                    t = xs[4 * f + g] - r[f];
+                    a[g] = a[g] + t * t;
+                }
+            for (g = 0; g < 4; g++)
+                acc[4 * (c - lo) + g] = a[g];
+        }
+    }
+    #endif
+    """
+    void distances "fastml_distances4"(const double* pts, Py_ssize_t d, Py_ssize_t lo,
+                                       Py_ssize_t hi, const double* xs,
+                                       double* acc) noexcept nogil
+
+ctypedef fused floating:
+    float
+    double
+
+#: Rows per chunk of the measure passes (fixed, so float sums do not depend on threads).
+_CHUNK_ROWS = 8192
+cdef Py_ssize_t CHUNK_ROWS = 8192
+#: Seeds sharing one pass over their bag in the neighbour search.
+GROUP = 4
+
+cdef enum:
+    C_GROUP = 4  # GROUP, as a C constant
+    TILE = 256  # bag members per tile of distances
+
+#: Above this many matrix entries (rows x labels, or synthetic rows x features) the
+#: measure and synthesis passes are shared out to the threads; below it, they run on the
+#: calling thread (waking and joining threads outweighs the work).
+PARALLEL_ENTRIES = 1 << 22
+#: Above this many (seed, member, feature) triples the neighbour search runs its bags on
+#: the threads.
+PARALLEL_WORK = 1 << 26
+#: Synthetic rows per block of the parallel synthesis pass.
+_SYN_ROWS = 4096
+
+RANKING, UNION, INTERSECTION = 0, 1, 2
+
+
+# ------------------------------------------------------------------------------ measures
+def label_counts_block(const uint8_t[:, ::1] y, Py_ssize_t lo, Py_ssize_t hi):
+    """Partial: positives per label over rows ``[lo, hi)`` (int64)."""
+    cdef Py_ssize_t i, j, L = y.shape[1]
+    out = np.zeros(L, np.int64)
+    cdef int64_t[::1] acc = out
+    with nogil:
+        for i in range(lo, hi):
+            for j in range(L):
+                acc[j] += y[i, j]
+    return out
+
+
+def label_counts(const uint8_t[:, ::1] y):
+    """Positives per label of the C-contiguous uint8 0/1 matrix ``y`` (int64)."""
+    cdef Py_ssize_t n = y.shape[0]
+    if y.shape[0] * y.shape[1] < PARALLEL_ENTRIES:
+        return label_counts_block(y, 0, n)
+    n_chunks = max(1, (n + CHUNK_ROWS - 1) // CHUNK_ROWS)
+    parts = map_tasks(
+        lambda c: label_counts_block(y, c * CHUNK_ROWS, min(n, (c + 1) * CHUNK_ROWS)),
+        n_chunks,
+    )
+    acc = parts[0]
+    for p in parts[1:]:
+        acc = acc + p
+    return acc
+
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #include <string.h>
+    /* Labels of row yi (L bytes, 0/1) in order, read 8 at a time as one word: a word of
+       absent labels costs one test, a present label one step of a bit scan. BODY runs with
+       g = each present label. */
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTML_LOW_FIRST(w) ((w) < 8 || ((const union { uint16_t u; uint8_t b[2]; }){1}).b[0])
+    #define FASTML_NEXT(word) ((Py_ssize_t)(__builtin_ctzll(word) >> 3))
+    #else
+    #define FASTML_LOW_FIRST(w) 0
+    #define FASTML_NEXT(word) 0
+    #endif
+    #define FASTML_FOR_LABELS(yi, L, BODY) do {                                         \
+        Py_ssize_t j_, w_, g;                                                           \
+        uint64_t word_;                                                                 \
+        for (j_ = 0; j_ < (L); j_ += 8) {                                               \
+            if ((L) - j_ >= 8) {                                                        \
+                w_ = 8;                                                                 \
+                memcpy(&word_, (yi) + j_, 8);                                           \
+            } else {                                                                    \
+                w_ = (L) - j_;                                                          \
+                word_ = 0;                                                              \
+                for (g = 0; g < w_; g++)                                                \
+                    word_ |= (uint64_t)(yi)[j_ + g] << (8 * g);                         \
+            }                                                                           \
+            if (word_ == 0)                                                             \
+                continue;                                                               \
+            if (FASTML_LOW_FIRST(w_)) {                                                 \
+                while (word_) {                                                         \
+                    g = j_ + FASTML_NEXT(word_);                                        \
+                    BODY                                                                \
+                    word_ &= ~((uint64_t)0xFF << (8 * (g - j_)));                        \
+                }                                                                       \
+            } else {                                                                    \
+                for (g = j_; g < j_ + w_; g++)                                          \
+                    if ((yi)[g]) {                                                      \
+                        BODY                                                            \
+                    }                                                                   \
+            }                                                                           \
+        }                                                                               \
+    } while (0)
+
+    /* One chunk of rows lo..hi-1 of the SCUMBLE pass. A row's SCUMBLE is 1 - geometric /
+       arithmetic mean of its labels' IRLbl (0 with fewer than two labels), the sums taken
+       over its labels in label order (the terms of absent labels are exact zeros: leaving
+       them out changes nothing). acc[j] (j < L) adds it over the rows having label j,
+       acc[L] over all rows, in row order; rows (when not NULL) receives each row's. */
+    static void fastml_scumble_chunk(const uint8_t *y, Py_ssize_t lo, Py_ssize_t hi,
+                                     Py_ssize_t L, const double *ir, const double *log_ir,
+                                     double *acc, double *rows) {
+        Py_ssize_t i;
+        for (i = lo; i < hi; i++) {
+            const uint8_t *yi = y + i * L;
+            double m = 0.0, sl = 0.0, ss = 0.0, s = 0.0;
+            FASTML_FOR_LABELS(yi, L, { m += 1.0; sl += log_ir[g]; ss += ir[g]; });
+            if (m >= 2.0)
+                s = 1.0 - exp(sl / m) / (ss / m);
+            if (rows)
+                rows[i] = s;
+            if (s != 0.0) {
+                acc[L] += s;
+                FASTML_FOR_LABELS(yi, L, { acc[g] += s; });
+            }
+        }
+    }
+
+    """
+    void scumble_chunk "fastml_scumble_chunk"(const uint8_t* y, Py_ssize_t lo, Py_ssize_t hi,
+                                              Py_ssize_t L, const double* ir,
+                                              const double* log_ir, double* acc,
+                                              double* rows) noexcept nogil
+
+
+def scumble_chunks(const uint8_t[:, ::1] y, const double[::1] ir, const double[::1] log_ir,
+                   double[:, ::1] part, double[::1] rows, Py_ssize_t c0, Py_ssize_t c1):
+    """Partials of chunks ``[c0, c1)``: ``part[c, :L]`` the sum of row SCUMBLE over the
+    chunk's rows having each label, ``part[c, L]`` over all its rows; ``rows[i]`` the
+    SCUMBLE of row ``i`` when ``rows`` is not empty."""
+    cdef Py_ssize_t n = y.shape[0], L = y.shape[1], c, lo
+    cdef double* rows_ = &rows[0] if rows.shape[0] > 0 else NULL
+    cdef const uint8_t* y_ = &y[0, 0] if n and L else NULL
+    cdef const double* ir_ = &ir[0] if L else NULL
+    cdef const double* log_ = &log_ir[0] if L else NULL
+    with nogil:
+        for c in range(c0, c1):
+            lo = c * CHUNK_ROWS
+            scumble_chunk(y_, lo, min(n, lo + CHUNK_ROWS), L, ir_, log_, &part[c, 0], rows_)
+
+
+def scumble(const uint8_t[:, ::1] y, ir, per_row=False):
+    """``(total, per_label, rows)``: the sum over rows of SCUMBLE; for each label the sum
+    over the rows having it; SCUMBLE of every row when ``per_row`` (else an empty array).
+    ``ir`` is IRLbl per label (> 0 wherever a row has the label). Partial sums are taken
+    over fixed chunks of rows and added in chunk order, so they do not depend on threads."""
+    cdef Py_ssize_t n = y.shape[0], L = y.shape[1]
+    ir = np.ascontiguousarray(ir, np.float64)
+    log_ir = np.zeros(L)
+    np.log(ir, out=log_ir, where=ir > 0)
+    n_chunks = max(1, (n + CHUNK_ROWS - 1) // CHUNK_ROWS)
+    part = np.zeros((n_chunks, L + 1))
+    rows = np.zeros(n if per_row else 0)
+    if n * L < PARALLEL_ENTRIES:
+        scumble_chunks(y, ir, log_ir, part, rows, 0, n_chunks)
+    else:
+        map_tasks(lambda c: scumble_chunks(y, ir, log_ir, part, rows, c, c + 1), n_chunks)
+    tot = np.zeros(L + 1)
+    for c in range(n_chunks):  # in chunk order
+        tot += part[c]
+    return float(tot[L]), tot[:L], rows
+
+
+# ---------------------------------------------------------------------------------- bags
+def bags(const uint8_t[:, ::1] y, labels):
+    """Rows having each label of ``labels``, as CSC ``(ptr, rows)``: the rows of
+    ``labels[b]`` are ``rows[ptr[b]:ptr[b+1]]``, ascending."""
+    cdef const int64_t[::1] lab = np.ascontiguousarray(labels, np.int64)
+    cdef Py_ssize_t n = y.shape[0], n_bags = lab.shape[0], i, b, j
+    cdef int64_t c, k
+    ptr_a = np.zeros(n_bags + 1, np.int64)
+    cdef int64_t[::1] ptr = ptr_a
+    with nogil:  # one column at a time
+        for b in range(n_bags):
+            j = lab[b]
+            c = 0
+            for i in range(n):
+                c += y[i, j] != 0
+            ptr[b + 1] = ptr[b] + c
+    # Branch-free fill: every row is written at the bag's cursor, which moves on only past
+    # a row having the label; the slot after a bag is the next bag's first (rewritten when
+    # that bag is filled) or the spare slot at the end.
+    out = np.empty(ptr[n_bags] + 1, np.int64)
+    cdef int64_t[::1] rows = out
+    with nogil:
+        for b in range(n_bags):
+            j = lab[b]
+            k = ptr[b]
+            for i in range(n):
+                rows[k] = i
+                k += y[i, j] != 0
+    return ptr_a, out[:ptr[n_bags]]
+
+
+# ------------------------------------------------------------------------ neighbour search
+cdef inline void insert(double* best_d, int64_t* best_i, Py_ssize_t m, double dist,
+                        int64_t idx) noexcept nogil:
+    """Insert (dist, idx) into the ascending list ``best_*[:m]`` whose last slot is free
+    (or holds the entry to drop); entries equal to ``dist`` stay in front."""
+    cdef Py_ssize_t p = m - 1
+    while p > 0 and best_d[p - 1] > dist:
+        best_d[p] = best_d[p - 1]
+        best_i[p] = best_i[p - 1]
+        p -= 1
+    best_d[p] = dist
+    best_i[p] = idx
+
+
+cdef void knn_bag(const double* pts, Py_ssize_t d, Py_ssize_t lo, Py_ssize_t hi,
+                  Py_ssize_t k, Py_ssize_t width, int64_t* nbr, double* dist, double* xs,
+                  double* acc) noexcept nogil:
+    """Neighbours of every member of the bag ``lo:hi`` (rows of ``nbr`` / ``dist``, of
+    ``width`` slots, which start as -1 / inf).
+
+    Each pair is measured once: the group of seeds ``p0..p0+3`` meets the members from
+    ``p0`` on, and a member beyond the group also takes the seeds into its own list. Every
+    list therefore receives its candidates in ascending member order, and a candidate
+    enters only when strictly closer than the list's last, so ties go to the lower member.
+    """
+    cdef Py_ssize_t m = min(k, hi - lo - 1)
+    cdef Py_ssize_t p0, n_seeds, g, f, t0, t1, c, seed
+    cdef int64_t q[C_GROUP]
+    cdef double last, v
+    if m <= 0:
+        return
+    p0 = lo
+    while p0 < hi:
+        n_seeds = min(C_GROUP, hi - p0)
+        for g in range(C_GROUP):  # a short group is padded with its last seed (not used)
+            q[g] = p0 + min(g, n_seeds - 1)
+        for f in range(d):
+            for g in range(C_GROUP):
+                xs[f * C_GROUP + g] = pts[q[g] * d + f]
+        t0 = p0
+        while t0 < hi:
+            t1 = min(hi, t0 + TILE)
+            distances(pts, d, t0, t1, xs, acc)
+            for g in range(n_seeds):
+                seed = q[g]
+                last = dist[seed * width + m - 1]
+                for c in range(t0, t1):
+                    v = acc[(c - t0) * C_GROUP + g]
+                    if v < last and c != seed:
+                        insert(dist + seed * width, nbr + seed * width, m, v, c)
+                        last = dist[seed * width + m - 1]
+            for c in range(max(t0, p0 + n_seeds), t1):
+                last = dist[c * width + m - 1]
+                for g in range(n_seeds):
+                    v = acc[(c - t0) * C_GROUP + g]
+                    if v < last:
+                        insert(dist + c * width, nbr + c * width, m, v, q[g])
+                        last = dist[c * width + m - 1]
+            t0 = t1
+        p0 += C_GROUP
+
+
+def knn_bags(const double[:, ::1] pts, const int64_t[::1] bag_ptr, const int64_t[::1] which,
+             Py_ssize_t k, int64_t[:, ::1] nbr, double[:, ::1] dist):
+    """The neighbour lists of the members of bags ``which`` (see :func:`bag_knn`)."""
+    cdef Py_ssize_t d = pts.shape[1], width = nbr.shape[1], t, b
+    cdef double* xs = <double*>malloc((C_GROUP * max(d, 1) + C_GROUP * TILE) * sizeof(double))
+    if xs == NULL:
+        raise MemoryError()
+    cdef double* acc = xs + C_GROUP * max(d, 1)
+    cdef const double* p = &pts[0, 0] if pts.shape[0] and d else NULL
+    try:
+        with nogil:
+            for t in range(which.shape[0]):
+                b = which[t]
+                knn_bag(p, d, bag_ptr[b], bag_ptr[b + 1], k, width, &nbr[0, 0], &dist[0, 0],
+                        xs, acc)
+    finally:
+        free(xs)
+
+
+def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
+    """Exact k nearest neighbours of every bag member among the other members of its bag.
+
+    ``pts`` (P, d) float64 holds the features of the bag members (bag ``b`` is rows
+    ``bag_ptr[b]:bag_ptr[b+1]``). Returns ``(nbr, dist, count)``: for member ``p``,
+    ``count[p] = min(k, bag size - 1)`` neighbours ``nbr[p, :count[p]]`` as member numbers,
+    nearest first (ties: lower member first), squared Euclidean distances in ``dist``;
+    unused slots hold -1 / inf. Large inputs run their bags as tasks on at most
+    ``n_threads`` threads (default: the driver's), largest work first; results do not
+    depend on the sharing.
+    """
+    pts = np.ascontiguousarray(pts, np.float64)
+    bag_ptr = np.ascontiguousarray(bag_ptr, np.int64)
+    n_members = pts.shape[0]
+    width = max(k, 1)
+    nbr = np.full((n_members, width), -1, np.int64)
+    dist = np.full((n_members, width), np.inf)
+    sizes = np.diff(bag_ptr)
+    count = np.repeat(np.minimum(k, np.maximum(sizes - 1, 0)), sizes)
+    if n_members == 0 or k <= 0:
+        return nbr, dist, count
+    work = sizes.astype(np.float64) ** 2 * pts.shape[1]
+    order = np.argsort(-work, kind="stable").astype(np.int64)
+    if work.sum() < PARALLEL_WORK or sizes.shape[0] < 2:
+        knn_bags(pts, bag_ptr, order, k, nbr, dist)
+    else:
+        map_tasks(lambda t: knn_bags(pts, bag_ptr, order[t:t + 1], k, nbr, dist),
+                  order.shape[0], n_threads)
+    return nbr, dist, count
+
+
+# ------------------------------------------------------------------------------ synthesis
+def synthesize_block(const floating[:, ::1] x, const uint8_t[:, ::1] y,
+                     const int64_t[::1] seeds, const int64_t[:, ::1] nbrs,
+                     const int64_t[::1] n_nbrs, const int64_t[::1] chosen,
+                     const int64_t[::1] numeric, const int64_t[::1] categorical,
+                     int strategy, bint per_feature, uint64_t key,
+                     floating[:, ::1] out_x, uint8_t[:, ::1] out_y, Py_ssize_t lo,
+                     Py_ssize_t hi):
+    """Synthetic rows ``[lo, hi)`` (see :func:`synthesize`)."""
+    cdef Py_ssize_t L = y.shape[1], d = x.shape[1], t, a, f, r, q, j
+    cdef int64_t s, c, m, cnt, best_n
+    cdef double xs, g, v, best_v
+    cdef bint keep
+    with nogil:
+        for t in range(lo, hi):
+            s = seeds[t]
+            c = chosen[t]
+            m = n_nbrs[t]
+            if per_feature:
+                for a in range(numeric.shape[0]):
+                    f = numeric[a]
+                    xs = <double>x[s, f]
+                    g = uniform(key, <uint64_t>(t * d + f))
+                    out_x[t, f] = <floating>(xs + g * (<double>x[c, f] - xs))
+            else:
+                g = uniform(key, <uint64_t>t)
+                for a in range(numeric.shape[0]):
+                    f = numeric[a]
+                    xs = <double>x[s, f]
+                    out_x[t, f] = <floating>(xs + g * (<double>x[c, f] - xs))
+            for a in range(categorical.shape[0]):
+                f = categorical[a]
+                best_v = <double>x[nbrs[t, 0], f]
+                best_n = 0
+                for r in range(m):
+                    v = <double>x[nbrs[t, r], f]
+                    cnt = 0
+                    for q in range(m):
+                        cnt += <double>x[nbrs[t, q], f] == v
+                    if cnt > best_n or (cnt == best_n and v < best_v):
+                        best_n = cnt
+                        best_v = v
+                out_x[t, f] = <floating>best_v
+            for j in range(L):
+                cnt = y[s, j] != 0
+                for r in range(m):
+                    cnt += y[nbrs[t, r], j] != 0
+                if strategy == 0:
+                    keep = 2 * cnt > m + 1
+                elif strategy == 1:
+                    keep = cnt > 0
+                else:
+                    keep = cnt == m + 1
+                out_y[t, j] = 1 if keep else 0
+
+
+def synthesize(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy,
+               per_feature, key, out_x, out_y):
+    """Write one synthetic row per entry ``t`` into ``out_x[t]`` / ``out_y[t]``.
+
+    Row ``t`` interpolates between ``x[seeds[t]]`` and its chosen neighbour
+    ``x[chosen[t]]`` on the ``numeric`` columns: ``x_s + g (x_c - x_s)`` with ``g`` uniform
+    in [0, 1), drawn per feature (``per_feature``) or once per row. ``categorical`` columns
+    take the most frequent value among the neighbours ``nbrs[t, :n_nbrs[t]]`` (ties: the
+    smallest value). Labels: the ``strategy`` (RANKING: present in more than half of the
+    seed and its neighbours; UNION; INTERSECTION) over the seed and its neighbours.
+    """
+    seeds = np.ascontiguousarray(seeds, np.int64)
+    nbrs = np.ascontiguousarray(nbrs, np.int64)
+    n_nbrs = np.ascontiguousarray(n_nbrs, np.int64)
+    chosen = np.ascontiguousarray(chosen, np.int64)
+    numeric = np.ascontiguousarray(numeric, np.int64)
+    categorical = np.ascontiguousarray(categorical, np.int64)
+    key = int(key)
+    strategy = int(strategy)
+    per_feature = bool(per_feature)
+    n = seeds.shape[0]
+    work = n * (x.shape[1] + y.shape[1] * (nbrs.shape[1] + 1))
+    if work < PARALLEL_ENTRIES:
+        synthesize_block(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy,
+                         per_feature, key, out_x, out_y, 0, n)
+        return
+    n_blocks, size = blocks(n, _SYN_ROWS)
+    map_tasks(
+        lambda b: synthesize_block(
+            x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy, per_feature,
+            key, out_x, out_y, b * size, min(n, (b + 1) * size),
+        ),
+        n_blocks,
+    )
+
+
+# ------------------------------------------------------------------ random over/under-sampling
+def mlros(const int64_t[::1] row_ptr, const int32_t[::1] row_lab, int64_t[::1] counts,
+          const int64_t[::1] bag_ptr, const int64_t[::1] bag_rows,
+          const int64_t[::1] bag_label, double mean_ir, Py_ssize_t quota, uint64_t key):
+    """ML-ROS (Charte et al., 2015): clone random rows of the minority bags in turn.
+
+    Bags are visited round-robin; after a clone the bag's label leaves the rotation once its
+    IRLbl (max count / count, counts updated with every clone) is <= ``mean_ir``. Stops
+    after ``quota`` clones or when no bag is left. Returns the cloned row indices in order.
+    ``counts`` is updated in place.
+    """
+    cdef Py_ssize_t n_bags = bag_label.shape[0], n_active = n_bags, a, z, q, L = counts.shape[0]
+    cdef int64_t t = 0, b, lo, size, r, max_count = 0
+    cdef int32_t lab
+    active_a = np.arange(n_bags, dtype=np.int64)
+    out_a = np.empty(max(quota, 0), np.int64)
+    cdef int64_t[::1] active = active_a, out = out_a
+    with nogil:
+        for q in range(L):
+            if q == 0 or counts[q] > max_count:
+                max_count = counts[q]
+        while t < quota and n_active > 0:
+            a = 0
+            while a < n_active and t < quota:
+                b = active[a]
+                lo = bag_ptr[b]
+                size = bag_ptr[b + 1] - lo
+                r = bag_rows[lo + min(size - 1, <int64_t>(uniform(key, <uint64_t>t) * size))]
+                out[t] = r
+                t += 1
+                for q in range(row_ptr[r], row_ptr[r + 1]):
+                    lab = row_lab[q]
+                    counts[lab] += 1
+                    if counts[lab] > max_count:
+                        max_count = counts[lab]
+                if <double>max_count / <double>counts[bag_label[b]] <= mean_ir:
+                    for z in range(a, n_active - 1):
+                        active[z] = active[z + 1]
+                    n_active -= 1
+                else:
+                    a += 1
+    return out_a[:t].copy()
+
+
+def mlrus(const int64_t[::1] row_ptr, const int32_t[::1] row_lab, int64_t[::1] counts,
+          const int64_t[::1] bag_ptr, int64_t[::1] bag_rows, const int64_t[::1] bag_label,
+          double mean_ir, Py_ssize_t quota, uint64_t key, Py_ssize_t n_rows):
+    """ML-RUS (Charte et al., 2015): delete random rows of the majority bags in turn.
+
+    Bags are visited round-robin; each turn deletes a random row still present in the bag.
+    A bag's label leaves the rotation once its IRLbl (max count / count, counts updated
+    with every deletion) is >= ``mean_ir``, or when its bag is empty. Stops after ``quota``
+    deletions or when no bag is left. Returns the boolean mask of kept rows. ``bag_rows``
+    and ``counts`` are modified in place.
+    """
+    cdef Py_ssize_t n_bags = bag_label.shape[0], n_labels = counts.shape[0]
+    cdef Py_ssize_t n_active = n_bags, a, z, q, j
+    cdef int64_t t = 0, draw = 0, b, lo, r, pos, cand, max_count, lab_count
+    alive_a = np.ones(n_rows, np.bool_)
+    size_a = np.empty(n_bags, np.int64)
+    active_a = np.arange(n_bags, dtype=np.int64)
+    cdef uint8_t[::1] alive = alive_a.view(np.uint8)
+    cdef int64_t[::1] size = size_a, active = active_a
+    with nogil:
+        for b in range(n_bags):
+            size[b] = bag_ptr[b + 1] - bag_ptr[b]
+        while t < quota and n_active > 0:
+            a = 0
+            while a < n_active and t < quota:
+                b = active[a]
+                lo = bag_ptr[b]
+                r = -1
+                while size[b] > 0:  # a random row still alive; dead ones are dropped as met
+                    pos = lo + min(size[b] - 1,
+                                   <int64_t>(uniform(key, <uint64_t>draw) * size[b]))
+                    draw += 1
+                    cand = bag_rows[pos]
+                    if alive[cand]:
+                        r = cand
+                        break
+                    size[b] -= 1
+                    bag_rows[pos] = bag_rows[lo + size[b]]
+                    bag_rows[lo + size[b]] = cand
+                if r < 0:
+                    for z in range(a, n_active - 1):
+                        active[z] = active[z + 1]
+                    n_active -= 1
+                    continue
+                alive[r] = 0
+                t += 1
+                for q in range(row_ptr[r], row_ptr[r + 1]):
+                    counts[row_lab[q]] -= 1
+                max_count = 0
+                for j in range(n_labels):
+                    if counts[j] > max_count:
+                        max_count = counts[j]
+                lab_count = counts[bag_label[b]]
+                if lab_count == 0 or <double>max_count / <double>lab_count >= mean_ir:
+                    for z in range(a, n_active - 1):
+                        active[z] = active[z + 1]
+                    n_active -= 1
+                else:
+                    a += 1
+    return alive_a
