@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from fastml._backend import is_dask
 from fastml._dispatch import kernels
 from fastml._validation import (
     Unsupported,
@@ -125,7 +126,67 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
 
 
 def _signed_int(sample_weight) -> bool:
-    return np.asarray(sample_weight).dtype.kind == "i"
+    dtype = getattr(sample_weight, "dtype", None)  # a Dask array's, without computing it
+    return (dtype if dtype is not None else np.asarray(sample_weight).dtype).kind == "i"
+
+
+class _Counts:
+    """Count statistics of two in-memory 0/1 label matrices, from the compiled kernels
+    (``fastml._dask.metrics.Counts`` is the same interface over Dask arrays)."""
+
+    def __init__(self, yt: np.ndarray, yp: np.ndarray, w: np.ndarray | None):
+        self.yt, self.yp, self.w = yt, yp, w
+        self.shape = yt.shape
+        self.weighted = w is not None
+
+    def select(self, cols) -> None:
+        if cols is not None:
+            self.yt = np.ascontiguousarray(self.yt[:, cols])
+            self.yp = np.ascontiguousarray(self.yp[:, cols])
+            self.shape = self.yt.shape
+
+    def _args(self):
+        return self.yt, self.yp, self.w if self.weighted else _NO_WEIGHTS, self.weighted
+
+    def _total(self) -> float:
+        return float(np.sum(self.w)) if self.weighted else float(self.shape[0])
+
+    def label_counts(self) -> tuple[np.ndarray, float]:
+        return kernels("metrics_counts").label_counts(*self._args()), self._total()
+
+    def sample_stats(self, beta2: float, one_plus_beta2: float) -> tuple[np.ndarray, float]:
+        k = kernels("metrics_counts")
+        return k.sample_stats(*self._args(), beta2, one_plus_beta2), self._total()
+
+    def hamming(self) -> tuple[float, float]:
+        n, n_labels = self.shape
+        (wrong,) = kernels("metrics_counts").hamming_numerators(
+            self.yt, self.yp.reshape(1, n, n_labels), *self._args()[2:]
+        )
+        return wrong, self._total()
+
+    def per_sample(self):
+        t, p = self.yt, self.yp
+        return (np.count_nonzero(t & p, axis=1), np.count_nonzero(p, axis=1),
+                np.count_nonzero(t, axis=1))
+
+
+def _counter(y_true, y_pred, sample_weight, labels, *, allow_binary: bool = False,
+             allow_narrow_float: bool = True):
+    """The count statistics of a call (validated; Unsupported for what the fast path does
+    not cover), over Dask arrays when an input is one (multi-label targets only)."""
+    if is_dask(y_true) or is_dask(y_pred) or is_dask(sample_weight):
+        from fastml._dask.metrics import Counts
+
+        counter = Counts(y_true, y_pred, sample_weight)
+        counter.multilabel = True
+    else:
+        yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=allow_binary)
+        w = _weights(sample_weight, yt.shape[0], allow_narrow_float=allow_narrow_float)
+        counter = _Counts(yt, yp, w)
+        counter.multilabel = multilabel
+    counter.select(_label_columns(labels, counter.shape[1]))
+    return counter
 
 
 def _label_columns(labels, n_labels: int) -> np.ndarray | None:
@@ -242,10 +303,8 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
     require(all(isinstance(m, str) for m in warn_for))
     require(pos_label is None or isinstance(pos_label, (str, np.bool_)) or _is_real(pos_label))
 
-    yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=False)
-    n_samples, n_labels = yt.shape
-    cols = _label_columns(labels, n_labels)
-    w = _weights(sample_weight, n_samples, allow_narrow_float=True)
+    counter = _counter(y_true, y_pred, sample_weight, labels)
+    n_samples = counter.shape[0]
 
     # Checks are over: from here on the call is ours.
     if pos_label not in (None, 1):
@@ -256,11 +315,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             UserWarning,
             stacklevel=4,
         )
-    if cols is not None:
-        yt = np.ascontiguousarray(yt[:, cols])
-        yp = np.ascontiguousarray(yp[:, cols])
-    k = kernels("metrics_counts")
-    weighted = w is not None
+    weighted = counter.weighted
     beta2 = beta**2
     f_is_precision = beta == 0
     f_is_recall = bool(np.isposinf(beta))
@@ -270,12 +325,12 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             b2, c1 = 1.0, 2.0  # F is precision or recall itself: its own sums go unused
         else:
             b2, c1 = float(beta2), float(1 + beta2)
-        stats = k.sample_stats(yt, yp, w if weighted else _NO_WEIGHTS, weighted, b2, c1)
+        stats, weight_total = counter.sample_stats(b2, c1)
         if f_is_recall:
             stats[2] = stats[1]
         elif f_is_precision:
             stats[2] = stats[0]
-        weight_total = np.sum(w) if weighted else None
+        weight_total = weight_total if weighted else None
         scores = []
         for m, metric in enumerate(("precision", "recall", "f-score")):
             own_division = m < 2 or not (f_is_precision or f_is_recall)
@@ -285,7 +340,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             scores.append(_samples_average(stats[m], zero_value, weight_total, n_samples))
         return scores[0], scores[1], scores[2], None
 
-    counts = k.label_counts(yt, yp, w if weighted else _NO_WEIGHTS, weighted)
+    counts, _ = counter.label_counts()
     # scikit-learn's counts are integers unless weighted; weighted by signed integers, they
     # stay integers when no entry is positive (NumPy's bincount of nothing is int64).
     if not weighted or (_signed_int(sample_weight) and not counts[1:].any()):
@@ -361,27 +416,25 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None) -> float:
     >>> hamming_loss([1, 0, 1, 1], [1, 1, 1, 0])
     0.5
     """
-    yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=True)
-    n_samples, n_labels = yt.shape
-    w = _weights(sample_weight, n_samples, allow_narrow_float=False)
-
-    k = kernels("metrics_counts")
-    weighted = w is not None
-    (wrong,) = k.hamming_numerators(
-        yt, yp.reshape(1, n_samples, n_labels), w if weighted else _NO_WEIGHTS, weighted
+    counter = _counter(y_true, y_pred, sample_weight, None, allow_binary=True,
+                       allow_narrow_float=False)
+    n_samples, n_labels = counter.shape
+    wrong, total = counter.hamming()
+    return _hamming_from_count(
+        wrong, total if counter.weighted else None, n_samples, n_labels, counter.multilabel
     )
-    return _hamming_from_count(wrong, w, n_samples, n_labels, multilabel)
 
 
-def _hamming_from_count(wrong, w, n_samples: int, n_labels: int, multilabel: bool):
-    """Scale a (weighted) count of wrong entries as scikit-learn does, return type included."""
+def _hamming_from_count(wrong, w_total, n_samples: int, n_labels: int, multilabel: bool):
+    """Scale a (weighted) count of wrong entries as scikit-learn does, return type included
+    (``w_total``: the sum of the weights, None when unweighted)."""
     if multilabel:
-        if w is None:
+        if w_total is None:
             return float(wrong) / (n_samples * n_labels * 1.0)
-        return np.float64(float(wrong) / (n_samples * n_labels * np.mean(w)))
-    if w is None:
+        return np.float64(float(wrong) / (n_samples * n_labels * (w_total / n_samples)))
+    if w_total is None:
         return float(wrong / n_samples)
-    return float(wrong / np.sum(w))
+    return float(wrong / w_total)
 
 
 def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
@@ -765,35 +818,30 @@ def multilabel_confusion_matrix(
     [[0, 1], [1, 0]]
     """
     require(isinstance(samplewise, (bool, np.bool_)))
-    yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=False)
-    require(multilabel)
-    n_samples, n_labels = yt.shape
-    cols = _label_columns(labels, n_labels)
-    w = _weights(sample_weight, n_samples, allow_narrow_float=True)
-    if cols is not None:
-        yt = np.ascontiguousarray(yt[:, cols])
-        yp = np.ascontiguousarray(yp[:, cols])
-    weighted = w is not None
+    counter = _counter(y_true, y_pred, sample_weight, labels)
+    require(counter.multilabel)
+    n_samples, n_labels = counter.shape
+    weighted = counter.weighted
     if samplewise:
-        tp = np.count_nonzero(yt & yp, axis=1)
-        pred = np.count_nonzero(yp, axis=1)
-        true = np.count_nonzero(yt, axis=1)
+        tp, pred, true = counter.per_sample()
+        total = n_labels
         if weighted:
+            w = counter.w
             if _signed_int(sample_weight):  # scikit-learn's integer products stay integers
-                w = np.asarray(sample_weight).astype(np.int64).reshape(-1)
+                w = w.astype(np.int64)
             tp, pred, true = tp * w, pred * w, true * w
-            total = w * yt.shape[1]
-        else:
-            total = yt.shape[1]
+            total = w * n_labels
     else:
-        counts = kernels("metrics_counts").label_counts(
-            yt, yp, w if weighted else _NO_WEIGHTS, weighted
-        )
+        counts, w_total = counter.label_counts()
         if not weighted:
             counts = counts.astype(np.int64)
         tp, pred, true = counts
-        total = np.sum(w) if weighted else n_samples
+        total = w_total if weighted else n_samples
     fp = pred - tp
     fn = true - tp
     tn = total - tp - fp - fn
+    if is_dask(tp):
+        import dask.array as da
+
+        return da.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
     return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
