@@ -269,18 +269,20 @@ cdef void _bucket_index(const score_t* a, Py_ssize_t m, BucketIndex* ix) noexcep
     ix.bucketed = True
 
 
-cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m,
-                               const BucketIndex* ix) noexcept nogil:
-    """``#{a <= v}`` for the ascending distinct ``a[0:m]``."""
+cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m, const int32_t* first,
+                               double a_lo, double scale, Py_ssize_t nb,
+                               bint bucketed) noexcept nogil:
+    """``#{a <= v}`` for the ascending distinct ``a[0:m]`` (index fields passed as values, so
+    that they stay in registers while the histogram is written)."""
     cdef Py_ssize_t b
-    if not ix.bucketed:
+    if not bucketed:
         return _count_le(a, 0, m, v)
-    if v < ix.lo:
+    if v < a_lo:
         return 0
     if v >= a[m - 1]:
         return m
-    b = _bucket(v, ix.lo, ix.scale, ix.nb)
-    return ix.first[b] + _count_le(a, ix.first[b], ix.first[b + 1], v)
+    b = _bucket(v, a_lo, scale, nb)
+    return first[b] + _count_le(a, first[b], first[b + 1], v)
 
 
 cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
@@ -346,19 +348,6 @@ cdef inline double _next_w(const double* w, Py_ssize_t wdiv, Py_ssize_t wmod, Py
     return wi
 
 
-cdef inline void _add_negative(score_t v, double wi, double thr, const score_t* a, Py_ssize_t m,
-                               const BucketIndex* ix, double* hist, double* tie,
-                               double* acc) noexcept nogil:
-    cdef Py_ssize_t r = _locate(v, a, m, ix)
-    hist[r] += wi
-    if r > 0 and a[r - 1] == v:
-        tie[r - 1] += wi
-    acc[0] += wi
-    if v >= thr:
-        acc[1] += wi
-    acc[2] += 1.0
-
-
 cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssize_t wdiv,
                      Py_ssize_t wmod, bint use_w, double thr, const score_t* a, Py_ssize_t m,
                      const BucketIndex* ix, double* hist, double* tie, Py_ssize_t lo,
@@ -368,28 +357,33 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     Adds into ``hist[0:m+1]`` and ``tie[0:m]``; sets ``res[0:3]`` to (negative weight,
     negative weight with score >= thr, number of negatives) of the block.
     """
-    cdef Py_ssize_t i, q, rem
-    cdef double wi
-    cdef double acc[3]
-    acc[0] = 0.0
-    acc[1] = 0.0
-    acc[2] = 0.0
+    cdef Py_ssize_t i, r, q = 0, rem = 0
+    cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0
+    cdef score_t v
+    cdef const int32_t* first = ix.first
+    cdef double a_lo = ix.lo, scale = ix.scale
+    cdef Py_ssize_t nb = ix.nb
+    cdef bint bucketed = ix.bucketed
     if use_w and hi > lo:
         q = (lo // wdiv) % wmod
         rem = lo % wdiv
-        for i in range(lo, hi):
+    for i in range(lo, hi):
+        if use_w:
             wi = _next_w(w, wdiv, wmod, &q, &rem)
-            if y[i]:
-                continue
-            _add_negative(s[i], wi, thr, a, m, ix, hist, tie, acc)
-    else:
-        for i in range(lo, hi):
-            if y[i]:
-                continue
-            _add_negative(s[i], 1.0, thr, a, m, ix, hist, tie, acc)
-    res[0] = acc[0]
-    res[1] = acc[1]
-    res[2] = acc[2]
+        if y[i]:
+            continue
+        v = s[i]
+        r = _locate(v, a, m, first, a_lo, scale, nb, bucketed)
+        hist[r] += wi
+        if r > 0 and a[r - 1] == v:
+            tie[r - 1] += wi
+        neg_w += wi
+        if v >= thr:
+            fp_at += wi
+        n_neg += 1.0
+    res[0] = neg_w
+    res[1] = fp_at
+    res[2] = n_neg
 
 
 cdef inline double _area_to(double x0, double y0, double x1, double y1,
@@ -885,18 +879,26 @@ def label_stats_block(const score_t[:, :, ::1] s, const uint8_t[:, ::1] y, const
                       Py_ssize_t lo, Py_ssize_t hi):
     """Label problems ``lo <= t < hi`` (t = b * L + j: label j of batch member b) of the
     label-major ``s`` (B, L, n) against ``y`` (L, n), into ``out[b, j, :]``."""
-    cdef Py_ssize_t t, b, j, L = s.shape[1], n = s.shape[2]
+    cdef Py_ssize_t t, b, j, i, L = s.shape[1], n = s.shape[2], n_pos, most = 0
     cdef int err = 0
     cdef Work ws
     memset(&ws, 0, sizeof(Work))
     with nogil:
+        # one workspace for the task, sized for its label with the most positives
         for t in range(lo, hi):
+            j = t % L
+            n_pos = 0
+            for i in range(n):
+                n_pos += y[j, i] != 0
+            most = max(most, n_pos)
+        err = _work_reserve(&ws, most + 1, use_w)
+        for t in range(lo, hi):
+            if err:
+                break
             b = t // L
             j = t % L
             err = _problem(&s[b, j, 0], &y[j, 0], n, &w[0], 1, n, use_w, thr, max_fpr, &ws,
                            &out[b, j, 0])
-            if err:
-                break
         _work_free(&ws)
     if err:
         raise MemoryError()
