@@ -689,6 +689,7 @@ def test_sorted_positives_on_hard_orders(n):
         "sawtooth": idx % 17,
         "random": rng.standard_normal(n),
         "signed_zeros": np.where(idx % 2 == 0, 0.0, -0.0),
+        "wide": rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-30, 30, n),
     }
     y = np.ones(n, np.uint8)
     w = rng.random(n) + 0.5
@@ -703,3 +704,22 @@ def test_sorted_positives_on_hard_orders(n):
                 counts = np.bincount(inverse, w if weighted else None, minlength=len(expected))
                 np.testing.assert_allclose(pw, counts, rtol=1e-12, err_msg=name)
                 assert n_pos == n
+
+
+def test_tied_positive_weights_add_in_row_order():
+    # many positives are radix sorted, which is stable: the weights of tied positive scores
+    # are added in row order, so the result does not depend on how the sort moves ties
+    k = _kernel()
+    rng = np.random.default_rng(22)
+    n = 20_000
+    s = rng.integers(0, 7, n) / 7
+    y = (rng.random(n) < 0.5).astype(np.uint8)
+    w = rng.random(n) * 10.0 ** rng.integers(-8, 8, n)
+    a, pw, _ = k.sorted_positives(s, y, w, 1, n, True)
+    expected = []
+    for value in a:
+        total = 0.0
+        for wi in w[(y == 1) & (s == value)]:
+            total += float(wi)
+        expected.append(total)
+    np.testing.assert_array_equal(pw, expected)

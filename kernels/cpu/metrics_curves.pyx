@@ -41,9 +41,9 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport INFINITY, NAN
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
 
 from fastml.kernels._parallel import blocks, map_tasks
 
@@ -216,6 +216,143 @@ cdef void _sort(elem_t* a, Py_ssize_t n) noexcept nogil:
     _intro_sort(a, n, depth)
 
 
+cdef enum:
+    RADIX_BITS = 11
+    RADIX = 1 << RADIX_BITS
+    RADIX_MAX_PASSES = 6  # 64-bit keys
+
+cdef Py_ssize_t RADIX_MIN = 1024  # positives from which the radix sort replaces the introsort
+
+
+cdef inline uint64_t _to_key(score_t v) noexcept nogil:
+    """Unsigned key with the order of the finite value ``v`` (-0.0 just below +0.0)."""
+    cdef uint64_t u
+    cdef uint32_t h
+    if score_t is double:
+        memcpy(&u, &v, sizeof(double))
+        return ~u if u >> 63 else u | (<uint64_t>1 << 63)
+    else:
+        memcpy(&h, &v, sizeof(float))
+        h = ~h if h >> 31 else h | (<uint32_t>1 << 31)
+        return h
+
+
+cdef inline score_t _from_key(uint64_t k, score_t kind) noexcept nogil:
+    """Inverse of :func:`_to_key` (``kind`` only selects the type)."""
+    cdef uint32_t h
+    cdef score_t v
+    if score_t is double:
+        k = k & ~(<uint64_t>1 << 63) if k >> 63 else ~k
+        memcpy(&v, &k, sizeof(double))
+    else:
+        h = <uint32_t>k
+        h = h & ~(<uint32_t>1 << 31) if h >> 31 else ~h
+        memcpy(&v, &h, sizeof(float))
+    return v
+
+
+cdef void _radix_sort(uint64_t* k, double* w, uint64_t* k2, double* w2, Py_ssize_t n,
+                      int bits, Py_ssize_t* counts) noexcept nogil:
+    """Stable LSD radix sort of the keys ``k[0:n]`` (their ``bits`` low bits), carrying ``w``
+    along when it is not NULL; ``k2``/``w2`` are scratch of the same size and ``counts`` holds
+    RADIX_MAX_PASSES * RADIX entries. Digits that are the same for every key are skipped."""
+    cdef int passes = (bits + RADIX_BITS - 1) // RADIX_BITS, p, shift
+    cdef Py_ssize_t i, d, total, c
+    cdef Py_ssize_t* cnt
+    cdef uint64_t* src = k
+    cdef uint64_t* dst = k2
+    cdef uint64_t* tk
+    cdef double* sw = w
+    cdef double* dw = w2
+    cdef double* tw
+    cdef uint64_t key
+    memset(counts, 0, passes * RADIX * sizeof(Py_ssize_t))
+    for i in range(n):
+        key = k[i]
+        for p in range(passes):
+            counts[p * RADIX + ((key >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
+    for p in range(passes):
+        shift = p * RADIX_BITS
+        cnt = counts + p * RADIX
+        if cnt[(src[0] >> shift) & (RADIX - 1)] == n:
+            continue
+        total = 0
+        for d in range(RADIX):
+            c = cnt[d]
+            cnt[d] = total
+            total += c
+        if w != NULL:
+            for i in range(n):
+                d = (src[i] >> shift) & (RADIX - 1)
+                dst[cnt[d]] = src[i]
+                dw[cnt[d]] = sw[i]
+                cnt[d] += 1
+            tw = sw
+            sw = dw
+            dw = tw
+        else:
+            for i in range(n):
+                d = (src[i] >> shift) & (RADIX - 1)
+                dst[cnt[d]] = src[i]
+                cnt[d] += 1
+        tk = src
+        src = dst
+        dst = tk
+    if src != k:
+        memcpy(k, src, n * sizeof(uint64_t))
+        if w != NULL:
+            memcpy(w, sw, n * sizeof(double))
+
+
+cdef struct SortBuf:
+    void* pairs  # (value, weight) pairs for the introsort of weighted positives
+    uint64_t* keys  # radix sort keys and scratch, and weight scratch
+    uint64_t* keys2
+    double* w2
+    Py_ssize_t* counts
+    Py_ssize_t cap_pairs
+    Py_ssize_t cap_keys
+
+
+cdef void _sortbuf_free(SortBuf* sb) noexcept nogil:
+    free(sb.pairs)
+    free(sb.keys)
+    free(sb.keys2)
+    free(sb.w2)
+    free(sb.counts)
+    memset(sb, 0, sizeof(SortBuf))
+
+
+cdef int _sortbuf_reserve(SortBuf* sb, Py_ssize_t n_pos, bint use_w) noexcept nogil:
+    """Room to sort ``n_pos`` positives: 0, or -1 out of memory."""
+    cdef Py_ssize_t need
+    if n_pos >= RADIX_MIN:
+        if n_pos > sb.cap_keys:
+            free(sb.keys)
+            free(sb.keys2)
+            free(sb.w2)
+            sb.keys = <uint64_t*>malloc(n_pos * sizeof(uint64_t))
+            sb.keys2 = <uint64_t*>malloc(n_pos * sizeof(uint64_t))
+            sb.w2 = <double*>malloc(n_pos * sizeof(double))
+            sb.cap_keys = n_pos
+            if sb.keys == NULL or sb.keys2 == NULL or sb.w2 == NULL:
+                sb.cap_keys = 0
+                return -1
+        if sb.counts == NULL:
+            sb.counts = <Py_ssize_t*>malloc(RADIX_MAX_PASSES * RADIX * sizeof(Py_ssize_t))
+            if sb.counts == NULL:
+                return -1
+        return 0
+    if use_w and n_pos > sb.cap_pairs:
+        free(sb.pairs)
+        sb.pairs = malloc(n_pos * sizeof(pair_d))
+        sb.cap_pairs = n_pos
+        if sb.pairs == NULL:
+            sb.cap_pairs = 0
+            return -1
+    return 0
+
+
 # --------------------------------------------------------------------- problem building blocks
 cdef inline Py_ssize_t _count_le(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
                                  score_t v) noexcept nogil:
@@ -286,24 +423,37 @@ cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m, const 
 
 
 cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
-                           Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, score_t* pv,
-                           double* pw, void* pairs, Py_ssize_t* n_pos_out) noexcept nogil:
+                           Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, Py_ssize_t n_pos,
+                           score_t* pv, double* pw, SortBuf* sb) noexcept nogil:
     """Sorted distinct positive scores into ``pv[0:m]``, their weights into ``pw[0:m]``;
-    returns m and sets the number of positives. ``pv``/``pw`` (and ``pairs`` when weighted)
-    need room for every positive plus one."""
-    cdef Py_ssize_t i, k, m, n_pos = 0
-    cdef pair_f* pf = <pair_f*>pairs
-    cdef pair_d* pd = <pair_d*>pairs
-    if use_w:
+    returns m. ``n_pos`` is the number of positives; ``pv``/``pw`` need room for it plus
+    one, ``sb`` what :func:`_sortbuf_reserve` gives for it. Many positives are radix sorted
+    (stable: tied positives add their weights in row order), few by the introsort."""
+    cdef Py_ssize_t i, k, m, c = 0
+    cdef pair_f* pf = <pair_f*>sb.pairs
+    cdef pair_d* pd = <pair_d*>sb.pairs
+    cdef uint64_t* keys = sb.keys
+    cdef score_t kind = 0
+    if n_pos >= RADIX_MIN:
+        for i in range(n):
+            if y[i]:
+                keys[c] = _to_key(s[i])
+                pw[c] = w[(i // wdiv) % wmod] if use_w else 1.0
+                c += 1
+        _radix_sort(keys, pw, sb.keys2, sb.w2, n_pos, 64 if score_t is double else 32,
+                    sb.counts)
+        for k in range(n_pos):
+            pv[k] = _from_key(keys[k], kind)
+    elif use_w:
         for i in range(n):
             if y[i]:
                 if score_t is float:
-                    pf[n_pos].v = s[i]
-                    pf[n_pos].w = w[(i // wdiv) % wmod]
+                    pf[c].v = s[i]
+                    pf[c].w = w[(i // wdiv) % wmod]
                 else:
-                    pd[n_pos].v = s[i]
-                    pd[n_pos].w = w[(i // wdiv) % wmod]
-                n_pos += 1
+                    pd[c].v = s[i]
+                    pd[c].w = w[(i // wdiv) % wmod]
+                c += 1
         if score_t is float:
             _sort(pf, n_pos)
             for k in range(n_pos):
@@ -316,12 +466,11 @@ cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, con
                 pw[k] = pd[k].w
     else:
         for i in range(n):
-            pv[n_pos] = s[i]
-            n_pos += y[i] != 0
+            pv[c] = s[i]
+            c += y[i] != 0
         _sort(pv, n_pos)
         for k in range(n_pos):
             pw[k] = 1.0
-    n_pos_out[0] = n_pos
     if n_pos == 0:
         return 0
     m = 1
@@ -464,10 +613,9 @@ cdef struct Work:
     double* pw  # cap entries
     double* hist  # cap + 1 entries
     double* tie  # cap entries
-    void* pairs  # (value, weight) pairs, cap_pairs entries of 16 bytes
+    SortBuf sb
     int32_t* first  # cap_first entries
     Py_ssize_t cap
-    Py_ssize_t cap_pairs
     Py_ssize_t cap_first
 
 
@@ -476,13 +624,13 @@ cdef void _work_free(Work* ws) noexcept nogil:
     free(ws.pw)
     free(ws.hist)
     free(ws.tie)
-    free(ws.pairs)
+    _sortbuf_free(&ws.sb)
     free(ws.first)
     memset(ws, 0, sizeof(Work))
 
 
-cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint pairs) noexcept nogil:
-    """Room for ``cap`` positives (and their pairs when ``pairs``): 0, or -1 out of memory."""
+cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint use_w) noexcept nogil:
+    """Room for ``cap`` positives, sorting buffers aside: 0, or -1 out of memory."""
     if cap > ws.cap:
         free(ws.pv)
         free(ws.pw)
@@ -495,13 +643,6 @@ cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint pairs) noexcept nogil:
         ws.cap = cap
         if ws.pv == NULL or ws.pw == NULL or ws.hist == NULL or ws.tie == NULL:
             ws.cap = 0
-            return -1
-    if pairs and cap > ws.cap_pairs:
-        free(ws.pairs)
-        ws.pairs = malloc(cap * sizeof(pair_d))
-        ws.cap_pairs = cap
-        if ws.pairs == NULL:
-            ws.cap_pairs = 0
             return -1
     return 0
 
@@ -527,10 +668,10 @@ cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double
     cdef score_t* pv
     for i in range(n):
         n_pos += y[i] != 0
-    if _work_reserve(ws, n_pos + 1, use_w) < 0:
+    if _work_reserve(ws, n_pos + 1, use_w) < 0 or _sortbuf_reserve(&ws.sb, n_pos, use_w) < 0:
         return -1
     pv = <score_t*>ws.pv
-    m = _positives(s, y, n, w, wdiv, wmod, use_w, pv, ws.pw, ws.pairs, &n_pos)
+    m = _positives(s, y, n, w, wdiv, wmod, use_w, n_pos, pv, ws.pw, &ws.sb)
     memset(ws.hist, 0, (m + 1) * sizeof(double))
     memset(ws.tie, 0, (m + 1) * sizeof(double))
     ix.bucketed = False
@@ -554,21 +695,24 @@ def sorted_positives(const score_t[::1] s, const uint8_t[::1] y, const double[::
     ``s``), ``pw`` float64 the positive weight at each, ``n_pos`` the number of positives.
     This is what a row-split computation broadcasts to every block.
     """
-    cdef Py_ssize_t i, m, n = s.shape[0], n_pos = 0
-    cdef void* pairs = NULL
+    cdef Py_ssize_t i, m = 0, n = s.shape[0], n_pos = 0
+    cdef SortBuf sb
+    cdef int err
     for i in range(n):
         n_pos += y[i] != 0
     pv_arr = np.empty(n_pos + 1, np.float32 if score_t is float else np.float64)
     pw_arr = np.empty(n_pos + 1)
     cdef score_t[::1] pv = pv_arr
     cdef double[::1] pw = pw_arr
-    if use_w:
-        pairs = malloc((n_pos + 1) * sizeof(pair_d))
-        if pairs == NULL:
-            raise MemoryError()
+    memset(&sb, 0, sizeof(SortBuf))
     with nogil:
-        m = _positives(&s[0], &y[0], n, &w[0], wdiv, wmod, use_w, &pv[0], &pw[0], pairs, &n_pos)
-    free(pairs)
+        err = _sortbuf_reserve(&sb, n_pos, use_w)
+        if err == 0:
+            m = _positives(&s[0], &y[0], n, &w[0], wdiv, wmod, use_w, n_pos, &pv[0], &pw[0],
+                           &sb)
+        _sortbuf_free(&sb)
+    if err:
+        raise MemoryError()
     return pv_arr[:m], pw_arr[:m], n_pos
 
 
@@ -964,3 +1108,4 @@ def row_stats(s, y, thr, max_fpr):
     map_tasks(lambda t: row_stats_block(
         s, y, thr, max_fpr, out, t * size, min(total, (t + 1) * size)), count)
     return out
+
