@@ -723,3 +723,15 @@ def test_tied_positive_weights_add_in_row_order():
             total += float(wi)
         expected.append(total)
     np.testing.assert_array_equal(pw, expected)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3, 64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_introsort_and_its_heapsort_fallback(depth, dtype):
+    k = _kernel()
+    rng = np.random.default_rng(depth)
+    for n in (1, 2, 16, 17, 18, 100, 1000, 5000):
+        for values in (rng.standard_normal(n), rng.integers(0, 3, n), np.arange(n)[::-1]):
+            a = np.ascontiguousarray(values, dtype=dtype)
+            k._introsort(a, depth)
+            np.testing.assert_array_equal(a, np.sort(values.astype(dtype)))

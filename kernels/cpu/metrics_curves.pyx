@@ -34,7 +34,11 @@ Contract (``fastml.metrics._curves`` guarantees it): scores are float32 or float
 C-contiguous; targets are C-contiguous uint8 holding only 0 and 1, of the scores' problem
 shape; ``w`` is a C-contiguous float64 array, read only when ``use_w`` is true (then every
 index ``(i // wdiv) % wmod`` of a problem's element ``i`` is in bounds), so flattened matrices
-share one per-row weight vector. Sorting is an introsort written here (no Python, no GIL).
+share one per-row weight vector. Bounds and wrap-around are therefore not checked.
+
+Sorting is written here and runs without the GIL: many positives are radix sorted on integer
+keys that order the floats (stable, so the weights of tied positive scores add in row order),
+few by an introsort.
 """
 
 import numpy as np
@@ -216,6 +220,13 @@ cdef void _sort(elem_t* a, Py_ssize_t n) noexcept nogil:
     _intro_sort(a, n, depth)
 
 
+def _introsort(score_t[::1] a, int depth):
+    """Test hook: sort ``a`` in place with the introsort, at most ``depth`` quicksort levels
+    before the heapsort takes over (0: heapsort only)."""
+    with nogil:
+        _intro_sort(&a[0], a.shape[0], depth)
+
+
 cdef enum:
     RADIX_BITS = 11
     RADIX = 1 << RADIX_BITS
@@ -325,13 +336,12 @@ cdef void _sortbuf_free(SortBuf* sb) noexcept nogil:
 
 cdef int _sortbuf_reserve(SortBuf* sb, Py_ssize_t n_pos, bint use_w) noexcept nogil:
     """Room to sort ``n_pos`` positives: 0, or -1 out of memory."""
-    cdef Py_ssize_t need
     if n_pos >= RADIX_MIN:
         if n_pos > sb.cap_keys:
             free(sb.keys)
             free(sb.keys2)
             free(sb.w2)
-            sb.keys = <uint64_t*>malloc(n_pos * sizeof(uint64_t))
+            sb.keys = <uint64_t*>malloc((n_pos + 1) * sizeof(uint64_t))  # + 1: gather slack
             sb.keys2 = <uint64_t*>malloc(n_pos * sizeof(uint64_t))
             sb.w2 = <double*>malloc(n_pos * sizeof(double))
             sb.cap_keys = n_pos
@@ -435,15 +445,22 @@ cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, con
     cdef uint64_t* keys = sb.keys
     cdef score_t kind = 0
     if n_pos >= RADIX_MIN:
-        for i in range(n):
-            if y[i]:
+        if use_w:
+            for i in range(n):
+                if y[i]:
+                    keys[c] = _to_key(s[i])
+                    pw[c] = w[(i // wdiv) % wmod]
+                    c += 1
+        else:
+            for i in range(n):
                 keys[c] = _to_key(s[i])
-                pw[c] = w[(i // wdiv) % wmod] if use_w else 1.0
-                c += 1
-        _radix_sort(keys, pw, sb.keys2, sb.w2, n_pos, 64 if score_t is double else 32,
-                    sb.counts)
+                c += y[i] != 0
+        _radix_sort(keys, pw if use_w else NULL, sb.keys2, sb.w2, n_pos,
+                    64 if score_t is double else 32, sb.counts)
         for k in range(n_pos):
             pv[k] = _from_key(keys[k], kind)
+            if not use_w:
+                pw[k] = 1.0
     elif use_w:
         for i in range(n):
             if y[i]:
