@@ -720,3 +720,220 @@ def test_multilabel_report_threshold_rule_documented_cases():
     report = multilabel_report(y, s, [np.inf, -np.inf])
     np.testing.assert_array_equal(report["recall"], [0.0, 1.0])
     np.testing.assert_array_equal(report["precision"], [0.0, 0.5])
+
+
+# ----------------------------------------------------- kernel: blocks, threads, partials
+
+
+@pytest.fixture
+def threads():
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+def _curve_results(seed):
+    """Every public score-curve function on inputs cut into several blocks / tasks."""
+    rng = np.random.default_rng(seed)
+    out = []
+    y, s = make(rng, 3000, 50, prevalence=0.1)  # label groups: several tasks
+    w = rng.random(3000)
+    for sw in (None, w):
+        out.append(average_precision_score(y, s, average=None, sample_weight=sw))
+        out.append(roc_auc_score(y, s, average=None, sample_weight=sw))
+        out.append(roc_auc_score(np.asfortranarray(y), np.asfortranarray(s), average=None,
+                                 max_fpr=0.3, sample_weight=sw))
+    y, s = make(rng, 70_000, 4, prevalence=0.05, n_values=3000)  # flat: several row blocks
+    w = rng.random(70_000)
+    for sw in (None, w):
+        out.append(average_precision_score(y, s, average="micro", sample_weight=sw))
+        out.append(roc_auc_score(y[:, 0], s[:, 0], sample_weight=sw))
+    y, s = make(rng, 140_000, 2, prevalence=0.4)  # flat, radix-partitioned (many positives)
+    for sw in (None, rng.random(140_000)):
+        out.append(average_precision_score(y, s, average="micro", sample_weight=sw))
+        out.append(roc_auc_score(y, s, average="micro", max_fpr=0.2, sample_weight=sw))
+    y, s = make(rng, 20_000, 10, prevalence=0.2, n_values=50)  # rows: several tasks
+    out.append(average_precision_score(y, s, average="samples"))
+    out.append(roc_auc_score(y, s, average="samples"))
+    batch = np.stack([s, s[::-1].copy(), s * 2])
+    out.append(batch_average_precision_score(y, batch, average=None))
+    out.append(batch_average_precision_score(y, batch, average="micro"))
+    out.append(np.asarray(multilabel_report(y, s, threshold=np.linspace(0.1, 0.9, 10))["f1"]))
+    out.append(np.concatenate(best_thresholds(y, s)))
+    return [np.asarray(v, dtype=float) for v in out]
+
+
+def test_identical_for_any_thread_count(threads, fast_only):
+    results = []
+    for k in (1, 2, 3):
+        threads(k)
+        results.append(quiet(_curve_results, 20))
+    for other in results[1:]:
+        for a, b in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def _small_curve_results(seed):
+    rng = np.random.default_rng(seed)
+    y, s = make(rng, 40_000, 6, prevalence=0.1, n_values=500)
+    w = rng.random(40_000)
+    return [
+        float(average_precision_score(y, s)),
+        float(average_precision_score(y, s, average="micro", sample_weight=w)),
+        float(average_precision_score(y, s, average="samples")),
+        float(roc_auc_score(y, s)),
+        float(roc_auc_score(y[:, 0], s[:, 0])),
+    ]
+
+
+def test_fork_after_a_call(threads):
+    import multiprocessing as mp
+
+    threads(2)
+    expected = [quiet(_small_curve_results, k) for k in range(3)]  # the parent used its pool
+    with mp.get_context("fork").Pool(2) as pool:
+        result = pool.map_async(_small_curve_results, range(3))
+        assert result.get(timeout=120) == expected
+
+
+def test_no_jit_compiler_is_loaded():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "import numpy as np\n"
+        "from fastml.metrics import average_precision_score, roc_auc_score, best_thresholds\n"
+        "warnings.simplefilter('ignore')\n"
+        "rng = np.random.default_rng(0)\n"
+        "y = (rng.random((500, 4)) < 0.3).astype(int); s = rng.random((500, 4))\n"
+        "for a in ('macro', 'micro', 'samples'):\n"
+        "    average_precision_score(y, s, average=a); roc_auc_score(y, s, average=a)\n"
+        "best_thresholds(y, s)\n"
+        "assert 'numba' not in sys.modules, 'numba was imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _kernel():
+    from fastml._dispatch import kernels
+
+    return kernels("metrics_curves")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_values", [None, 40, 5000])
+def test_histogram_partials_against_plain_counts(dtype, weighted, n_values):
+    # partial = histogram of a block's negatives over the sorted distinct positive scores,
+    # checked against NumPy (searchsorted); partials of any row split add to the one-shot
+    k = _kernel()
+    rng = np.random.default_rng(21)
+    n = 9000
+    y = (rng.random(n) < 0.3).astype(np.uint8)
+    if n_values is None:
+        s = (y + rng.standard_normal(n)).astype(dtype)
+    else:
+        s = (rng.integers(0, n_values, n) / n_values).astype(dtype)
+    w = rng.random(n) if weighted else np.ones(1)
+    wv = w if weighted else np.ones(n)
+
+    a, pw, n_pos = k.sorted_positives(s, y, w, 1, n, weighted)
+    distinct, inverse = np.unique(s[y == 1], return_inverse=True)
+    np.testing.assert_array_equal(a, distinct)
+    np.testing.assert_allclose(pw, np.bincount(inverse, wv[y == 1]), rtol=1e-13)
+    assert n_pos == y.sum()
+
+    m = len(a)
+    neg = y == 0
+    r = np.searchsorted(a, s[neg], side="right")
+    hist = np.bincount(r, wv[neg], minlength=m + 1)
+    tied = (r > 0) & (a[np.maximum(r - 1, 0)] == s[neg])
+    tie = np.bincount(r[tied] - 1, wv[neg][tied], minlength=m)
+    thr = 0.5
+    plain = np.concatenate(
+        [hist, tie, [wv[neg].sum(), wv[neg][s[neg] >= thr].sum(), neg.sum()]]
+    )
+    whole = k.histogram_block(s, y, w, 1, n, weighted, thr, a, 0, n)
+    np.testing.assert_allclose(whole, plain, rtol=1e-12, atol=1e-9)
+    if not weighted:
+        np.testing.assert_array_equal(whole, plain)
+
+    cuts = [0, 1, 777, 778, 5000, n]
+    index = k.bucket_index(a)
+    parts = [k.histogram_block(s, y, w, 1, n, weighted, thr, a, lo, hi, index)
+             for lo, hi in zip(cuts[:-1], cuts[1:], strict=True)]
+    total = parts[0]
+    for p in parts[1:]:
+        total = k.combine(total, p)
+    np.testing.assert_allclose(total, whole, rtol=1e-12, atol=1e-9)
+
+    stats = k.finish_stats(a, pw, n_pos, whole, thr, 0.0)
+    one_shot = k.flat_stats(s[np.newaxis], y, w, 1, n, weighted, thr, 0.0)[0]
+    np.testing.assert_array_equal(stats, one_shot)
+    ref_ap = skm.average_precision_score(y, s, sample_weight=w if weighted else None)
+    assert stats[k.AP] == pytest.approx(ref_ap, rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 15, 17, 100, 4099, 200_000])
+def test_sorted_positives_on_hard_orders(n):
+    k = _kernel()
+    rng = np.random.default_rng(n)
+    idx = np.arange(n, dtype=float)
+    patterns = {
+        "sorted": idx,
+        "reversed": idx[::-1].copy(),
+        "constant": np.zeros(n),
+        "organ_pipe": np.minimum(idx, n - 1 - idx),
+        "two_values": idx % 2,
+        "sawtooth": idx % 17,
+        "random": rng.standard_normal(n),
+        "signed_zeros": np.where(idx % 2 == 0, 0.0, -0.0),
+        "wide": rng.choice([-1.0, 1.0], n) * 10.0 ** rng.uniform(-30, 30, n),
+    }
+    y = np.ones(n, np.uint8)
+    w = rng.random(n) + 0.5
+    for name, s in patterns.items():
+        for dtype in (np.float64, np.float32):
+            sv = s.astype(dtype)
+            expected, inverse = np.unique(sv, return_inverse=True)
+            for weighted in (False, True):
+                a, pw, n_pos = k.sorted_positives(sv, y, w if weighted else np.ones(1), 1,
+                                                  max(n, 1), weighted)
+                np.testing.assert_array_equal(a, expected, err_msg=name)
+                counts = np.bincount(inverse, w if weighted else None, minlength=len(expected))
+                np.testing.assert_allclose(pw, counts, rtol=1e-12, err_msg=name)
+                assert n_pos == n
+
+
+def test_tied_positive_weights_add_in_row_order():
+    # many positives are radix sorted, which is stable: the weights of tied positive scores
+    # are added in row order, so the result does not depend on how the sort moves ties
+    k = _kernel()
+    rng = np.random.default_rng(22)
+    n = 20_000
+    s = rng.integers(0, 7, n) / 7
+    y = (rng.random(n) < 0.5).astype(np.uint8)
+    w = rng.random(n) * 10.0 ** rng.integers(-8, 8, n)
+    a, pw, _ = k.sorted_positives(s, y, w, 1, n, True)
+    expected = []
+    for value in a:
+        total = 0.0
+        for wi in w[(y == 1) & (s == value)]:
+            total += float(wi)
+        expected.append(total)
+    np.testing.assert_array_equal(pw, expected)
+
+
+@pytest.mark.parametrize("depth", [0, 1, 3, 64])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_introsort_and_its_heapsort_fallback(depth, dtype):
+    k = _kernel()
+    rng = np.random.default_rng(depth)
+    for n in (1, 2, 16, 17, 18, 100, 1000, 5000):
+        for values in (rng.standard_normal(n), rng.integers(0, 3, n), np.arange(n)[::-1]):
+            a = np.ascontiguousarray(values, dtype=dtype)
+            k._introsort(a, depth)
+            np.testing.assert_array_equal(a, np.sort(values.astype(dtype)))

@@ -1,7 +1,7 @@
 """Score-curve metrics: average precision, ROC AUC, a per-label report, per-label thresholds.
 
 Every label (or row, for average="samples") is one binary problem; all of them are computed
-in one parallel kernel call (``fastml.kernels.metrics_curves_cpu``) from one sorted pass.
+in one parallel kernel call (``fastml.kernels.cpu.metrics_curves``) from one sorted pass.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from fastml._validation import (
     unit_weights,
     warn_undefined,
 )
-from fastml.kernels.metrics_curves_cpu import (
+from fastml.kernels.cpu.metrics_curves import (
     AP,
     AUC,
     BEST_F1,

@@ -1,0 +1,1128 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+"""Score-curve kernels (CPU): average precision, ROC AUC (full or partial), the best-F1
+threshold and the confusion counts at a fixed threshold, for many binary problems in one call.
+
+One binary problem (scores ``s``, 0/1 targets ``y``, optional weights):
+
+1. the positives' scores are gathered, sorted and deduplicated into ascending distinct values
+   ``a[0..m)`` with the positive weight of each value (:func:`sorted_positives`);
+2. every negative is located among them: ``r = #{a <= v}``, through a monotone linear bucket
+   map of ``a`` and a short binary search inside ``v``'s bucket. It adds its weight to
+   ``hist[r]`` (and to ``tie[r - 1]`` when ``a[r - 1] == v``) (:func:`histogram_block`);
+3. a suffix pass over ``j = m-1 .. 0`` gives the negative weight with score ``>= a[j]``
+   (false positives at threshold ``a[j]``, ties included: scikit-learn's rule that tied
+   scores form one threshold) and the positive weight with score ``>= a[j]``
+   (:func:`finish_stats`).
+
+AP, ROC AUC, F1 at every threshold follow without sorting the negatives:
+O(P log P + N log P) per problem, exact (the histogram counts; nothing is binned).
+
+Step 2 splits by rows: the histogram of a block of rows is the *partial*, histograms add
+(*combine*, in block order), and step 3 is the *finish*. The one-shot calls cut the work into
+tasks fixed by the input's shape and run them through the parallel driver
+(``fastml.kernels._parallel``), so results are identical for every thread count:
+
+- :func:`column_stats`: one problem per label (row-major input is first transposed in
+  cache-sized tiles, so every label's column is read contiguously); tasks are groups of labels;
+- :func:`row_stats`: one problem per row (``average="samples"``); tasks are groups of rows;
+- :func:`flat_stats`: one large problem per batch member (1-D input, ``average="micro"``);
+  tasks are row blocks of the negatives. With many distinct positives (tables that do not fit
+  in cache) the negatives are first radix-partitioned by bucket, and each partition is
+  resolved against its own slice of the positives.
+
+Contract (``fastml.metrics._curves`` guarantees it): scores are float32 or float64 and finite,
+C-contiguous; targets are C-contiguous uint8 holding only 0 and 1, of the scores' problem
+shape; ``w`` is a C-contiguous float64 array, read only when ``use_w`` is true (then every
+index ``(i // wdiv) % wmod`` of a problem's element ``i`` is in bounds), so flattened matrices
+share one per-row weight vector. Bounds and wrap-around are therefore not checked.
+
+Sorting is written here and runs without the GIL: many positives are radix sorted on integer
+keys that order the floats (stable, so the weights of tied positive scores add in row order),
+few by an introsort.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.math cimport INFINITY, NAN
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memset
+
+from fastml.kernels._parallel import blocks, map_tasks
+
+cnp.import_array()
+
+# Columns of the per-problem statistics table.
+cdef enum:
+    _AP = 0
+    _AUC = 1
+    _BEST_F1 = 2
+    _BEST_THR = 3
+    _POS_W = 4
+    _NEG_W = 5
+    _TP_AT = 6
+    _FP_AT = 7
+    _POS_N = 8
+    _NEG_N = 9
+    _N_STATS = 10
+
+AP = _AP  # average precision (scikit-learn's step integral)
+AUC = _AUC  # ROC AUC, or McClish-standardised partial AUC when max_fpr is given
+BEST_F1 = _BEST_F1  # maximum over thresholds of F1 (predict positive when score >= threshold)
+BEST_THR = _BEST_THR  # the highest threshold reaching BEST_F1 (+inf when there is no positive)
+POS_W = _POS_W  # total positive weight
+NEG_W = _NEG_W  # total negative weight
+TP_AT = _TP_AT  # positive weight with score >= thr
+FP_AT = _FP_AT  # negative weight with score >= thr
+POS_N = _POS_N  # number of positives (unweighted)
+NEG_N = _NEG_N  # number of negatives (unweighted)
+N_STATS = _N_STATS
+
+ctypedef fused score_t:
+    float
+    double
+
+cdef struct pair_f:
+    float v
+    double w
+
+cdef struct pair_d:
+    double v
+    double w
+
+ctypedef fused elem_t:
+    float
+    double
+    pair_f
+    pair_d
+
+cdef Py_ssize_t MIN_BUCKETED = 64  # fewer distinct positives than this: plain binary search
+cdef Py_ssize_t MAX_BUCKETS = 1 << 22
+cdef Py_ssize_t PARTITIONED_MIN = 1 << 15  # distinct positives from which flat problems partition
+cdef int PART_BITS = 8
+cdef Py_ssize_t FLAT_ROWS = 65536  # rows per block of a flat problem
+cdef Py_ssize_t FLAT_BLOCKS = 64
+cdef Py_ssize_t TILE = 64
+cdef Py_ssize_t TASK_WORK = 1 << 16  # elements per task, at least (labels, rows, tiles)
+cdef Py_ssize_t MAX_TASKS = 256
+cdef Py_ssize_t SMALL_SORT = 16
+
+
+# ------------------------------------------------------------------------------- sorting
+cdef inline double _key(elem_t x) noexcept nogil:
+    if elem_t is pair_f or elem_t is pair_d:
+        return x.v
+    else:
+        return x
+
+
+cdef inline void _swap(elem_t* a, Py_ssize_t i, Py_ssize_t j) noexcept nogil:
+    cdef elem_t t = a[i]
+    a[i] = a[j]
+    a[j] = t
+
+
+cdef void _insertion_sort(elem_t* a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, j
+    cdef elem_t x
+    for i in range(1, n):
+        x = a[i]
+        j = i
+        while j > 0 and _key(x) < _key(a[j - 1]):
+            a[j] = a[j - 1]
+            j -= 1
+        a[j] = x
+
+
+cdef void _sift_down(elem_t* a, Py_ssize_t root, Py_ssize_t n) noexcept nogil:
+    cdef elem_t x = a[root]
+    cdef Py_ssize_t c
+    while True:
+        c = 2 * root + 1
+        if c >= n:
+            break
+        if c + 1 < n and _key(a[c]) < _key(a[c + 1]):
+            c += 1
+        if not (_key(x) < _key(a[c])):
+            break
+        a[root] = a[c]
+        root = c
+    a[root] = x
+
+
+cdef void _heap_sort(elem_t* a, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    i = n // 2
+    while i > 0:
+        i -= 1
+        _sift_down(a, i, n)
+    i = n
+    while i > 1:
+        i -= 1
+        _swap(a, 0, i)
+        _sift_down(a, 0, i)
+
+
+cdef void _intro_sort(elem_t* a, Py_ssize_t n, int depth) noexcept nogil:
+    """Quicksort (median of three, pivot kept out of the scan) on the larger part, recursion
+    on the smaller; heapsort once ``depth`` splits are used up; insertion sort for short runs.
+    """
+    cdef Py_ssize_t mid, i, j, last
+    cdef double pivot
+    while n > SMALL_SORT:
+        if depth == 0:
+            _heap_sort(a, n)
+            return
+        depth -= 1
+        last = n - 1
+        mid = n >> 1
+        if _key(a[mid]) < _key(a[0]):
+            _swap(a, mid, 0)
+        if _key(a[last]) < _key(a[mid]):
+            _swap(a, last, mid)
+            if _key(a[mid]) < _key(a[0]):
+                _swap(a, mid, 0)
+        # a[0] <= pivot <= a[last]; park the pivot at last - 1: both scans stop at a sentinel
+        pivot = _key(a[mid])
+        _swap(a, mid, last - 1)
+        i = 0
+        j = last - 1
+        while True:
+            i += 1
+            while _key(a[i]) < pivot:
+                i += 1
+            j -= 1
+            while pivot < _key(a[j]):
+                j -= 1
+            if i >= j:
+                break
+            _swap(a, i, j)
+        _swap(a, i, last - 1)
+        # a[0:i] <= pivot == a[i] <= a[i+1:n]
+        if i < n - 1 - i:
+            _intro_sort(a, i, depth)
+            a = a + i + 1
+            n = n - i - 1
+        else:
+            _intro_sort(a + i + 1, n - i - 1, depth)
+            n = i
+    _insertion_sort(a, n)
+
+
+cdef void _sort(elem_t* a, Py_ssize_t n) noexcept nogil:
+    """Ascending by value (pairs by their ``v``); not stable."""
+    cdef int depth = 0
+    cdef Py_ssize_t k = n
+    while k > 1:
+        depth += 2
+        k >>= 1
+    _intro_sort(a, n, depth)
+
+
+def _introsort(score_t[::1] a, int depth):
+    """Test hook: sort ``a`` in place with the introsort, at most ``depth`` quicksort levels
+    before the heapsort takes over (0: heapsort only)."""
+    with nogil:
+        _intro_sort(&a[0], a.shape[0], depth)
+
+
+cdef enum:
+    RADIX_BITS = 11
+    RADIX = 1 << RADIX_BITS
+    RADIX_MAX_PASSES = 6  # 64-bit keys
+
+cdef Py_ssize_t RADIX_MIN = 1024  # positives from which the radix sort replaces the introsort
+
+
+cdef inline uint64_t _to_key(score_t v) noexcept nogil:
+    """Unsigned key with the order of the finite value ``v`` (-0.0 just below +0.0)."""
+    cdef uint64_t u
+    cdef uint32_t h
+    if score_t is double:
+        memcpy(&u, &v, sizeof(double))
+        return ~u if u >> 63 else u | (<uint64_t>1 << 63)
+    else:
+        memcpy(&h, &v, sizeof(float))
+        h = ~h if h >> 31 else h | (<uint32_t>1 << 31)
+        return h
+
+
+cdef inline score_t _from_key(uint64_t k, score_t kind) noexcept nogil:
+    """Inverse of :func:`_to_key` (``kind`` only selects the type)."""
+    cdef uint32_t h
+    cdef score_t v
+    if score_t is double:
+        k = k & ~(<uint64_t>1 << 63) if k >> 63 else ~k
+        memcpy(&v, &k, sizeof(double))
+    else:
+        h = <uint32_t>k
+        h = h & ~(<uint32_t>1 << 31) if h >> 31 else ~h
+        memcpy(&v, &h, sizeof(float))
+    return v
+
+
+cdef void _radix_sort(uint64_t* k, double* w, uint64_t* k2, double* w2, Py_ssize_t n,
+                      int bits, Py_ssize_t* counts) noexcept nogil:
+    """Stable LSD radix sort of the keys ``k[0:n]`` (their ``bits`` low bits), carrying ``w``
+    along when it is not NULL; ``k2``/``w2`` are scratch of the same size and ``counts`` holds
+    RADIX_MAX_PASSES * RADIX entries. Digits that are the same for every key are skipped."""
+    cdef int passes = (bits + RADIX_BITS - 1) // RADIX_BITS, p, shift
+    cdef Py_ssize_t i, d, total, c
+    cdef Py_ssize_t* cnt
+    cdef uint64_t* src = k
+    cdef uint64_t* dst = k2
+    cdef uint64_t* tk
+    cdef double* sw = w
+    cdef double* dw = w2
+    cdef double* tw
+    cdef uint64_t key
+    memset(counts, 0, passes * RADIX * sizeof(Py_ssize_t))
+    for i in range(n):
+        key = k[i]
+        for p in range(passes):
+            counts[p * RADIX + ((key >> (p * RADIX_BITS)) & (RADIX - 1))] += 1
+    for p in range(passes):
+        shift = p * RADIX_BITS
+        cnt = counts + p * RADIX
+        if cnt[(src[0] >> shift) & (RADIX - 1)] == n:
+            continue
+        total = 0
+        for d in range(RADIX):
+            c = cnt[d]
+            cnt[d] = total
+            total += c
+        if w != NULL:
+            for i in range(n):
+                d = (src[i] >> shift) & (RADIX - 1)
+                dst[cnt[d]] = src[i]
+                dw[cnt[d]] = sw[i]
+                cnt[d] += 1
+            tw = sw
+            sw = dw
+            dw = tw
+        else:
+            for i in range(n):
+                d = (src[i] >> shift) & (RADIX - 1)
+                dst[cnt[d]] = src[i]
+                cnt[d] += 1
+        tk = src
+        src = dst
+        dst = tk
+    if src != k:
+        memcpy(k, src, n * sizeof(uint64_t))
+        if w != NULL:
+            memcpy(w, sw, n * sizeof(double))
+
+
+cdef struct SortBuf:
+    void* pairs  # (value, weight) pairs for the introsort of weighted positives
+    uint64_t* keys  # radix sort keys and scratch, and weight scratch
+    uint64_t* keys2
+    double* w2
+    Py_ssize_t* counts
+    Py_ssize_t cap_pairs
+    Py_ssize_t cap_keys
+
+
+cdef void _sortbuf_free(SortBuf* sb) noexcept nogil:
+    free(sb.pairs)
+    free(sb.keys)
+    free(sb.keys2)
+    free(sb.w2)
+    free(sb.counts)
+    memset(sb, 0, sizeof(SortBuf))
+
+
+cdef int _sortbuf_reserve(SortBuf* sb, Py_ssize_t n_pos, bint use_w) noexcept nogil:
+    """Room to sort ``n_pos`` positives: 0, or -1 out of memory."""
+    if n_pos >= RADIX_MIN:
+        if n_pos > sb.cap_keys:
+            free(sb.keys)
+            free(sb.keys2)
+            free(sb.w2)
+            sb.keys = <uint64_t*>malloc((n_pos + 1) * sizeof(uint64_t))  # + 1: gather slack
+            sb.keys2 = <uint64_t*>malloc(n_pos * sizeof(uint64_t))
+            sb.w2 = <double*>malloc(n_pos * sizeof(double))
+            sb.cap_keys = n_pos
+            if sb.keys == NULL or sb.keys2 == NULL or sb.w2 == NULL:
+                sb.cap_keys = 0
+                return -1
+        if sb.counts == NULL:
+            sb.counts = <Py_ssize_t*>malloc(RADIX_MAX_PASSES * RADIX * sizeof(Py_ssize_t))
+            if sb.counts == NULL:
+                return -1
+        return 0
+    if use_w and n_pos > sb.cap_pairs:
+        free(sb.pairs)
+        sb.pairs = malloc(n_pos * sizeof(pair_d))
+        sb.cap_pairs = n_pos
+        if sb.pairs == NULL:
+            sb.cap_pairs = 0
+            return -1
+    return 0
+
+
+# --------------------------------------------------------------------- problem building blocks
+cdef inline Py_ssize_t _count_le(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                 score_t v) noexcept nogil:
+    """Number of values of the ascending ``a[lo:hi]`` that are <= v (branch-free search)."""
+    cdef Py_ssize_t n = hi - lo, half, base = lo
+    if n <= 0:
+        return 0
+    while n > 1:
+        half = n >> 1
+        base = base + half if a[base + half] <= v else base
+        n -= half
+    return base - lo + (1 if a[base] <= v else 0)
+
+
+cdef struct BucketIndex:
+    int32_t* first  # first[b]: number of values whose bucket is < b (nb + 1 entries)
+    double lo
+    double scale
+    Py_ssize_t nb
+    bint bucketed
+
+
+cdef inline Py_ssize_t _bucket(double v, double lo, double scale, Py_ssize_t nb) noexcept nogil:
+    cdef double x = (v - lo) * scale
+    return <Py_ssize_t>x if x < nb else nb - 1
+
+
+cdef Py_ssize_t _n_buckets(Py_ssize_t m) noexcept nogil:
+    cdef Py_ssize_t nb = 64
+    while nb < m and nb < MAX_BUCKETS:
+        nb *= 2
+    return nb
+
+
+cdef void _bucket_index(const score_t* a, Py_ssize_t m, BucketIndex* ix) noexcept nogil:
+    """Index the ascending distinct ``a[0:m]`` by a monotone linear bucket map into
+    ``ix.first`` (``ix.nb + 1`` entries, set by the caller). Any monotone map keeps the search
+    exact: a value in a lower bucket than ``v`` is < v, one in a higher bucket is > v, so only
+    ``v``'s own bucket needs a search."""
+    cdef Py_ssize_t k, b, nb = ix.nb
+    cdef double span
+    cdef int32_t* first = ix.first
+    ix.lo = <double>a[0]
+    span = <double>a[m - 1] - ix.lo
+    ix.scale = <double>nb / span if span > 0.0 else 0.0
+    memset(first, 0, (nb + 1) * sizeof(int32_t))
+    for k in range(m):
+        first[_bucket(a[k], ix.lo, ix.scale, nb) + 1] += 1
+    for b in range(nb):
+        first[b + 1] += first[b]
+    ix.bucketed = True
+
+
+cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m, const int32_t* first,
+                               double a_lo, double scale, Py_ssize_t nb,
+                               bint bucketed) noexcept nogil:
+    """``#{a <= v}`` for the ascending distinct ``a[0:m]`` (index fields passed as values, so
+    that they stay in registers while the histogram is written)."""
+    cdef Py_ssize_t b
+    if not bucketed:
+        return _count_le(a, 0, m, v)
+    if v < a_lo:
+        return 0
+    if v >= a[m - 1]:
+        return m
+    b = _bucket(v, a_lo, scale, nb)
+    return first[b] + _count_le(a, first[b], first[b + 1], v)
+
+
+cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
+                           Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, Py_ssize_t n_pos,
+                           score_t* pv, double* pw, SortBuf* sb) noexcept nogil:
+    """Sorted distinct positive scores into ``pv[0:m]``, their weights into ``pw[0:m]``;
+    returns m. ``n_pos`` is the number of positives; ``pv``/``pw`` need room for it plus
+    one, ``sb`` what :func:`_sortbuf_reserve` gives for it. Many positives are radix sorted
+    (stable: tied positives add their weights in row order), few by the introsort."""
+    cdef Py_ssize_t i, k, m, c = 0
+    cdef pair_f* pf = <pair_f*>sb.pairs
+    cdef pair_d* pd = <pair_d*>sb.pairs
+    cdef uint64_t* keys = sb.keys
+    cdef score_t kind = 0
+    if n_pos >= RADIX_MIN:
+        if use_w:
+            for i in range(n):
+                if y[i]:
+                    keys[c] = _to_key(s[i])
+                    pw[c] = w[(i // wdiv) % wmod]
+                    c += 1
+        else:
+            for i in range(n):
+                keys[c] = _to_key(s[i])
+                c += y[i] != 0
+        _radix_sort(keys, pw if use_w else NULL, sb.keys2, sb.w2, n_pos,
+                    64 if score_t is double else 32, sb.counts)
+        for k in range(n_pos):
+            pv[k] = _from_key(keys[k], kind)
+            if not use_w:
+                pw[k] = 1.0
+    elif use_w:
+        for i in range(n):
+            if y[i]:
+                if score_t is float:
+                    pf[c].v = s[i]
+                    pf[c].w = w[(i // wdiv) % wmod]
+                else:
+                    pd[c].v = s[i]
+                    pd[c].w = w[(i // wdiv) % wmod]
+                c += 1
+        if score_t is float:
+            _sort(pf, n_pos)
+            for k in range(n_pos):
+                pv[k] = pf[k].v
+                pw[k] = pf[k].w
+        else:
+            _sort(pd, n_pos)
+            for k in range(n_pos):
+                pv[k] = pd[k].v
+                pw[k] = pd[k].w
+    else:
+        for i in range(n):
+            pv[c] = s[i]
+            c += y[i] != 0
+        _sort(pv, n_pos)
+        for k in range(n_pos):
+            pw[k] = 1.0
+    if n_pos == 0:
+        return 0
+    m = 1
+    for k in range(1, n_pos):
+        if pv[k] == pv[m - 1]:
+            pw[m - 1] += pw[k]
+        else:
+            pv[m] = pv[k]
+            pw[m] = pw[k]
+            m += 1
+    return m
+
+
+cdef inline double _next_w(const double* w, Py_ssize_t wdiv, Py_ssize_t wmod, Py_ssize_t* q,
+                           Py_ssize_t* rem) noexcept nogil:
+    """``w[(i // wdiv) % wmod]`` for consecutive ``i``, stepped instead of divided."""
+    cdef double wi = w[q[0]]
+    rem[0] += 1
+    if rem[0] == wdiv:
+        rem[0] = 0
+        q[0] += 1
+        if q[0] == wmod:
+            q[0] = 0
+    return wi
+
+
+cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssize_t wdiv,
+                     Py_ssize_t wmod, bint use_w, double thr, const score_t* a, Py_ssize_t m,
+                     const BucketIndex* ix, double* hist, double* tie, Py_ssize_t lo,
+                     Py_ssize_t hi, double* res) noexcept nogil:
+    """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``.
+
+    Adds into ``hist[0:m+1]`` and ``tie[0:m]``; sets ``res[0:3]`` to (negative weight,
+    negative weight with score >= thr, number of negatives) of the block.
+    """
+    cdef Py_ssize_t i, r, q = 0, rem = 0
+    cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0
+    cdef score_t v
+    cdef const int32_t* first = ix.first
+    cdef double a_lo = ix.lo, scale = ix.scale
+    cdef Py_ssize_t nb = ix.nb
+    cdef bint bucketed = ix.bucketed
+    if use_w and hi > lo:
+        q = (lo // wdiv) % wmod
+        rem = lo % wdiv
+    for i in range(lo, hi):
+        if use_w:
+            wi = _next_w(w, wdiv, wmod, &q, &rem)
+        if y[i]:
+            continue
+        v = s[i]
+        r = _locate(v, a, m, first, a_lo, scale, nb, bucketed)
+        hist[r] += wi
+        if r > 0 and a[r - 1] == v:
+            tie[r - 1] += wi
+        neg_w += wi
+        if v >= thr:
+            fp_at += wi
+        n_neg += 1.0
+    res[0] = neg_w
+    res[1] = fp_at
+    res[2] = n_neg
+
+
+cdef inline double _area_to(double x0, double y0, double x1, double y1,
+                            double xmax) noexcept nogil:
+    """Trapezoid area of the segment (x0, y0)-(x1, y1) restricted to x <= xmax."""
+    cdef double ym
+    if x1 <= x0 or x0 >= xmax:
+        return 0.0
+    if x1 <= xmax:
+        return (x1 - x0) * (y0 + y1) * 0.5
+    ym = y0 + (y1 - y0) * (xmax - x0) / (x1 - x0)
+    return (xmax - x0) * (y0 + ym) * 0.5
+
+
+cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double* hist,
+                  const double* tie, double neg_w, double fp_at, Py_ssize_t n_pos,
+                  double n_neg, double thr, double max_fpr, double* out) noexcept nogil:
+    """Suffix pass over the distinct positive scores: fills ``out[0:N_STATS]``."""
+    cdef Py_ssize_t j
+    cdef double pos_w = 0.0, fp = 0.0, tp = 0.0, ap = 0.0, auc = 0.0, pauc = 0.0
+    cdef double best_f1 = -1.0, best_thr = INFINITY, tp_at = 0.0, tp_gt, denom, f1, fp_gt
+    cdef double x_prev = 0.0, y_prev = 0.0, x_max = max_fpr * neg_w, min_area, v
+    for j in range(m):
+        pos_w += pw[j]
+    # ROC curve walk (used for the partial AUC), in false/true positive weight units
+    j = m
+    while j > 0:
+        j -= 1
+        fp += hist[j + 1]
+        tp_gt = tp
+        tp += pw[j]
+        denom = tp + fp
+        if pw[j] != 0.0 and denom > 0.0:
+            ap += pw[j] * (tp / denom)
+        auc += pw[j] * ((neg_w - fp) + 0.5 * tie[j])
+        f1 = 2.0 * tp / (tp + fp + pos_w) if pos_w > 0.0 else 0.0
+        if f1 > best_f1:
+            best_f1 = f1
+            best_thr = a[j]
+        if a[j] >= thr:
+            tp_at = tp
+        if max_fpr > 0.0:
+            fp_gt = fp - tie[j]
+            pauc += _area_to(x_prev, y_prev, fp_gt, tp_gt, x_max)
+            pauc += _area_to(fp_gt, tp_gt, fp, tp, x_max)
+            x_prev = fp
+            y_prev = tp
+    if m == 0:
+        best_f1 = 0.0
+    if pos_w > 0.0:
+        v = ap / pos_w
+        out[_AP] = v if v > 0.0 else 0.0
+    else:
+        out[_AP] = 0.0
+    if pos_w > 0.0 and neg_w > 0.0:
+        if max_fpr > 0.0:
+            pauc += _area_to(x_prev, y_prev, neg_w, pos_w, x_max)
+            pauc /= pos_w * neg_w
+            min_area = 0.5 * max_fpr * max_fpr
+            out[_AUC] = 0.5 * (1.0 + (pauc - min_area) / (max_fpr - min_area))
+        else:
+            out[_AUC] = auc / (pos_w * neg_w)
+    else:
+        out[_AUC] = NAN
+    out[_BEST_F1] = best_f1
+    out[_BEST_THR] = best_thr
+    out[_POS_W] = pos_w
+    out[_NEG_W] = neg_w
+    out[_TP_AT] = tp_at
+    out[_FP_AT] = fp_at
+    out[_POS_N] = <double>n_pos
+    out[_NEG_N] = n_neg
+
+
+# ----------------------------------------------------------------------------- workspaces
+cdef struct Work:
+    void* pv  # score_t values, cap entries
+    double* pw  # cap entries
+    double* hist  # cap + 1 entries
+    double* tie  # cap entries
+    SortBuf sb
+    int32_t* first  # cap_first entries
+    Py_ssize_t cap
+    Py_ssize_t cap_first
+
+
+cdef void _work_free(Work* ws) noexcept nogil:
+    free(ws.pv)
+    free(ws.pw)
+    free(ws.hist)
+    free(ws.tie)
+    _sortbuf_free(&ws.sb)
+    free(ws.first)
+    memset(ws, 0, sizeof(Work))
+
+
+cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint use_w) noexcept nogil:
+    """Room for ``cap`` positives, sorting buffers aside: 0, or -1 out of memory."""
+    if cap > ws.cap:
+        free(ws.pv)
+        free(ws.pw)
+        free(ws.hist)
+        free(ws.tie)
+        ws.pv = malloc(cap * sizeof(double))
+        ws.pw = <double*>malloc(cap * sizeof(double))
+        ws.hist = <double*>malloc((cap + 1) * sizeof(double))
+        ws.tie = <double*>malloc(cap * sizeof(double))
+        ws.cap = cap
+        if ws.pv == NULL or ws.pw == NULL or ws.hist == NULL or ws.tie == NULL:
+            ws.cap = 0
+            return -1
+    return 0
+
+
+cdef int _work_first(Work* ws, Py_ssize_t cap) noexcept nogil:
+    if cap > ws.cap_first:
+        free(ws.first)
+        ws.first = <int32_t*>malloc(cap * sizeof(int32_t))
+        ws.cap_first = cap
+        if ws.first == NULL:
+            ws.cap_first = 0
+            return -1
+    return 0
+
+
+cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
+                  Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr, double max_fpr,
+                  Work* ws, double* out) noexcept nogil:
+    """Statistics of one binary problem ``s[0:n]``, sequentially: 0, or -1 out of memory."""
+    cdef Py_ssize_t i, m, n_pos = 0
+    cdef BucketIndex ix
+    cdef double res[3]
+    cdef score_t* pv
+    for i in range(n):
+        n_pos += y[i] != 0
+    if _work_reserve(ws, n_pos + 1, use_w) < 0 or _sortbuf_reserve(&ws.sb, n_pos, use_w) < 0:
+        return -1
+    pv = <score_t*>ws.pv
+    m = _positives(s, y, n, w, wdiv, wmod, use_w, n_pos, pv, ws.pw, &ws.sb)
+    memset(ws.hist, 0, (m + 1) * sizeof(double))
+    memset(ws.tie, 0, (m + 1) * sizeof(double))
+    ix.bucketed = False
+    if m >= MIN_BUCKETED:
+        ix.nb = _n_buckets(m)
+        if _work_first(ws, ix.nb + 1) < 0:
+            return -1
+        ix.first = ws.first
+        _bucket_index(pv, m, &ix)
+    _negatives(s, y, w, wdiv, wmod, use_w, thr, pv, m, &ix, ws.hist, ws.tie, 0, n, res)
+    _finish(pv, ws.pw, m, ws.hist, ws.tie, res[0], res[1], n_pos, res[2], thr, max_fpr, out)
+    return 0
+
+
+# ------------------------------------------------------------------- the row-split contract
+def sorted_positives(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
+                     Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w):
+    """The sorted distinct positive scores of one problem and their total weights.
+
+    Returns ``(a, pw, n_pos)``: ``a`` ascending distinct scores of the positives (dtype of
+    ``s``), ``pw`` float64 the positive weight at each, ``n_pos`` the number of positives.
+    This is what a row-split computation broadcasts to every block.
+    """
+    cdef Py_ssize_t i, m = 0, n = s.shape[0], n_pos = 0
+    cdef SortBuf sb
+    cdef int err
+    for i in range(n):
+        n_pos += y[i] != 0
+    pv_arr = np.empty(n_pos + 1, np.float32 if score_t is float else np.float64)
+    pw_arr = np.empty(n_pos + 1)
+    cdef score_t[::1] pv = pv_arr
+    cdef double[::1] pw = pw_arr
+    memset(&sb, 0, sizeof(SortBuf))
+    with nogil:
+        err = _sortbuf_reserve(&sb, n_pos, use_w)
+        if err == 0:
+            m = _positives(&s[0], &y[0], n, &w[0], wdiv, wmod, use_w, n_pos, &pv[0], &pw[0],
+                           &sb)
+        _sortbuf_free(&sb)
+    if err:
+        raise MemoryError()
+    return pv_arr[:m], pw_arr[:m], n_pos
+
+
+def bucket_index(const score_t[::1] a):
+    """``(first, lo, scale, nb)``: the bucket index of the ascending distinct scores ``a``
+    (``nb == 0``: too few values, plain binary search). Shared by the blocks of a problem."""
+    cdef BucketIndex ix
+    cdef Py_ssize_t m = a.shape[0]
+    if m < MIN_BUCKETED:
+        return np.zeros(1, np.int32), 0.0, 0.0, 0
+    ix.nb = _n_buckets(m)
+    first_arr = np.empty(ix.nb + 1, np.int32)
+    cdef int32_t[::1] first = first_arr
+    ix.first = &first[0]
+    with nogil:
+        _bucket_index(&a[0], m, &ix)
+    return first_arr, ix.lo, ix.scale, ix.nb
+
+
+def histogram_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
+                    Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr,
+                    const score_t[::1] a, Py_ssize_t lo, Py_ssize_t hi, index=None):
+    """Partial: the negatives of rows ``[lo, hi)`` histogrammed over the distinct positives.
+
+    ``a`` holds a problem's ascending distinct positive scores (:func:`sorted_positives`, m
+    values); ``index`` is :func:`bucket_index` of ``a`` (built here when None). Returns float64
+    (2m + 4,): ``hist[0:m+1]`` (negative weight with ``#{a <= v} == r`` at ``r``),
+    ``tie[0:m]`` (negative weight equal to ``a[k]``), then negative weight, negative weight
+    with score ``>= thr`` and number of negatives. Partials of blocks add (:func:`combine`).
+    """
+    cdef Py_ssize_t m = a.shape[0]
+    cdef BucketIndex ix
+    cdef const int32_t[::1] first
+    if index is None:
+        index = bucket_index(a)
+    first_arr, lo_v, scale_v, nb_v = index
+    first = first_arr
+    ix.first = <int32_t*>&first[0]
+    ix.lo = lo_v
+    ix.scale = scale_v
+    ix.nb = nb_v
+    ix.bucketed = ix.nb > 0
+    part_arr = np.zeros(2 * m + 4)
+    cdef double[::1] part = part_arr
+    with nogil:
+        if hi > lo:
+            _negatives(&s[0], &y[0], &w[0], wdiv, wmod, use_w, thr, &a[0], m, &ix, &part[0],
+                       &part[m + 1], lo, hi, &part[2 * m + 1])
+    return part_arr
+
+
+def combine(a, b):
+    """Combine two partials of one problem (:func:`histogram_block`): their sum."""
+    return a + b
+
+
+def finish_stats(const score_t[::1] a, const double[::1] pw, Py_ssize_t n_pos,
+                 const double[::1] part, double thr, double max_fpr):
+    """Finish: the statistics (N_STATS,) of a problem from its positives and its combined
+    partial (suffix sums over the distinct positive scores)."""
+    cdef Py_ssize_t m = a.shape[0]
+    out_arr = np.empty(_N_STATS)
+    cdef double[::1] out = out_arr
+    with nogil:
+        _finish(&a[0], &pw[0], m, &part[0], &part[m + 1], part[2 * m + 1], part[2 * m + 2],
+                n_pos, part[2 * m + 3], thr, max_fpr, &out[0])
+    return out_arr
+
+
+# --------------------------------------------------------------- flat problems, partitioned
+def _part_count_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
+                      Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr, double a_lo,
+                      double a_hi, double scale, Py_ssize_t nb, int shift, int64_t[::1] counts,
+                      double[::1] edge, Py_ssize_t lo, Py_ssize_t hi):
+    """Negatives of rows [lo, hi) per partition (``counts``) and their edge sums (``edge``:
+    weight below all positives, at or above the top one, equal to the top one, all, with
+    score >= thr, number)."""
+    cdef Py_ssize_t i, q = 0, rem = 0
+    cdef double v, wi = 1.0
+    with nogil:
+        if use_w and hi > lo:
+            q = (lo // wdiv) % wmod
+            rem = lo % wdiv
+        for i in range(lo, hi):
+            if use_w:
+                wi = _next_w(&w[0], wdiv, wmod, &q, &rem)
+            if y[i]:
+                continue
+            v = s[i]
+            edge[3] += wi
+            edge[5] += 1.0
+            if v >= thr:
+                edge[4] += wi
+            if v < a_lo:
+                edge[0] += wi
+            elif v >= a_hi:
+                edge[1] += wi
+                if v == a_hi:
+                    edge[2] += wi
+            else:
+                counts[_bucket(v, a_lo, scale, nb) >> shift] += 1
+
+
+def _part_scatter_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
+                        Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double a_lo, double a_hi,
+                        double scale, Py_ssize_t nb, int shift, int64_t[::1] pos,
+                        score_t[::1] buf_v, double[::1] buf_w, Py_ssize_t lo, Py_ssize_t hi):
+    """Scatter the inner negatives of rows [lo, hi) to their partitions (``pos``: next slot)."""
+    cdef Py_ssize_t i, p, q = 0, rem = 0
+    cdef score_t v
+    cdef double wi = 1.0
+    with nogil:
+        if use_w and hi > lo:
+            q = (lo // wdiv) % wmod
+            rem = lo % wdiv
+        for i in range(lo, hi):
+            if use_w:
+                wi = _next_w(&w[0], wdiv, wmod, &q, &rem)
+            if y[i]:
+                continue
+            v = s[i]
+            if v < a_lo or v >= a_hi:
+                continue
+            p = _bucket(v, a_lo, scale, nb) >> shift
+            buf_v[pos[p]] = v
+            if use_w:
+                buf_w[pos[p]] = wi
+            pos[p] += 1
+
+
+def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint use_w,
+                        const score_t[::1] a, const int32_t[::1] first, double a_lo,
+                        double scale, Py_ssize_t nb, const int64_t[::1] lo_k,
+                        const int64_t[::1] part_start, const int64_t[::1] local_start,
+                        double[::1] local_hist, double[::1] local_tie, Py_ssize_t p0,
+                        Py_ssize_t p1):
+    """Resolve partitions [p0, p1) against their slices of the positives, into their own
+    local histograms."""
+    cdef Py_ssize_t p, qi, k0, base, b, r
+    cdef score_t v
+    cdef double wi = 1.0
+    with nogil:
+        for p in range(p0, p1):
+            k0 = lo_k[p]
+            base = local_start[p]
+            for qi in range(part_start[p], part_start[p + 1]):
+                v = buf_v[qi]
+                if use_w:
+                    wi = buf_w[qi]
+                b = _bucket(v, a_lo, scale, nb)
+                r = first[b] + _count_le(&a[0], first[b], first[b + 1], v)
+                local_hist[base + r - k0] += wi
+                if r > k0 and a[r - 1] == v:
+                    local_tie[base + r - 1 - k0] += wi
+
+
+def _part_merge(double[::1] part, Py_ssize_t m, const int64_t[::1] lo_k,
+                const int64_t[::1] local_start, const double[::1] local_hist,
+                const double[::1] local_tie, const double[:, ::1] edge):
+    """Add the local histograms (partition order) and the edge sums (block order) into the
+    partial ``part`` (layout of :func:`histogram_block`)."""
+    cdef Py_ssize_t p, k, k0, n_parts = lo_k.shape[0] - 1
+    cdef double* hist = &part[0]
+    cdef double* tie = &part[m + 1]
+    cdef double e[6]
+    with nogil:
+        for p in range(n_parts):
+            k0 = lo_k[p]
+            for k in range(lo_k[p + 1] - k0 + 1):
+                hist[k0 + k] += local_hist[local_start[p] + k]
+                if k0 + k < m:
+                    tie[k0 + k] += local_tie[local_start[p] + k]
+        for k in range(6):
+            e[k] = 0.0
+        for p in range(edge.shape[0]):
+            for k in range(6):
+                e[k] += edge[p, k]
+        hist[0] += e[0]
+        hist[m] += e[1]
+        tie[m - 1] += e[2]
+        part[2 * m + 1] = e[3]
+        part[2 * m + 2] = e[4]
+        part[2 * m + 3] = e[5]
+
+
+def _negatives_partitioned(s, y, w, Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr,
+                           a):
+    """The combined partial of :func:`histogram_block` over all of ``s``, for many distinct
+    positives (``len(a) >= PARTITIONED_MIN``).
+
+    The tables of a large ``m`` do not fit in cache, so each negative would cost several
+    misses. Instead the negatives are radix-partitioned by the high bits of their bucket
+    (count, then scatter, both in row blocks); each partition is then resolved against its
+    own slice of the positives, which fits in cache, into a local histogram.
+    """
+    cdef Py_ssize_t n = s.shape[0], m = a.shape[0], n_parts = 1 << PART_BITS, shift = 0
+    first, a_lo, scale, nb = bucket_index(a)
+    while (nb >> shift) > n_parts:
+        shift += 1
+    a_hi = float(a[m - 1])
+    n_blocks, size = blocks(n, FLAT_ROWS, FLAT_BLOCKS)
+    counts = np.zeros((n_blocks, n_parts), np.int64)
+    edge = np.zeros((n_blocks, 6))
+    map_tasks(lambda c: _part_count_block(
+        s, y, w, wdiv, wmod, use_w, thr, a_lo, a_hi, scale, nb, shift, counts[c], edge[c],
+        c * size, min(n, (c + 1) * size)), n_blocks)
+    # scatter positions: partition-major, block-minor
+    sizes = counts.T.reshape(-1)
+    starts = np.cumsum(sizes) - sizes
+    offsets = np.ascontiguousarray(starts.reshape(n_parts, n_blocks).T)
+    total = int(sizes.sum())
+    part_start = np.append(offsets[0], total).astype(np.int64)
+    buf_v = np.empty(total, s.dtype)
+    buf_w = np.empty(total if use_w else 1)
+    map_tasks(lambda c: _part_scatter_block(
+        s, y, w, wdiv, wmod, use_w, a_lo, a_hi, scale, nb, shift, offsets[c].copy(), buf_v,
+        buf_w, c * size, min(n, (c + 1) * size)), n_blocks)
+    # resolve each partition against its slice of the positives
+    lo_k = first[np.minimum(np.arange(n_parts + 1) << shift, nb)].astype(np.int64)
+    widths = lo_k[1:] - lo_k[:n_parts] + 1
+    local_start = np.zeros(n_parts + 1, np.int64)
+    np.cumsum(widths, out=local_start[1:])
+    local_hist = np.zeros(int(local_start[n_parts]))
+    local_tie = np.zeros(int(local_start[n_parts]))
+    n_groups, group = blocks(n_parts, 8, 64)
+    map_tasks(lambda g: _part_resolve_block(
+        buf_v, buf_w, use_w, a, first, a_lo, scale, nb, lo_k, part_start, local_start,
+        local_hist, local_tie, g * group, min(n_parts, (g + 1) * group)), n_groups)
+    part = np.zeros(2 * m + 4)
+    _part_merge(part, m, lo_k, local_start, local_hist, local_tie, edge)
+    return part
+
+
+# --------------------------------------------------------------------------- one-shot calls
+def flat_stats(s, y, w, Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr,
+               double max_fpr):
+    """Statistics of large binary problems: ``s`` (B, N) scored against one ``y`` (N,).
+
+    Each problem's negatives are histogrammed in row blocks fixed by N, the partials added in
+    block order (radix-partitioned when there are many distinct positives). Used for 1-D
+    binary input and for average="micro" (the flattened matrix), one problem per batch member.
+    Returns float64 (B, N_STATS).
+    """
+    cdef Py_ssize_t n_batch = s.shape[0], n = s.shape[1]
+    out = np.empty((n_batch, _N_STATS))
+    n_blocks, size = blocks(n, FLAT_ROWS, FLAT_BLOCKS)
+    for b in range(n_batch):
+        sb = s[b]
+        a, pw, n_pos = sorted_positives(sb, y, w, wdiv, wmod, use_w)
+        if a.shape[0] >= PARTITIONED_MIN:
+            part = _negatives_partitioned(sb, y, w, wdiv, wmod, use_w, thr, a)
+        else:
+            index = bucket_index(a)
+            parts = map_tasks(lambda c: histogram_block(
+                sb, y, w, wdiv, wmod, use_w, thr, a, c * size, min(n, (c + 1) * size), index),
+                n_blocks)
+            part = parts[0]
+            for p in parts[1:]:
+                part = combine(part, p)
+        out[b] = finish_stats(a, pw, n_pos, part, thr, max_fpr)
+    return out
+
+
+ctypedef fused cell_t:
+    uint8_t
+    float
+    double
+
+
+def _transpose_block(const cell_t[:, :, ::1] src, cell_t[:, :, ::1] dst, Py_ssize_t t0,
+                     Py_ssize_t t1):
+    """Bands ``t0 <= t < t1`` (band t: TILE rows of one batch member) of ``dst[b] = src[b].T``,
+    copied tile by tile."""
+    cdef Py_ssize_t n = src.shape[1], L = src.shape[2], t, b, i0, i1, j0, j1, i, j
+    cdef Py_ssize_t row_tiles = (n + TILE - 1) // TILE
+    cdef const cell_t* sp
+    cdef cell_t* dp
+    with nogil:
+        for t in range(t0, t1):
+            b = t // row_tiles
+            i0 = (t % row_tiles) * TILE
+            i1 = min(n, i0 + TILE)
+            sp = &src[b, 0, 0]
+            dp = &dst[b, 0, 0]
+            j0 = 0
+            while j0 < L:
+                j1 = min(L, j0 + TILE)
+                for j in range(j0, j1):
+                    for i in range(i0, i1):
+                        dp[j * n + i] = sp[i * L + j]
+                j0 = j1
+
+
+def to_label_major(a):
+    """(B, n, L) -> C-contiguous (B, L, n), copied in cache-sized tiles in parallel."""
+    cdef Py_ssize_t n_batch = a.shape[0], n = a.shape[1], L = a.shape[2]
+    out = np.empty((n_batch, L, n), a.dtype)
+    total = n_batch * ((n + TILE - 1) // TILE)
+    if total == 0 or L == 0:
+        return out
+    count, size = blocks(total, max(1, 4 * TASK_WORK // (TILE * L)), MAX_TASKS)
+    map_tasks(lambda t: _transpose_block(a, out, t * size, min(total, (t + 1) * size)), count)
+    return out
+
+
+def label_stats_block(const score_t[:, :, ::1] s, const uint8_t[:, ::1] y, const double[::1] w,
+                      bint use_w, double thr, double max_fpr, double[:, :, ::1] out,
+                      Py_ssize_t lo, Py_ssize_t hi):
+    """Label problems ``lo <= t < hi`` (t = b * L + j: label j of batch member b) of the
+    label-major ``s`` (B, L, n) against ``y`` (L, n), into ``out[b, j, :]``."""
+    cdef Py_ssize_t t, b, j, i, L = s.shape[1], n = s.shape[2], n_pos, most = 0
+    cdef int err = 0
+    cdef Work ws
+    memset(&ws, 0, sizeof(Work))
+    with nogil:
+        # one workspace for the task, sized for its label with the most positives
+        for t in range(lo, hi):
+            j = t % L
+            n_pos = 0
+            for i in range(n):
+                n_pos += y[j, i] != 0
+            most = max(most, n_pos)
+        err = _work_reserve(&ws, most + 1, use_w)
+        for t in range(lo, hi):
+            if err:
+                break
+            b = t // L
+            j = t % L
+            err = _problem(&s[b, j, 0], &y[j, 0], n, &w[0], 1, n, use_w, thr, max_fpr, &ws,
+                           &out[b, j, 0])
+        _work_free(&ws)
+    if err:
+        raise MemoryError()
+
+
+def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
+    """Statistics of every label of every batch member: ``out[b, j, :]``.
+
+    ``s`` is (B, n, L) when not ``label_major``, else (B, L, n) (each C-contiguous); ``y`` is
+    (n, L) or (L, n) accordingly. Row-major input is first transposed in tiles (one copy of
+    the scores), so that every label's column is read contiguously. Returns float64
+    (B, L, N_STATS).
+    """
+    if not label_major:
+        s = to_label_major(s)
+        y = to_label_major(y[np.newaxis])[0]
+    n_batch, n_labels, n = s.shape
+    out = np.empty((n_batch, n_labels, _N_STATS))
+    total = n_batch * n_labels
+    if total == 0:
+        return out
+    count, size = blocks(total, max(1, TASK_WORK // max(n, 1)), MAX_TASKS)
+    map_tasks(lambda t: label_stats_block(
+        s, y, w, use_w, thr, max_fpr, out, t * size, min(total, (t + 1) * size)), count)
+    return out
+
+
+def row_stats_block(const score_t[:, :, ::1] s, const uint8_t[:, ::1] y, double thr,
+                    double max_fpr, double[:, :, ::1] out, Py_ssize_t lo, Py_ssize_t hi):
+    """Row problems ``lo <= t < hi`` (t = b * n + i: row i of batch member b) of ``s``
+    (B, n, L) against ``y`` (n, L), unweighted, into ``out[b, i, :]``."""
+    cdef Py_ssize_t t, b, i, n = s.shape[1], L = s.shape[2]
+    cdef int err = 0
+    cdef double no_w = 1.0
+    cdef Work ws
+    memset(&ws, 0, sizeof(Work))
+    with nogil:
+        err = _work_reserve(&ws, L + 1, False)
+        for t in range(lo, hi):
+            if err:
+                break
+            b = t // n
+            i = t % n
+            err = _problem(&s[b, i, 0], &y[i, 0], L, &no_w, 1, 1, False, thr, max_fpr, &ws,
+                           &out[b, i, 0])
+        _work_free(&ws)
+    if err:
+        raise MemoryError()
+
+
+def row_stats(s, y, thr, max_fpr):
+    """Statistics of every row of every batch member (average="samples"): ``out[b, i, :]``.
+
+    ``s`` is (B, n, L) C-contiguous, ``y`` (n, L); rows are unweighted problems of L values.
+    Returns float64 (B, n, N_STATS).
+    """
+    n_batch, n, n_labels = s.shape
+    out = np.empty((n_batch, n, _N_STATS))
+    total = n_batch * n
+    if total == 0:
+        return out
+    count, size = blocks(total, max(1, TASK_WORK // max(n_labels, 1)), MAX_TASKS)
+    map_tasks(lambda t: row_stats_block(
+        s, y, thr, max_fpr, out, t * size, min(total, (t + 1) * size)), count)
+    return out
+
