@@ -91,3 +91,51 @@ def test_bad_dask_input_is_a_clear_error():
         fm.hamming_loss(_d(bad), _d(yp))
     with pytest.raises(ValueError, match="shapes"):
         fm.f1_score(_d(yt[:-1]), _d(yp), average="macro")
+
+
+# ---------------------------------------------------------------- average precision, ROC AUC
+
+
+def _scored(seed=3, n=2000, k=6, ties=False, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    y = (rng.random((n, k)) < [0.2, 0.05, 0.01, 0.3, 0.1, 0.0]).astype(np.int64)
+    s = y + rng.standard_normal((n, k))
+    if ties:
+        s = np.round(s, 1)
+    return y, s.astype(dtype), rng.random(n)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("average", [None, "micro", "macro", "weighted", "samples"])
+def test_ap_and_roc_auc_match_in_memory(average, weighted, ties):
+    y, s, w = _scored(ties=ties)
+    sw, dsw = (w, _d(w, 333)) if weighted else (None, None)
+    dy, ds = _d(y, 500), _d(s, 700)
+    exact = not weighted and average != "samples"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _eq(fm.average_precision_score(dy, ds, average=average, sample_weight=dsw),
+            fm.average_precision_score(y, s, average=average, sample_weight=sw), exact)
+        for max_fpr in (None, 0.3):
+            got = fm.roc_auc_score(dy, ds, average=average, sample_weight=dsw, max_fpr=max_fpr)
+            want = fm.roc_auc_score(y, s, average=average, sample_weight=sw, max_fpr=max_fpr)
+            got, want = np.asarray(got, float), np.asarray(want, float)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+            ok = ~np.isnan(want)
+            _eq(got[ok], want[ok], exact)
+
+
+def test_binary_float32_and_warnings():
+    y, s, w = _scored(4, k=1, dtype=np.float32)
+    y1, s1 = y[:, 0], s[:, 0]
+    _eq(fm.average_precision_score(_d(y1), _d(s1)), fm.average_precision_score(y1, s1), True)
+    _eq(fm.roc_auc_score(_d(y1), _d(s1), sample_weight=_d(w)),
+        fm.roc_auc_score(y1, s1, sample_weight=w), False)
+    y, s, _ = _scored(5)
+    with pytest.warns(UserWarning, match="No positive class"):
+        fm.average_precision_score(_d(y), _d(s))
+    bad = s.copy()
+    bad[1500, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        fm.average_precision_score(_d(y), _d(bad))

@@ -14,7 +14,7 @@ Accelerated input (everything else goes to scikit-learn unchanged):
 One kernel pass over both matrices gathers every count a call needs; the few per-label or
 per-row divisions that follow use scikit-learn's own arithmetic, so results agree with it
 to the last bits (weighted sums may differ in rounding, far below 1e-12 relative). Kernels
-run in parallel on ``NUMBA_NUM_THREADS`` threads (see ``numba.set_num_threads``).
+run in parallel on ``fastml.set_num_threads`` threads (``FASTML_NUM_THREADS``).
 """
 
 from __future__ import annotations

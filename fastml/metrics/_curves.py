@@ -12,6 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fastml._backend import is_dask
 from fastml._dispatch import kernels
 from fastml._validation import (
     ScoredTargets,
@@ -140,6 +141,43 @@ def _average(scores: np.ndarray, weights: np.ndarray | None) -> float:
     return float(np.average(scores, weights=weights))
 
 
+class _Problems:
+    """The statistics a score metric needs, from validated in-memory inputs (the Dask twin is
+    ``fastml._dask.curves.Scored``: same methods)."""
+
+    def __init__(self, t: ScoredTargets, e: int):
+        self.t, self.e = t, e
+        self.multilabel = t.multilabel
+        self.weighted = t.weight is not None
+
+    def stats(self, flat: bool, thr: float = np.inf, max_fpr: float = 0.0) -> np.ndarray:
+        t = self.t
+        if flat:
+            return _flat_stats(t.y, t.score, t.weight, max_fpr)[np.newaxis]
+        return _column_stats(t.y, t.score, t.weight, thr, max_fpr)[0]
+
+    def samples(self, which: str, max_fpr: float = 0.0) -> tuple[float, int]:
+        stats = _row_stats(self.t.y, self.t.score, max_fpr)[0]
+        if which == "ap":
+            n_bad = int(np.count_nonzero(stats[:, POS_W] == 0))
+            scores = _ap_from_stats(stats)
+        else:
+            one_class = (stats[:, POS_N] == 0) | (stats[:, NEG_N] == 0)
+            n_bad = int(np.count_nonzero(one_class))
+            scores = stats[:, AUC].copy()
+            scores[one_class] = np.nan
+        return _average(scores, self.t.weight), n_bad
+
+
+def _problems(y_true, y_score, sample_weight, pos_label):
+    """:class:`_Problems` of a call, over Dask arrays when an input is one."""
+    if is_dask(y_true) or is_dask(y_score) or is_dask(sample_weight):
+        from fastml._dask.curves import Scored
+
+        return Scored(y_true, y_score, sample_weight)
+    return _Problems(*_targets(y_true, y_score, sample_weight, pos_label))
+
+
 # ----------------------------------------------------------------------- average precision
 
 
@@ -203,19 +241,20 @@ def average_precision_score(
     # scikit-learn takes a number, a string or a bool (None is invalid here, unlike in
     # roc_curve): anything else is its to reject
     require(isinstance(pos_label, (Real, str, np.bool_)))
-    t, e = _targets(y_true, y_score, sample_weight, pos_label)
-    require(not t.multilabel or _is_one(pos_label))
-    if not t.multilabel or average == "micro":
-        stats = _flat_stats(t.y, t.score, t.weight)
+    p = _problems(y_true, y_score, sample_weight, pos_label)
+    require(not p.multilabel or _is_one(pos_label))
+    if not p.multilabel or average == "micro":
+        stats = p.stats(flat=True)[0]
         _warn_no_positive(stats, once=True)
         return float(_ap_from_stats(stats))
     if average == "samples":
-        stats = _row_stats(t.y, t.score)[0]
-        _warn_no_positive(stats, once=True)
-        return _average(_ap_from_stats(stats), t.weight)
-    stats = _column_stats(t.y, t.score, t.weight)[0]
+        value, n_bad = p.samples("ap")
+        if n_bad:
+            warnings.warn(_NO_POSITIVE, UserWarning, stacklevel=3)
+        return value
+    stats = p.stats(flat=False)
     support = stats[:, POS_W]
-    if average == "weighted" and _no_support(support, e):
+    if average == "weighted" and _no_support(support, p.e):
         return 0  # scikit-learn returns before scoring any label (so without warnings)
     _warn_no_positive(stats, once=False)
     scores = _ap_from_stats(stats)
@@ -304,17 +343,19 @@ def roc_auc_score(
     require(is_option(average, _AVERAGES))
     require(is_option(multi_class, ("raise", "ovr", "ovo")) and labels is None)
     fpr_cut = _check_max_fpr(max_fpr)
-    t, e = _targets(y_true, y_score, sample_weight, None)
-    weighted = t.weight is not None
-    if not t.multilabel or average == "micro":
-        stats = _flat_stats(t.y, t.score, t.weight, fpr_cut)
+    p = _problems(y_true, y_score, sample_weight, None)
+    weighted = p.weighted
+    if not p.multilabel or average == "micro":
+        stats = p.stats(flat=True, max_fpr=fpr_cut)[0]
         return float(_auc_from_stats(stats, weighted))
     if average == "samples":
-        scores = _auc_from_stats(_row_stats(t.y, t.score, fpr_cut)[0], False, once=True)
-        return _average(scores, t.weight)
-    stats = _column_stats(t.y, t.score, t.weight, max_fpr=fpr_cut)[0]
+        value, n_bad = p.samples("auc", fpr_cut)
+        if n_bad:
+            warn_undefined(_ONE_CLASS, stacklevel=3)
+        return value
+    stats = p.stats(flat=False, max_fpr=fpr_cut)
     support = stats[:, POS_W]
-    if average == "weighted" and _no_support(support, e):
+    if average == "weighted" and _no_support(support, p.e):
         return 0  # scikit-learn returns before scoring any label (so without warnings)
     scores = _auc_from_stats(stats, weighted)
     if average is None:
