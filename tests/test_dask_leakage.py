@@ -175,3 +175,14 @@ def test_times_long_doubles_and_decimals():
     other = pd.Series([1, 2.5, 10**30, 4], dtype=object)
     _check_all(dec, other, dd.from_pandas(dec, npartitions=2),
                dd.from_pandas(other, npartitions=2))
+
+
+def test_debug_log_says_which_plan_ran(caplog):
+    import logging
+
+    a = np.arange(1000)
+    with caplog.at_level(logging.DEBUG, logger="fastml.dask"):
+        dlk.shared_ids(_ddf(a, 3), _ddf(a[::7], 2))
+        dlk.shared_ids(_ddf(a, 3), _ddf(a[::7], 2), max_gather_rows=10)
+    text = caplog.text
+    assert "gathered and compared in memory" in text and "hash buckets" in text

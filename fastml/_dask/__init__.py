@@ -8,9 +8,14 @@ partition at a time; what is gathered to the client is said in each function's d
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
+
+#: Debug lines say which plan ran and how much reached the client:
+#: ``logging.getLogger("fastml.dask").setLevel(logging.DEBUG)``.
+log = logging.getLogger("fastml.dask")
 
 
 def partitions(x) -> tuple[list[Any], bool]:

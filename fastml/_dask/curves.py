@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastml._backend import kernels
+from fastml._dask import log
 
 _INF = np.inf
 
@@ -103,6 +104,8 @@ class Scored:
                 raise ValueError("sample_weight: the weights sum to zero")
             self.e = int(np.frexp(wmax)[1])
         n_problems = 1 if flat else self.shape[1]
+        log.debug("score curves: %d problem(s) over %d row blocks; %d positives gathered",
+                  n_problems, len(parts), sum(len(x) for p in parts for x in p[0]))
         out = []
         for j in range(n_problems):
             scores = np.concatenate([p[0][j] for p in parts]).astype(self.dtype, copy=False)

@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 
 from fastml import leakage as _mem
-from fastml._dask import partitions
+from fastml._dask import log, partitions
 
 MAX_GATHER_ROWS = 5_000_000
 _MIN_BITS, _MAX_BITS = 16, 28  # bitmap sizes: 2**16 .. 2**28 bits
@@ -372,8 +372,12 @@ def _shared_from_candidates(cand_a, cand_b, max_gather_rows: int):
 
     n_cand = sum(_sizes(cand_a)) + sum(_sizes(cand_b))
     if n_cand <= max_gather_rows or len(cand_a) + len(cand_b) <= 2:
+        log.debug("leakage: %d candidate rows (of %d + %d partitions) gathered and compared "
+                  "in memory", n_cand, len(cand_a), len(cand_b))
         a, b = _gathered(cand_a, cand_b)
         return _mem.shared_ids(a, b)
+    log.debug("leakage: %d candidate rows compared in %d hash buckets on the workers", n_cand,
+              _N_BUCKETS)
     split_a = [dask.delayed(_bucket_split, nout=_N_BUCKETS)(c, _N_BUCKETS) for c in cand_a]
     split_b = [dask.delayed(_bucket_split, nout=_N_BUCKETS)(c, _N_BUCKETS) for c in cand_b]
     per_bucket = [
