@@ -937,3 +937,77 @@ def test_introsort_and_its_heapsort_fallback(depth, dtype):
             a = np.ascontiguousarray(values, dtype=dtype)
             k._introsort(a, depth)
             np.testing.assert_array_equal(a, np.sort(values.astype(dtype)))
+
+
+# ---------------------------------------------- operating points, (n, 1) targets, label names
+
+
+def _brute_operating_point(y, s, metric, beta=1.0, target=None):
+    """Per label, over every distinct positive score as a threshold (descending)."""
+    best_t, best_v = np.inf, 0.0
+    pos = np.unique(s[y == 1])[::-1]
+    total = int(y.sum())
+    found = None
+    for t in pos:
+        pred = s >= t
+        tp = int(np.sum(pred & (y == 1)))
+        fp = int(np.sum(pred & (y == 0)))
+        if metric == "fbeta":
+            v = (1 + beta**2) * tp / (beta**2 * total + tp + fp)
+            if v > best_v:  # descending thresholds: strictly better keeps the highest
+                best_t, best_v = t, v
+        elif metric == "recall":
+            v = tp / total
+            if v >= target and found is None:
+                found = (t, v)
+        else:
+            v = tp / (tp + fp)
+            if v >= target:
+                found = (t, v)  # keeps going down: the lowest threshold wins
+    if metric == "fbeta":
+        return best_t, best_v
+    return found if found is not None else (np.inf, 0.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_best_thresholds_operating_points_against_brute_force(seed):
+    rng = np.random.default_rng(seed)
+    y, s = make(rng, 120, 4, prevalence=0.2, n_values=15 if seed % 2 else None)
+    y[:, 3] = 0
+    for metric, kw in [("fbeta", {"beta": 2.0}), ("fbeta", {"beta": 0.5}),
+                       ("recall", {"target": 0.8}), ("precision", {"target": 0.6}),
+                       ("precision", {"target": 1.0})]:
+        got = best_thresholds(y, s, metric, **kw)
+        for j in range(4):
+            t, v = _brute_operating_point(y[:, j], s[:, j], metric, kw.get("beta", 1.0),
+                                          kw.get("target"))
+            assert got.thresholds[j] == t, (metric, kw, j)
+            assert got.scores[j] == pytest.approx(v, rel=1e-12, abs=0)
+    f1 = best_thresholds(y, s)
+    fb = best_thresholds(y, s, "fbeta", beta=1.0)
+    np.testing.assert_array_equal(f1.thresholds, fb.thresholds)
+    np.testing.assert_allclose(f1.scores, fb.scores, rtol=1e-12)
+
+
+def test_best_thresholds_bad_options():
+    y = np.array([[1, 0], [0, 1], [1, 1]])
+    s = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.6]])
+    for kw in ({"metric": "auc"}, {"metric": "recall"}, {"metric": "recall", "target": 1.5},
+               {"metric": "fbeta", "beta": 0}, {"metric": "precision", "target": "x"}):
+        with pytest.raises(ValueError):
+            best_thresholds(y, s, **kw)
+
+
+def test_report_takes_one_column_and_dataframe_names():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(1)
+    y, s = make(rng, 200, 3, prevalence=0.3)
+    one = multilabel_report(y[:, :1], s[:, :1])
+    flat = multilabel_report(y[:, 0], s[:, 0])
+    pd.testing.assert_frame_equal(one, flat)
+    frame = pd.DataFrame(y, columns=["cat", "dog", "owl"])
+    report = multilabel_report(frame, s)
+    assert list(report.index) == ["cat", "dog", "owl"]
+    assert list(multilabel_report(frame, s, label_names=["a", "b", "c"]).index) == list("abc")
+    np.testing.assert_array_equal(best_thresholds(y[:, :1], s[:, :1]).thresholds,
+                                  best_thresholds(y[:, 0], s[:, 0]).thresholds)

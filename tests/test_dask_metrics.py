@@ -139,3 +139,21 @@ def test_binary_float32_and_warnings():
     bad[1500, 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         fm.average_precision_score(_d(y), _d(bad))
+
+
+def test_report_and_thresholds_on_dask():
+    y, s, _ = _scored(6, ties=True)
+    dy, ds = _d(y, 450), _d(s, 450)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = fm.multilabel_report(y, s, 0.5)
+        got = fm.multilabel_report(dy, ds, 0.5)
+    pd.testing.assert_frame_equal(got, want)
+    thr = np.linspace(0.2, 0.9, y.shape[1])
+    pd.testing.assert_frame_equal(fm.multilabel_report(dy, ds, thr), fm.multilabel_report(y, s, thr))
+    for metric, kw in [("f1", {}), ("fbeta", {"beta": 2.0}), ("recall", {"target": 0.7}),
+                       ("precision", {"target": 0.5})]:
+        g = fm.best_thresholds(dy, ds, metric, **kw)
+        w = fm.best_thresholds(y, s, metric, **kw)
+        np.testing.assert_array_equal(g.thresholds, w.thresholds)
+        np.testing.assert_array_equal(g.scores, w.scores)

@@ -115,8 +115,9 @@ class Scored:
             out.append((scores, weights))
         return out
 
-    def stats(self, flat: bool, thr: float = _INF, max_fpr: float = 0.0) -> np.ndarray:
-        """(n_problems, N_STATS) statistics, as the in-memory kernels compute them."""
+    def parts(self, flat: bool = False, thr: float = _INF):
+        """Per problem ``(a, pw, n_pos, part)``: the sorted distinct positive scores, their
+        weights, the number of positives, and the summed negative histogram over them."""
         import dask
 
         k = kernels("metrics_curves")
@@ -136,10 +137,24 @@ class Scored:
             partials = [dask.delayed(_add_many)(partials[i:i + 8])
                         for i in range(0, len(partials), 8)]
         (total,) = dask.compute(partials[0])
-        out = []
-        for (a, pw, n_pos), part in zip(sorted_pos, total, strict=True):
-            out.append(k.finish_stats(a, pw, n_pos, part, thr, max_fpr))
-        return np.array(out)
+        return [(a, pw, n_pos, part) for (a, pw, n_pos), part in zip(sorted_pos, total,
+                                                                      strict=True)]
+
+    def stats(self, flat: bool, thr: float = _INF, max_fpr: float = 0.0) -> np.ndarray:
+        """(n_problems, N_STATS) statistics, as the in-memory kernels compute them."""
+        k = kernels("metrics_curves")
+        return np.array([k.finish_stats(a, pw, n_pos, part, thr, max_fpr)
+                         for a, pw, n_pos, part in self.parts(flat, thr)])
+
+    def counts_at(self, thr: np.ndarray):
+        """Per label: positives and negatives with ``float64(score) >= thr``."""
+        import dask
+
+        thr = np.asarray(thr, dtype=np.float64)
+        parts = dask.compute(*[dask.delayed(_counts_block)(y, s, thr, self.dtype)
+                               for y, s, _ in self._blocks()])
+        tp, pred = np.sum(parts, axis=0)
+        return tp, pred - tp
 
     def samples(self, which: str, max_fpr: float = 0.0) -> tuple[float, int]:
         """average="samples": the (weighted) mean over rows of each row's AP or AUC, and the
@@ -206,6 +221,13 @@ def _histogram_block(y, s, w, shared, flat: bool, e: int, thr: float, dtype):
                                          np.ascontiguousarray(y[:, j]), wk, 1, max(n, 1),
                                          use_w, thr, a, 0, n, index))
     return out
+
+
+def _counts_block(y, s, thr, dtype):
+    y, s, _ = _check_block(y, s, None, dtype)
+    hit = s >= thr
+    return np.stack([np.count_nonzero(hit & (y != 0), axis=0),
+                     np.count_nonzero(hit, axis=0)]).astype(np.float64)
 
 
 def _add_many(items):

@@ -156,6 +156,30 @@ class _Problems:
             return _flat_stats(t.y, t.score, t.weight, max_fpr)[np.newaxis]
         return _column_stats(t.y, t.score, t.weight, thr, max_fpr)[0]
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.t.y.shape
+
+    def counts_at(self, thr: np.ndarray):
+        return _counts_at(self.t.y, self.t.score, thr)
+
+    def parts(self, flat: bool = False, thr: float = np.inf):
+        """Per label ``(a, pw, n_pos, part)``: sorted distinct positive scores, their weights,
+        the number of positives and the negatives' histogram over them (the kernels'
+        row-split partial over all rows)."""
+        k = kernels("metrics_curves")
+        t = self.t
+        w = np.ones(1) if t.weight is None else t.weight
+        out = []
+        for j in range(self.shape[1]):
+            s = np.ascontiguousarray(t.score[:, j])
+            y = np.ascontiguousarray(t.y[:, j])
+            n = s.shape[0]
+            a, pw, n_pos = k.sorted_positives(s, y, w, 1, n, t.weight is not None)
+            part = k.histogram_block(s, y, w, 1, n, t.weight is not None, thr, a, 0, n)
+            out.append((a, pw, n_pos, part))
+        return out
+
     def samples(self, which: str, max_fpr: float = 0.0) -> tuple[float, int]:
         stats = _row_stats(self.t.y, self.t.score, max_fpr)[0]
         if which == "ap":
@@ -479,10 +503,18 @@ def batch_average_precision_score(y_true, y_score, *, average="macro", sample_we
 # ------------------------------------------------------------------ report and thresholds
 
 
-def _prepare_plain(y_true, y_score, caller: str) -> ScoredTargets:
-    """Validated (y, score) for functions with no reference: bad input is a ValueError."""
+def _prepare_plain(y_true, y_score, caller: str):
+    """Validated problems of ``(y, score)`` for functions with no reference (bad input is a
+    ValueError): :class:`_Problems`, or the Dask twin for Dask input. An (n, 1) label matrix
+    is one label, as a 1-D one."""
+    if is_dask(y_true) or is_dask(y_score):
+        from fastml._dask.curves import Scored
+
+        return Scored(y_true, y_score, None)
     try:
-        return scored_targets(y_true, y_score)
+        if np.ndim(y_true) == 2 and np.shape(y_true)[1] == 1 and np.ndim(y_score) == 2:
+            y_true, y_score = _one_column(y_true), _one_column(y_score)
+        return _Problems(scored_targets(y_true, y_score), 0)
     except Unsupported:
         raise ValueError(
             f"{caller} expects y_true as 0/1 targets of shape (n_samples,) or "
@@ -491,8 +523,15 @@ def _prepare_plain(y_true, y_score, caller: str) -> ScoredTargets:
         ) from None
 
 
-def _label_names(label_names, n_labels: int) -> list:
+def _one_column(x):
+    return x.iloc[:, 0] if hasattr(x, "iloc") else np.asarray(x)[:, 0]
+
+
+def _label_names(label_names, n_labels: int, y_true=None) -> list:
     if label_names is None:
+        columns = getattr(y_true, "columns", None)  # a DataFrame's column names
+        if columns is not None and len(columns) == n_labels:
+            return list(columns)
         return list(range(n_labels))
     names = list(label_names)
     if len(names) != n_labels:
@@ -549,9 +588,9 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
     [1.0, 0.5]
     """
 
-    t = _prepare_plain(y_true, y_score, "multilabel_report")
-    n, n_labels = t.y.shape
-    names = _label_names(label_names, n_labels)
+    p = _prepare_plain(y_true, y_score, "multilabel_report")
+    n, n_labels = p.shape
+    names = _label_names(label_names, n_labels, y_true)
     thr = np.asarray(threshold, dtype=np.float64)
     if thr.ndim == 0:
         thr = np.full(n_labels, float(thr))
@@ -561,12 +600,12 @@ def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
         )
     if np.all(thr == thr[0]):
         # the kernel compares each score, widened to float64, with the float64 threshold
-        stats = _column_stats(t.y, t.score, None, thr=float(thr[0]))[0]
+        stats = p.stats(flat=False, thr=float(thr[0]))
     else:
         # per-label thresholds: the curves from one kernel call, the counts at each label's
         # threshold from the same float64 comparison, made here
-        stats = _column_stats(t.y, t.score, None, thr=np.inf)[0]
-        stats[:, TP_AT], stats[:, FP_AT] = _counts_at(t.y, t.score, thr)
+        stats = p.stats(flat=False)
+        stats[:, TP_AT], stats[:, FP_AT] = p.counts_at(thr)
     support = stats[:, POS_N]
     tp, fp = stats[:, TP_AT], stats[:, FP_AT]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -611,6 +650,41 @@ def _counts_at(y: np.ndarray, score: np.ndarray, thr: np.ndarray):
     return tp, pred - tp
 
 
+def _operating_points(parts, metric: str, beta: float, target) -> BestThresholds:
+    """Thresholds from each label's positives and negative histogram: at distinct positive
+    score ``a[k]``, ``tp = #positives >= a[k]`` and ``fp = #negatives >= a[k]``."""
+    thresholds, scores = [], []
+    for a, pw, n_pos, part in parts:
+        m = a.shape[0]
+        if n_pos == 0 or m == 0:
+            thresholds.append(np.inf)
+            scores.append(0.0)
+            continue
+        tp = np.cumsum(pw[:m][::-1])[::-1]                 # positives with score >= a[k]
+        fp = np.cumsum(part[: m + 1][::-1])[::-1][1:]      # negatives with score >= a[k]
+        total = tp[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if metric == "fbeta":
+                b2 = beta * beta
+                value = (1 + b2) * tp / (b2 * total + tp + fp)
+                k = m - 1 - int(np.argmax(value[::-1]))     # the highest of the best
+            elif metric == "recall":
+                value = tp / total
+                ok = np.flatnonzero(value >= target)
+                k = int(ok[-1]) if ok.size else -1
+            else:
+                value = tp / (tp + fp)
+                ok = np.flatnonzero(value >= target)
+                k = int(ok[0]) if ok.size else -1
+        if k < 0:
+            thresholds.append(np.inf)
+            scores.append(0.0)
+        else:
+            thresholds.append(float(a[k]))
+            scores.append(float(value[k]))
+    return BestThresholds(np.array(thresholds), np.array(scores))
+
+
 class BestThresholds(NamedTuple):
     """Per-label decision thresholds and the score each one reaches."""
 
@@ -618,8 +692,11 @@ class BestThresholds(NamedTuple):
     scores: np.ndarray
 
 
-def best_thresholds(y_true, y_score, metric="f1") -> BestThresholds:
-    """The per-label threshold that maximises F1, and the F1 it reaches.
+def best_thresholds(
+    y_true, y_score, metric="f1", *, beta: float = 1.0, target: float | None = None
+) -> BestThresholds:
+    """Per label, the decision threshold that maximises F1 (or F-beta), or the operating
+    point that reaches a given recall or precision, and the score reached there.
 
     Label-specific threshold tuning for rare labels: for every label, the decision
     ``y_score >= threshold`` with the best F1 over all thresholds (every distinct score is a
@@ -631,15 +708,24 @@ def best_thresholds(y_true, y_score, metric="f1") -> BestThresholds:
         0/1 targets.
     y_score : array-like of the same shape
         Scores (probabilities or decision values).
-    metric : {"f1"}, default="f1"
-        The score to maximise.
+    metric : {"f1", "fbeta", "recall", "precision"}, default="f1"
+        "f1" / "fbeta": the threshold maximising F1 / F-beta (``beta``); when several reach
+        the best value, the highest. "recall": the highest threshold whose recall is at
+        least ``target`` (the best precision at that recall). "precision": the lowest
+        threshold whose precision is at least ``target`` (the most recall at that
+        precision). Only distinct scores of positives are candidates: a threshold between
+        them changes no positive decision and only adds false positives.
+    beta : float, default=1.0
+        Weight of recall for ``metric="fbeta"`` (``beta > 0``; 1 is F1).
+    target : float in (0, 1], optional
+        The recall or precision to reach (required for those metrics).
 
     Returns
     -------
     BestThresholds
-        ``thresholds`` and ``scores``, arrays of shape (n_labels,) (shape (1,) for 1-D
-        input). When several thresholds reach the best F1, the highest is returned. A label
-        without positives gets threshold +inf (predict nothing) and score 0.
+        ``thresholds`` and ``scores`` (the F1, F-beta, recall or precision reached), arrays
+        of shape (n_labels,) (shape (1,) for 1-D input). A label without positives, or
+        whose target cannot be reached, gets threshold +inf (predict nothing) and score 0.
 
     Examples
     --------
@@ -652,8 +738,18 @@ def best_thresholds(y_true, y_score, metric="f1") -> BestThresholds:
     ([0.6, 0.4], [1.0, 0.8])
     """
 
-    if not is_option(metric, ("f1",)):
-        raise ValueError(f"metric must be 'f1', got {metric!r}")
-    t = _prepare_plain(y_true, y_score, "best_thresholds")
-    stats = _column_stats(t.y, t.score, None)[0]
+    if not is_option(metric, ("f1", "fbeta", "recall", "precision")):
+        raise ValueError(
+            f"metric must be 'f1', 'fbeta', 'recall' or 'precision', got {metric!r}"
+        )
+    if metric == "fbeta" and not (isinstance(beta, Real) and 0 < beta < np.inf):
+        raise ValueError(f"beta must be a positive number, got {beta!r}")
+    if metric in ("recall", "precision"):
+        if not (isinstance(target, Real) and 0 < target <= 1):
+            raise ValueError(f"target must be a number in (0, 1] for metric={metric!r}, "
+                             f"got {target!r}")
+    p = _prepare_plain(y_true, y_score, "best_thresholds")
+    if metric != "f1":
+        return _operating_points(p.parts(), metric, float(beta), target)
+    stats = p.stats(flat=False)
     return BestThresholds(stats[:, BEST_THR].copy(), stats[:, BEST_F1].copy())
