@@ -150,7 +150,8 @@ def test_report_and_thresholds_on_dask():
         got = fm.multilabel_report(dy, ds, 0.5)
     pd.testing.assert_frame_equal(got, want)
     thr = np.linspace(0.2, 0.9, y.shape[1])
-    pd.testing.assert_frame_equal(fm.multilabel_report(dy, ds, thr), fm.multilabel_report(y, s, thr))
+    pd.testing.assert_frame_equal(fm.multilabel_report(dy, ds, thr),
+                                  fm.multilabel_report(y, s, thr))
     for metric, kw in [("f1", {}), ("fbeta", {"beta": 2.0}), ("recall", {"target": 0.7}),
                        ("precision", {"target": 0.5})]:
         g = fm.best_thresholds(dy, ds, metric, **kw)
