@@ -477,11 +477,6 @@ def imbalance_report(Y, label_names=None) -> ImbalanceReport:
 def _feature_matrix(X, n: int) -> np.ndarray:
     if X is None:
         raise ValueError("X is required: the (n_samples, n_features) feature matrix.")
-    if is_dask(X):
-        raise TypeError(
-            "MLSMOTE does not take Dask features yet (it would gather them all): pass "
-            "X.compute() if it fits in memory."
-        )
     if _is_sparse(X):
         raise TypeError(
             "MLSMOTE needs dense numeric features; got a sparse matrix (use X.toarray())."
@@ -551,8 +546,17 @@ class _Synthesis:
 
 def _mlsmote(
     X, Y, k_neighbors, label_strategy, gap, sampling_factor, max_samples,
-    categorical_features, random_state,
+    categorical_features, random_state, counts=None,
 ) -> _Synthesis:
+    """MLSMOTE on ``(X, Y)``. ``counts``: the label counts of a larger data set whose rows
+    with a minority label are exactly these (the Dask back end runs on those rows only)."""
+    if is_dask(X) or is_dask(Y):
+        from fastml._dask.resample import mlsmote as dask_mlsmote
+
+        return dask_mlsmote(
+            _mlsmote, X, Y, k_neighbors, label_strategy, gap, sampling_factor, max_samples,
+            categorical_features, random_state,
+        )
     k = _positive_int(k_neighbors, "k_neighbors")
     if not (isinstance(label_strategy, str) and label_strategy in _STRATEGIES):
         raise ValueError(f"label_strategy must be one of {_STRATEGIES}; got {label_strategy!r}")
@@ -573,7 +577,8 @@ def _mlsmote(
     rng = _generator(random_state)
     kern = _k()
 
-    counts = kern.label_counts(lab.y)
+    if counts is None:
+        counts = kern.label_counts(lab.y)
     ir = _irlbl_from_counts(counts)
     mir = float(ir.mean())
     minority = np.flatnonzero(ir > mir)

@@ -50,7 +50,18 @@ def test_random_resamplers_apply_lazily(sampler):
                                   want_f.reset_index(drop=True))
 
 
-def test_mlsmote_refuses_dask_features_clearly():
-    X, Y = _data(2)
-    with pytest.raises(TypeError, match="Dask"):
-        MLSMOTE(random_state=0).fit_resample(da.from_array(X, chunks=100), Y)
+@pytest.mark.parametrize("strategy", ["ranking", "union"])
+def test_mlsmote_on_dask_equals_in_memory(strategy):
+    X, Y = _data(3, n=1200)
+    sampler = MLSMOTE(k_neighbors=3, label_strategy=strategy, random_state=4)
+    want_x, want_y = sampler.fit_resample(X, Y)
+    want_seeds = sampler.seed_indices_.copy()
+    got_x, got_y = sampler.fit_resample(da.from_array(X, chunks=(250, 3)),
+                                        da.from_array(Y, chunks=(300, 5)))
+    assert isinstance(got_x, da.Array) and isinstance(got_y, da.Array)
+    np.testing.assert_array_equal(got_x.compute(), want_x)
+    np.testing.assert_array_equal(got_y.compute(), want_y)
+    np.testing.assert_array_equal(sampler.seed_indices_, want_seeds)
+    got_f, _ = sampler.fit_resample(dd.from_pandas(pd.DataFrame(X, columns=list("abc")),
+                                                   npartitions=3), Y)
+    np.testing.assert_array_equal(got_f.compute().to_numpy(), want_x)
