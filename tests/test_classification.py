@@ -733,3 +733,44 @@ def test_fbeta_score_bad_beta_is_sklearns_error():
     with pytest.raises(Exception) as theirs:
         skm.fbeta_score(yt, yt, beta=-1, average="macro")
     assert type(ours.value) is type(theirs.value)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_classification_report_matches_sklearn(seed, fast_only):
+    import sklearn.metrics as skm
+
+    rng = np.random.default_rng(seed)
+    yt = (rng.random((150, 5)) < 0.3).astype(np.int64)
+    yp = (rng.random((150, 5)) < 0.3).astype(np.int64)
+    yt[:, 4] = 0
+    yp[:, 4] = 0
+    w = rng.random(150)
+    names = ["alpha", "b", "gamma-ray", "d", "e"]
+    for kw in ({}, {"digits": 4}, {"target_names": names}, {"sample_weight": w},
+               {"output_dict": True}, {"labels": [3, 1], "target_names": ["x", "y"]},
+               {"zero_division": 1}, {"output_dict": True, "sample_weight": w}):
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            got = fm.classification_report(yt, yp, **kw)
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            want = skm.classification_report(yt, yp, **kw)
+        if isinstance(want, dict):
+            assert got.keys() == want.keys()
+            for key in want:
+                for col in want[key]:
+                    assert got[key][col] == pytest.approx(want[key][col], rel=1e-12)
+        else:
+            assert got == want
+        assert sorted(str(w.message) for w in ours) == sorted(str(w.message) for w in theirs)
+
+
+def test_classification_report_other_input_and_errors(reference_calls):
+    import sklearn.metrics as skm
+
+    assert fm.classification_report([0, 1, 1], [0, 1, 0]) == skm.classification_report(
+        [0, 1, 1], [0, 1, 0])
+    assert "classification_report" in reference_calls
+    with pytest.raises(ValueError, match="target_names"):
+        fm.classification_report(np.eye(3, dtype=int), np.eye(3, dtype=int),
+                                 target_names=["a"])

@@ -31,6 +31,7 @@ _EXPORTS = {
     "recall_score": "_classification",
     "f1_score": "_classification",
     "fbeta_score": "_classification",
+    "classification_report": "_classification",
     "multilabel_confusion_matrix": "_classification",
 }
 

@@ -773,7 +773,7 @@ def fbeta_score(
     >>> y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
     >>> y_pred = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]])
     >>> round(float(fbeta_score(y_true, y_pred, beta=2.0, average="micro")), 6)
-    0.612245
+    0.689655
     """
     _, _, f, _ = _prf(
         y_true, y_pred, beta, labels, pos_label, average, ("f-score",), sample_weight,
@@ -845,3 +845,97 @@ def multilabel_confusion_matrix(
 
         return da.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
     return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+
+
+_REPORT_HEADERS = ("precision", "recall", "f1-score", "support")
+
+
+@reference_fallback("classification_report")
+def classification_report(
+    y_true,
+    y_pred,
+    *,
+    labels=None,
+    target_names=None,
+    sample_weight=None,
+    digits: int = 2,
+    output_dict: bool = False,
+    zero_division="warn",
+):
+    """Text (or dict) report of precision, recall, F1 and support per label, then the micro,
+    macro, weighted and samples averages.
+
+    Drop-in for :func:`sklearn.metrics.classification_report`: multi-label 0/1 indicator
+    targets are counted by the compiled kernels (same text, numbers and warnings); binary and
+    multiclass targets are handed to scikit-learn.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastml.metrics import classification_report
+    >>> y_true = np.array([[1, 0], [0, 1], [1, 1]])
+    >>> y_pred = np.array([[1, 0], [0, 1], [1, 0]])
+    >>> print(classification_report(y_true, y_pred, target_names=["cat", "dog"]))
+                  precision    recall  f1-score   support
+    <BLANKLINE>
+             cat       1.00      1.00      1.00         2
+             dog       1.00      0.50      0.67         2
+    <BLANKLINE>
+       micro avg       1.00      0.75      0.86         4
+       macro avg       1.00      0.75      0.83         4
+    weighted avg       1.00      0.75      0.83         4
+     samples avg       1.00      0.83      0.89         4
+    <BLANKLINE>
+    """
+    require(isinstance(digits, (int, np.integer)) and not isinstance(digits, bool))
+    require(isinstance(output_dict, (bool, np.bool_)))
+    counter = _counter(y_true, y_pred, sample_weight, None)
+    require(counter.multilabel)
+    n_labels = counter.shape[1]
+    labels_given = labels is not None
+    label_list = list(np.asarray(labels)) if labels_given else list(np.arange(n_labels))
+    _label_columns(label_list, n_labels) if labels_given else None  # Unsupported if invalid
+    if target_names is not None and len(label_list) != len(target_names):
+        if labels_given:
+            warnings.warn(
+                f"labels size, {len(label_list)}, does not match size of target_names, "
+                f"{len(target_names)}",
+                UserWarning,
+                stacklevel=3,
+            )
+        else:
+            raise ValueError(
+                f"Number of classes, {len(label_list)}, does not match size of target_names, "
+                f"{len(target_names)}. Try specifying the labels parameter"
+            )
+    names = [f"{name}" for name in label_list] if target_names is None else target_names
+
+    def prfs(average):
+        return precision_recall_fscore_support(
+            y_true, y_pred, labels=labels if labels_given else None, average=average,
+            sample_weight=sample_weight, zero_division=zero_division,
+        )
+
+    p, r, f1, s = prfs(None)
+    rows = list(zip(names, p, r, f1, s))  # noqa: B905 (names may be longer: as scikit-learn)
+    averages = []
+    for average in ("micro", "macro", "weighted", "samples"):
+        avg_p, avg_r, avg_f1, _ = prfs(average)
+        averages.append((average + " avg", [avg_p, avg_r, avg_f1, np.sum(s)]))
+    if output_dict:
+        report = {row[0]: dict(zip(_REPORT_HEADERS, [float(v) for v in row[1:]], strict=True))
+                  for row in rows}
+        for heading, values in averages:
+            report[heading] = dict(zip(_REPORT_HEADERS, [float(v) for v in values],
+                                       strict=True))
+        return report
+    width = max(max(len(str(name)) for name in names), len("weighted avg"), digits)
+    head_fmt = "{:>{width}s} " + " {:>9}" * len(_REPORT_HEADERS)
+    text = head_fmt.format("", *_REPORT_HEADERS, width=width) + "\n\n"
+    row_fmt = "{:>{width}s} " + " {:>9.{digits}f}" * 3 + " {:>9}\n"
+    for row in rows:
+        text += row_fmt.format(*row, width=width, digits=digits)
+    text += "\n"
+    for heading, values in averages:
+        text += row_fmt.format(heading, *values, width=width, digits=digits)
+    return text
