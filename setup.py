@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
@@ -53,8 +53,9 @@ def cython_extensions():
 
 
 setup(
-    packages=["fastml", "fastml.metrics", "fastml.losses", "fastml.kernels",
-              "fastml.kernels.cpu"],
+    # fastml and its subpackages, and kernels/ (with its subpackages) as fastml.kernels
+    packages=find_packages(include=["fastml", "fastml.*"]) + ["fastml.kernels"]
+    + ["fastml.kernels." + name for name in find_packages("kernels")],
     package_dir={"fastml": "fastml", "fastml.kernels": "kernels"},
     package_data={"fastml": ["py.typed"], "fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx"]},
     ext_modules=cython_extensions(),
