@@ -30,10 +30,10 @@ import tracemalloc
 from dataclasses import dataclass
 
 import pytest
-from _resample_refs import imbalance_numpy, make_data, mlsmote_paper, mlsmote_rowloop
 from threadpoolctl import threadpool_limits
 
 import fastml.resample
+from fastml.slow.resample import imbalance_numpy, make_data, mlsmote_paper, mlsmote_rowloop
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 K = 5

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastml.leakage as L
+import fastml.slow.leakage as slow
 from fastml.leakage import (
     has_leakage,
     leakage,
@@ -19,6 +20,7 @@ from fastml.leakage import (
     overlap_mask,
     shared_ids,
 )
+from fastml.slow.leakage import as_list, is_missing
 
 pd = pytest.importorskip("pandas")
 
@@ -26,32 +28,8 @@ pd = pytest.importorskip("pandas")
 # ------------------------------------------------------------------ the reference
 
 
-def is_missing(v) -> bool:
-    if v is None or v is pd.NA or v is pd.NaT:
-        return True
-    try:
-        return bool(v != v)
-    except TypeError:
-        return False
-
-
-def as_list(x) -> list:
-    """The column's values as Python objects (what a set would hold)."""
-    module = type(x).__module__.split(".")[0]
-    if module == "pyarrow":
-        return x.to_pylist()
-    if module == "polars":
-        return x.to_list()
-    if isinstance(x, (pd.Series, pd.Index)):
-        return list(x.astype(object)) if isinstance(x.dtype, pd.CategoricalDtype) else list(x)
-    if isinstance(x, np.ndarray):
-        return list(x)  # NumPy scalars: what set(df[col].unique()) holds
-    return list(x)
-
-
 def ref_shared(a, b) -> set:
-    sa = {v for v in as_list(a) if not is_missing(v)}
-    return {v for v in as_list(b) if not is_missing(v) and v in sa}
+    return slow.shared(a, b)
 
 
 def check(a, b):

@@ -9,6 +9,7 @@ import pytest
 from scipy.special import expit
 
 import fastml.losses as L
+import fastml.slow.losses as slow
 from fastml.losses import (
     AveragePrecisionMetric,
     LightGBMObjective,
@@ -27,41 +28,12 @@ HESSIANS = ["exact", "clip", "abs", "fisher"]
 
 
 def np_bce(y, z, w_pos=1.0, w_neg=1.0, sample_weight=None):
-    """Element-wise (loss, grad, hess) of the weighted BCE, straight from the formulas."""
-    y = np.asarray(y, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
-    a = w_pos * y
-    b = w_neg * (1 - y)
-    if sample_weight is not None:
-        sw = np.asarray(sample_weight, dtype=np.float64).reshape(-1, *[1] * (y.ndim - 1))
-        a, b = a * sw, b * sw
-    p, pm = expit(z), expit(-z)
-    loss = a * np.logaddexp(0, -z) + b * np.logaddexp(0, z)
-    return loss, b * p - a * pm, (a + b) * p * pm
+    """The slow twin, in float64."""
+    return slow.weighted_bce(y, z, w_pos, w_neg, sample_weight, dtype=np.float64)
 
 
 def np_focal(y, z, alpha=0.25, gamma=2.0):
-    """Element-wise (loss, grad, exact hess, fisher hess) of the focal loss: torchvision's
-    formula for the value, the chain rule through p = sigmoid(z) for the derivatives."""
-    y = np.asarray(y, dtype=np.float64)
-    z = np.asarray(z, dtype=np.float64)
-    p = expit(z)
-    ce = y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z)
-    m = 1 - (p * y + (1 - p) * (1 - y))
-    off = alpha is None or np.all(np.asarray(alpha) < 0)
-    at = 1.0 if off else alpha * y + (1 - alpha) * (1 - y)
-    dp = p * (1 - p)
-    dm = (1 - 2 * y) * dp
-    ddm = (1 - 2 * y) * dp * (1 - 2 * p)
-    loss = at * m**gamma * ce
-    grad = at * (gamma * m ** (gamma - 1) * dm * ce + m**gamma * (p - y))
-    hess = at * (
-        gamma * (gamma - 1) * m ** (gamma - 2) * dm**2 * ce
-        + gamma * m ** (gamma - 1) * ddm * ce
-        + 2 * gamma * m ** (gamma - 1) * dm * (p - y)
-        + m**gamma * dp
-    )
-    return loss, grad, hess, at * dp
+    return slow.focal(y, z, alpha, gamma, dtype=np.float64)
 
 
 def quiet(f, *args, **kwargs):

@@ -4,8 +4,6 @@ The twins: the imbalance measures as a direct NumPy computation; MLSMOTE written
 paper with scikit-learn's NearestNeighbors per label; ML-ROS / ML-RUS as plain loops.
 """
 
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from fastml import resample as R
 from fastml._dispatch import kernels
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benches"))
-from _resample_refs import (  # noqa: E402
+from fastml.slow.resample import (
     imbalance_numpy,
     make_data,
     mlros_reference,

@@ -1,5 +1,4 @@
-"""Slow twins of ``fastml.resample``, shared by ``tests/test_resample.py`` and
-``benches/bench_resample.py``.
+"""Slow twins of ``fastml.resample``, shared by the tests and the benchmarks.
 
 - :func:`imbalance_numpy`: the imbalance measures as a direct NumPy computation, following the
   definitions (and the mldr R package's conventions) with (n x labels) temporaries.
