@@ -19,6 +19,8 @@ _EXPORTS = {
     "multilabel_report": "_curves",
     "best_thresholds": "_curves",
     "batch_average_precision_score": "_curves",
+    "precision_recall_curve": "_binary_curves",
+    "roc_curve": "_binary_curves",
     # per-row ranking metrics
     "label_ranking_average_precision_score": "_multilabel_ranking",
     "coverage_error": "_multilabel_ranking",
