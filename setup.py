@@ -56,6 +56,6 @@ setup(
     packages=["fastml", "fastml.metrics", "fastml.losses", "fastml.kernels",
               "fastml.kernels.cpu"],
     package_dir={"fastml": "fastml", "fastml.kernels": "kernels"},
-    package_data={"fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx"]},
+    package_data={"fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx", "**/*.h"]},
     ext_modules=cython_extensions(),
 )
