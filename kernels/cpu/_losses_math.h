@@ -148,15 +148,16 @@ FML_INLINE double fml_exp_neg_f64(double x) {
     double t = xc * FML_LOG2E + FML_ROUND64;
     double n = t - FML_ROUND64; /* nearest integer to xc / ln 2, >= -1020 */
     double r = (xc - n * 0.6931471803691238) - n * 1.9082149292705877e-10; /* |r| <= ln2/2 */
-    /* Taylor polynomial of exp(r), degree 13 (truncation < 1e-17), by Estrin's scheme */
+    /* Taylor polynomial of exp(r), degree 13 (truncation < 1e-17): 1 + r (1 + r c(r)), with
+     * c = 1/2 + r/6 + ... + r**11/13! by Estrin's scheme (a shorter dependency chain than
+     * Horner's) and the last two steps as Horner's (they set the rounding) */
     double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    double p01 = 1.0 + r, p23 = 0.5 + r * (1.0 / 6.0);
-    double p45 = 1.0 / 24.0 + r * (1.0 / 120.0), p67 = 1.0 / 720.0 + r * (1.0 / 5040.0);
-    double p89 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
-    double p1011 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
-    double p1213 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-    double q0 = p01 + r2 * p23, q1 = p45 + r2 * p67, q2 = p89 + r2 * p1011;
-    double p = (q0 + r4 * q1) + r8 * (q2 + r4 * p1213);
+    double c01 = 0.5 + r * (1.0 / 6.0), c23 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    double c45 = 1.0 / 720.0 + r * (1.0 / 5040.0), c67 = 1.0 / 40320.0 + r * (1.0 / 362880.0);
+    double c89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0);
+    double c1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+    double c = (c01 + r2 * c23) + r4 * (c45 + r2 * c67) + r8 * (c89 + r2 * c1011);
+    double p = (c * r + 1.0) * r + 1.0;
     /* p * 2**n: add n to the exponent field (a normal number for n >= -1020) */
     uint64_t k = fml_bits_f64(t) - fml_bits_f64(FML_ROUND64);
     double v = fml_from_bits_f64(fml_bits_f64(p) + (k << 52));
@@ -172,15 +173,15 @@ FML_INLINE float fml_exp_neg_f32(float x) {
     float t = xc * (float)FML_LOG2E + FML_ROUND32;
     float n = t - FML_ROUND32; /* >= -125 */
     float r = (xc - n * 0.693359375f) - n * (float)-2.12194440e-4;
-    /* Taylor polynomial of exp(r), degree 7 (truncation < 6e-9) */
-    float p = (float)(1.0 / 5040.0);
-    p = p * r + (float)(1.0 / 720.0);
-    p = p * r + (float)(1.0 / 120.0);
-    p = p * r + (float)(1.0 / 24.0);
-    p = p * r + (float)(1.0 / 6.0);
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
+    /* Taylor polynomial of exp(r), degree 7 (truncation < 6e-9): 1 + r (1 + r c(r)), with
+     * c = 1/2 + r/6 + ... + r**5/5040 by Estrin's scheme (a shorter dependency chain than
+     * Horner's) and the last two steps as Horner's (they set the rounding) */
+    float r2 = r * r;
+    float c01 = 0.5f + r * (float)(1.0 / 6.0);
+    float c23 = (float)(1.0 / 24.0) + r * (float)(1.0 / 120.0);
+    float c45 = (float)(1.0 / 720.0) + r * (float)(1.0 / 5040.0);
+    float c = c01 + r2 * (c23 + r2 * c45);
+    float p = (c * r + 1.0f) * r + 1.0f;
     uint32_t k = fml_bits_f32(t) - fml_bits_f32(FML_ROUND32);
     float v = fml_from_bits_f32(fml_bits_f32(p) + (k << 23));
     return v * (float)(x >= lo);
