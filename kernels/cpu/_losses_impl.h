@@ -136,9 +136,10 @@ FML_INLINE FML_UINT FN(fml_outside01)(FML_UINT b) {
 
 /* ------------------------------------------------------------------------- block loops
  *
- * One block: z, y (labels in the logits' type), the per-element parameters (wp, wn: weights of positives / negatives;
- * for the focal loss ap, an: alpha_t of positives / negatives times the sample weight) in;
- * ls, gs, hs (loss, gradient and hessian, the last two times g) out, m elements each.
+ * One block: z, y (labels in the logits' type) and the per-element parameters pp, pn (the
+ * weights of positives / negatives; for the focal loss alpha_t of positives / negatives,
+ * times the sample weight) in; ls, gs, hs (loss, gradient and hessian, the last two times g)
+ * out, m elements each.
  * Returns the float64 sum of ls, in an order fixed by m alone (eight running sums over the
  * element index modulo 8, added pairwise, then the tail); adds the number of bad inputs
  * and of labels outside [0, 1] (or NaN) to bad[0] and bad[1]. */

@@ -12,7 +12,7 @@
  *
  * Accuracy: exp and log to about one unit in the last place of their precision; FMA
  * contraction (allowed: GCC's default, -ffp-contract=fast) may change the last bit between
- * the two builds. Results below the smallest normal number flush to zero.
+ * builds. Results below the smallest normal number flush to zero.
  *
  * The type-generic part (element functions and block loops) is written once in
  * _losses_impl.h and instantiated here for float and double. Labels reach the loops in the
