@@ -339,7 +339,7 @@ def _bits(outputs):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_results_bit_identical_for_any_thread_count(threads, dtype):
     rng = np.random.default_rng(16)
-    n, k = 60_000, 7  # 205 blocks of 2048 elements, 12 tasks
+    n, k = 60_000, 7  # 1667 blocks of 36 rows, 12 tasks
     y, z = make(rng, (n, k), soft=True, dtype=dtype)
     y = y.astype(dtype)
     p = expit(z.astype(np.float64)).astype(dtype)
