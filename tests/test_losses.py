@@ -560,13 +560,15 @@ def test_simd_level_from_environment():
         "from fastml.kernels.cpu import losses as k; import fastml.losses as L; "
         "print(k.get_simd_level(), L.weighted_bce([[1, 0]], [[2.0, -1.0]]))"
     )
-    env = {**os.environ, "FASTML_SIMD": "baseline"}
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.split()
-    assert out[0] == "baseline"
-    assert float(out[1]) == pytest.approx(weighted_bce([[1, 0]], [[2.0, -1.0]]), rel=1e-15)
     from fastml.kernels.cpu import losses as kernels
 
+    for cap in ("baseline", "avx2"):
+        env = {**os.environ, "FASTML_SIMD": cap}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        expected = cap if cap in kernels.simd_levels() else "baseline"
+        assert out[0] == expected
+        assert float(out[1]) == pytest.approx(weighted_bce([[1, 0]], [[2.0, -1.0]]), rel=1e-15)
     with pytest.raises(ValueError, match="not available"):
         kernels.set_simd_level("sse9")
 
