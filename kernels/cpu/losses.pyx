@@ -16,7 +16,8 @@ Contract (``fastml.losses._core`` guarantees it, so bounds are not checked here)
 
 Layout. The array is cut into blocks of about ``BLOCK`` elements (whole rows when rows are
 short, slices of one row when they are long): each block's parameters are expanded into a
-small buffer, the element loop runs over contiguous slices, and the block's loss sum
+small buffer (uint8 labels are widened to the logits' type there too: the element loops
+see one element width), the element loop runs over contiguous slices, and the block's loss sum
 (float64, in an order fixed by the block's length) is added to the others in block order.
 Tasks for the parallel driver are runs of whole blocks whose bounds depend on the shape
 only, so results are identical for every thread count (``fastml.set_num_threads``,
@@ -33,15 +34,10 @@ in the last bit (fused multiply-adds); each is accurate to a few units in the la
 
 import os
 
-import numpy as np
-
-cimport numpy as cnp
 from libc.stdint cimport int64_t, uint8_t
 from libc.stdlib cimport free, malloc
 
 from fastml.kernels._parallel import blocks, map_tasks
-
-cnp.import_array()
 
 cdef extern from "_losses_math.h" nogil:
     int FML_ISA_BASELINE
