@@ -57,6 +57,7 @@ setup(
     packages=find_packages(include=["fastml", "fastml.*"]) + ["fastml.kernels"]
     + ["fastml.kernels." + name for name in find_packages("kernels")],
     package_dir={"fastml": "fastml", "fastml.kernels": "kernels"},
-    package_data={"fastml": ["py.typed"], "fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx"]},
+    package_data={"fastml": ["py.typed"],
+                  "fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx", "**/*.h"]},
     ext_modules=cython_extensions(),
 )

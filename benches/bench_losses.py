@@ -11,7 +11,7 @@ on the same inputs, float32 and float64:
   ``sigmoid_focal_loss`` formula written in torch operations (torchvision itself has no CPU
   wheel here), forward + backward on CPU tensors, torch on its default threads. Skipped, with
   a row saying so, when torch is not installed.
-- Bandwidth: the kernel (``fastml.kernels.losses_cpu``, outputs preallocated: reads logits
+- Bandwidth: the kernel (``fastml.kernels.cpu.losses``, outputs preallocated: reads logits
   and labels, writes gradient and hessian, sums the loss) against ``np.copyto`` of two arrays
   of the same size (the same bytes read and written). Here speedup = copy time / kernel
   time, i.e. the share of the machine's streaming (copy) bandwidth the kernel reaches.
@@ -36,7 +36,7 @@ import pytest
 
 import fastml.losses
 import fastml.slow.losses as slow
-from fastml.kernels import losses_cpu
+from fastml.kernels.cpu import losses as loss_kernels
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -188,13 +188,13 @@ def _kernel_call(case, z, y, pos_weight, grad, hess):
     empty = np.empty(0, z.dtype)
     zf, yf, gf, hf = z.reshape(-1), y.reshape(-1), grad.reshape(-1), hess.reshape(-1)
     if case == "bce-copy":
-        return losses_cpu.weighted_bce(
+        return loss_kernels.weighted_bce(
             zf, yf, ones, pos_weight.astype(z.dtype), ones, np.ones(k, z.dtype), True, n, k,
             True, empty, gf, hf, 1.0,
         )
     alpha = np.full(k, 0.25, z.dtype)
-    return losses_cpu.focal(
-        zf, yf, ones, alpha, ones, 1 - alpha, True, n, k, True, 2.0, losses_cpu.H_EXACT, 0.0,
+    return loss_kernels.focal(
+        zf, yf, ones, alpha, ones, 1 - alpha, True, n, k, True, 2.0, loss_kernels.H_EXACT, 0.0,
         empty, gf, hf, 1.0,
     )
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
+import fastml
 import fastml.losses as L
 import fastml.slow.losses as slow
 from fastml.losses import (
@@ -270,18 +271,65 @@ def test_reductions_and_empty():
 
 
 def test_sum_does_not_depend_on_thread_count():
-    numba = pytest.importorskip("numba")
     rng = np.random.default_rng(6)
     y, z = make(rng, (200_000, 5))
-    before = numba.get_num_threads()
+    before = fastml.get_num_threads()
     try:
-        numba.set_num_threads(1)
+        fastml.set_num_threads(1)
         one = (weighted_bce(y, z, reduction="sum"), focal_loss(y, z, reduction="sum"))
-        numba.set_num_threads(before)
+        fastml.set_num_threads(before)
         many = (weighted_bce(y, z, reduction="sum"), focal_loss(y, z, reduction="sum"))
     finally:
-        numba.set_num_threads(before)
+        fastml.set_num_threads(before)
     assert one == many
+
+
+@pytest.fixture
+def threads():
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+def _every_output(y, z, sw, from_logits):
+    """Sums, element-wise losses, gradients and hessians of both losses (several paths)."""
+    out = []
+    for f, kw in [(weighted_bce, {"w_pos": 2.5, "w_neg": 0.5}),
+                  (focal_loss, {"alpha": 0.3}),
+                  (focal_loss, {"gamma": 1.5, "hessian": "clip"})]:
+        for reduction in ("sum", "none"):
+            out.append(f(y, z, reduction=reduction, sample_weight=sw, from_logits=from_logits,
+                         return_grad=True, return_hess=True, **kw))
+    return out
+
+
+def _bits(outputs):
+    """Every number of ``outputs`` as bytes (bit-identical comparison, NaN-safe)."""
+    return [np.asarray(a).tobytes() for result in outputs for a in result]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_bit_identical_for_any_thread_count(threads, dtype):
+    rng = np.random.default_rng(16)
+    n, k = 60_000, 7  # 1667 blocks of 36 rows, 12 tasks
+    y, z = make(rng, (n, k), soft=True, dtype=dtype)
+    y = y.astype(dtype)
+    p = expit(z.astype(np.float64)).astype(dtype)
+    sw = rng.random(n)
+    y_long, z_long = make(rng, (9, 25_000), soft=True, dtype=dtype)  # rows cut into blocks
+    cases = [
+        (y, z, None, True),
+        (y, z, sw, True),
+        (np.asfortranarray(y), np.asfortranarray(z), sw, True),  # label-major kernel view
+        (y > 0.5, p, None, False),  # uint8 labels, probabilities
+        (y_long.astype(dtype), z_long, rng.random(9), True),
+    ]
+    for y_, z_, sw_, from_logits in cases:
+        threads(1)
+        one = _bits(_every_output(y_, z_, sw_, from_logits))
+        for n_threads in (2, 3):
+            threads(n_threads)
+            assert _bits(_every_output(y_, z_, sw_, from_logits)) == one, n_threads
 
 
 def _loss_in_child(queue):
@@ -308,6 +356,27 @@ def test_threads_work_after_fork():
         child.terminate()
     assert not alive, "the forked child hung"
     assert child.exitcode == 0 and queue.get(timeout=5) == expected
+
+
+def _losses_in_pool_child(seed):
+    rng = np.random.default_rng(seed)
+    y, z = make(rng, (50_000, 6), dtype=np.float32)
+    loss, grad, hess = focal_loss(y, z, reduction="sum", return_grad=True, return_hess=True)
+    return weighted_bce(y, z, reduction="sum"), loss, grad.tobytes(), hess.tobytes()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs fork")
+def test_fork_pool_child_after_parent_call(threads):
+    """Children of a fork pool run the kernels (with their own threads) after the parent
+    has used its thread pool, and get the parent's results."""
+    import multiprocessing
+
+    threads(2)
+    expected = [_losses_in_pool_child(s) for s in range(3)]  # the parent has used its pool
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        result = pool.map_async(_losses_in_pool_child, range(3))
+        assert result.get(timeout=120) == expected
 
 
 def test_inputs_are_not_copied():
@@ -406,6 +475,74 @@ def test_high_precision_reference(kind):
                     scale = np.maximum(scale, 0.05 * np.abs(want).max())
                 err = np.abs(got[k].astype(np.float64) - want)
                 assert np.all(err <= rtol * scale + tiny), (yv, gamma, dtype, k, err.max())
+
+
+@pytest.fixture(params=["baseline", "avx2", "avx512"])
+def simd_level(request):
+    """Each build of the element loops this CPU can run (the others are skipped)."""
+    from fastml.kernels.cpu import losses as kernels
+
+    if request.param not in kernels.simd_levels():
+        pytest.skip(f"the {request.param} build cannot run here")
+    before = kernels.get_simd_level()
+    kernels.set_simd_level(request.param)
+    yield request.param
+    kernels.set_simd_level(before)
+
+
+@pytest.mark.parametrize("kind", ["bce", "focal"])
+def test_high_precision_reference_every_simd_level(simd_level, kind):
+    """Fused multiply-adds change last bits between builds: each is held to the mpmath
+    tolerances on its own."""
+    test_high_precision_reference(kind)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_simd_levels_agree_with_numpy_twins(simd_level, dtype):
+    rng = np.random.default_rng(17)
+    y, z = make(rng, (3000, 6), soft=True, scale=6.0, dtype=dtype)
+    y = y.astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    got = weighted_bce(y, z, 1.5, 0.7, reduction="none", return_grad=True, return_hess=True)
+    for g, want in zip(got, np_bce(y, z, 1.5, 0.7), strict=True):
+        np.testing.assert_allclose(g, want, rtol=tol, atol=tol * np.abs(want).max())
+    ref = np_focal(y, z, 0.25, 2.0)
+    for hessian, h_ref in [("exact", ref[2]), ("fisher", ref[3]), ("abs", np.abs(ref[2]))]:
+        got = focal_loss(y, z, hessian=hessian, reduction="none", return_grad=True,
+                         return_hess=True)
+        for g, want in zip(got, (ref[0], ref[1], h_ref), strict=True):
+            np.testing.assert_allclose(g, want, rtol=tol, atol=tol * np.abs(want).max())
+    p = expit(z.astype(np.float64)).astype(dtype)
+    got = weighted_bce(y, p, from_logits=False, reduction="none")
+    p64 = p.astype(np.float64)
+    with np.errstate(divide="ignore"):  # p = 0 or 1: the logs are capped at 100
+        want = (y * np.minimum(-np.log(p64), 100.0)
+                + (1 - y) * np.minimum(-np.log1p(-p64), 100.0))
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * np.abs(want).max())
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        weighted_bce(y, np.where(y > 0.5, np.inf, z))
+
+
+def test_simd_level_from_environment():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from fastml.kernels.cpu import losses as k; import fastml.losses as L; "
+        "print(k.get_simd_level(), L.weighted_bce([[1, 0]], [[2.0, -1.0]]))"
+    )
+    from fastml.kernels.cpu import losses as kernels
+
+    for cap in ("baseline", "avx2"):
+        env = {**os.environ, "FASTML_SIMD": cap}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.split()
+        expected = cap if cap in kernels.simd_levels() else "baseline"
+        assert out[0] == expected
+        assert float(out[1]) == pytest.approx(weighted_bce([[1, 0]], [[2.0, -1.0]]), rel=1e-15)
+    with pytest.raises(ValueError, match="not available"):
+        kernels.set_simd_level("sse9")
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -1,12 +1,12 @@
 """Per-label weighted binary cross-entropy and focal loss for imbalanced multi-label learning.
 
 Value, gradient and hessian with respect to the logits come from one fused, numerically
-stable pass (a parallel Numba kernel). On top of it: objectives and an evaluation metric for
+stable pass (a compiled parallel kernel). On top of it: objectives and an evaluation metric for
 XGBoost and LightGBM, and (with torch installed) autograd functions and modules in
 ``fastml.losses.torch``.
 
-Submodules load on first use, so ``import fastml.losses`` imports neither Numba nor any
-boosting library.
+Submodules load on first use, so ``import fastml.losses`` imports neither the kernels nor
+any boosting library.
 """
 
 from importlib import import_module

@@ -1,5 +1,5 @@
 """Per-label weighted binary cross-entropy and focal loss: value, gradient and hessian with
-respect to the logits from one fused pass (``fastml.kernels.losses_cpu``), and per-label
+respect to the logits from one fused pass (``fastml.kernels.cpu.losses``), and per-label
 class weights from label frequencies.
 """
 
@@ -398,9 +398,9 @@ def weighted_bce(
 
     Notes
     -----
-    One parallel Numba pass reads ``y`` and ``z`` once and writes only the outputs asked for;
-    its exp/log are vectorised polynomials (a few ulp). Threads: ``NUMBA_NUM_THREADS`` or
-    ``numba.set_num_threads``. The loss sum does not depend on the thread count.
+    One parallel compiled pass reads ``y`` and ``z`` once and writes only the outputs asked
+    for; its exp/log are vectorised polynomials (a few ulp). Threads: ``FASTML_NUM_THREADS``
+    or ``fastml.set_num_threads``. The loss sum does not depend on the thread count.
 
     Examples
     --------
