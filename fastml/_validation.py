@@ -23,7 +23,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastml._dispatch import is_cupy, kernels
+from fastml._backend import is_cupy, kernels
 
 _MAX_EXACT_INT = 2**53
 

@@ -60,8 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from fastml._backend import is_dask
-from fastml._dispatch import kernels
+from fastml._backend import is_dask, kernels
 
 __all__ = [
     "LeakageReport",

@@ -33,8 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from fastml._backend import is_dask
-from fastml._dispatch import kernels
+from fastml._backend import is_dask, kernels
 from fastml._validation import _all_finite, plain_array
 from fastml.kernels._parallel import get_num_threads
 

@@ -32,8 +32,7 @@ from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
 from sklearn.utils import _safe_indexing, check_random_state, indexable
 from sklearn.utils.validation import check_consistent_length
 
-from fastml._backend import is_dask
-from fastml._dispatch import is_cupy, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import plain_array
 
 __all__ = [

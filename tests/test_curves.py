@@ -818,7 +818,7 @@ def test_no_jit_compiler_is_loaded():
 
 
 def _kernel():
-    from fastml._dispatch import kernels
+    from fastml._backend import kernels
 
     return kernels("metrics_curves")
 

@@ -423,7 +423,7 @@ def test_split_free_of_leakage_by_construction():
 def test_string_hash_word_and_byte_paths_agree():
     # the kernel reads string bytes 8 at a time where the buffer is aligned and long enough,
     # one at a time elsewhere: both must give the same hash
-    from fastml._dispatch import kernels
+    from fastml._backend import kernels
 
     K = kernels("leakage")
     rng = np.random.default_rng(11)
@@ -764,7 +764,7 @@ def test_fork_child_after_parallel_parent(threads):
 def test_instruction_set_builds_agree(monkeypatch):
     # the probe's first pass is compiled for AVX-512, AVX2 and the baseline and chosen at
     # run time: every build this CPU can run gives the same answers
-    from fastml._dispatch import kernels
+    from fastml._backend import kernels
 
     K = kernels("leakage")
     if not hasattr(K, "simd_level"):

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import fastml
 import fastml._validation as validation
 import fastml.metrics as fm
-from fastml._dispatch import kernels
+from fastml._backend import kernels
 
 NAMES = ["label_ranking_average_precision_score", "coverage_error", "label_ranking_loss"]
 SPARSE_OK = {"label_ranking_average_precision_score", "label_ranking_loss"}

@@ -96,3 +96,33 @@ def test_every_sklearn_metrics_name_imports_from_fastml():
         pass
     else:
         raise AssertionError("unknown names must raise AttributeError")
+
+
+def test_no_cpu_call_imports_numba_or_compiles():
+    info = run_python(
+        """
+        import json, sys
+        import numpy as np
+        from fastml.metrics import (average_precision_score, roc_auc_score, hamming_loss,
+            f1_score, label_ranking_average_precision_score, coverage_error,
+            label_ranking_loss, multilabel_report, best_thresholds)
+        from fastml.losses import weighted_bce, focal_loss, label_weights
+        from fastml.leakage import has_leakage, overlap_mask, shared_ids
+        from fastml.resample import MLSMOTE, MLROS, imbalance_report
+        from fastml.split import multilabel_train_test_split
+        rng = np.random.default_rng(0)
+        y = (rng.random((2000, 6)) < 0.2).astype(np.int64); y[0] = 1
+        s = y + rng.standard_normal(y.shape); p = (s > 0.5).astype(np.int64)
+        x = rng.standard_normal((2000, 3)); ids = rng.integers(0, 10**6, 2000)
+        average_precision_score(y, s); roc_auc_score(y, s); hamming_loss(y, p)
+        f1_score(y, p, average="macro"); label_ranking_average_precision_score(y, s)
+        coverage_error(y, s); label_ranking_loss(y, s); multilabel_report(y, s)
+        best_thresholds(y, s); weighted_bce(y, s); focal_loss(y, s); label_weights(y)
+        has_leakage(ids[:1000], ids[1000:]); overlap_mask(ids, ids[:10])
+        shared_ids(ids, ids[:10]); imbalance_report(y)
+        MLSMOTE(random_state=0).fit_resample(x, y); MLROS(random_state=0).fit_resample(x, y)
+        multilabel_train_test_split(x, y=y, random_state=0)
+        print(json.dumps({"numba": "numba" in sys.modules}))
+        """
+    )
+    assert not info["numba"], "a CPU call imported Numba"

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn.neighbors import NearestNeighbors
 
 from fastml import resample as R
-from fastml._dispatch import kernels
+from fastml._backend import kernels
 from fastml.slow.resample import (
     imbalance_numpy,
     make_data,

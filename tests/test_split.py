@@ -17,7 +17,7 @@ from iterstrat.ml_stratifiers import MultilabelStratifiedShuffleSplit as RefShuf
 from sklearn.model_selection import GridSearchCV, check_cv, cross_val_score
 from sklearn.tree import DecisionTreeClassifier
 
-from fastml._dispatch import kernels
+from fastml._backend import kernels
 from fastml.slow.split import greedy_twin
 from fastml.split import (
     MinTestPositivesWarning,

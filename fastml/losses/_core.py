@@ -12,8 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-from fastml._backend import is_dask
-from fastml._dispatch import is_cupy, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")

@@ -25,8 +25,7 @@ import warnings
 
 import numpy as np
 
-from fastml._backend import is_dask
-from fastml._dispatch import kernels
+from fastml._backend import is_dask, kernels
 from fastml._validation import (
     Unsupported,
     as_array,

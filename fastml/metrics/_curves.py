@@ -12,8 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastml._backend import is_dask
-from fastml._dispatch import kernels
+from fastml._backend import is_dask, kernels
 from fastml._validation import (
     ScoredTargets,
     Unsupported,

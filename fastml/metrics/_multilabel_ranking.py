@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastml._dispatch import kernels
+from fastml._backend import kernels
 from fastml._validation import (
     ScoredTargets,
     as_array,
