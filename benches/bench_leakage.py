@@ -269,7 +269,7 @@ def _memory(big_n: int, small_n: int) -> None:
 
     big, small = id_arrays(Shape(big_n, small_n), True)
     clean = small * 3 + 1  # 1 mod 3: shares nothing with the big side (0 mod 3)
-    has_leakage(big[:1000], small[:1000])  # JIT / cache load
+    has_leakage(big[:1000], small[:1000])  # first-use costs (imports)
     out = {}
     tracemalloc.start()
     for name, call in [

@@ -79,7 +79,7 @@ def _timed(benchmark, request, impl, fn, args, probe_args, probe_scale, case, sh
     """Time ``fn(*args)`` as the ``impl`` entry of the pair ``case`` / ``shape``.
 
     1. Warm-up on ``probe_args`` (a slice of the rows): imports, code paths, and for fastml the
-       JIT compile. Its time times ``probe_scale`` estimates one full-size call.
+       first-use costs. Its time times ``probe_scale`` estimates one full-size call.
     2. A full-size warm-up call, always for fastml (so compile and first-touch costs are out of
        the timings) and for the reference when the estimate is under half the budget.
        ``spy=(module, name)``: during fastml's warm-up, count calls of ``module.name``; a call
