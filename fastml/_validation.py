@@ -15,6 +15,7 @@ its warning classes is needed.
 from __future__ import annotations
 
 import functools
+import numbers
 import sys
 import warnings
 from importlib import import_module
@@ -357,3 +358,32 @@ def plain_array(x, name: str) -> np.ndarray:
     if a.dtype.kind in "biufc" and not a.dtype.isnative:
         a = a.astype(a.dtype.newbyteorder("="))
     return a
+
+
+class RandomStateError(TypeError, ValueError):
+    """A ``random_state`` that cannot seed a generator. A TypeError (it is of the wrong
+    type) and a ValueError (what scikit-learn's ``check_random_state`` raises), so code
+    written against either keeps working."""
+
+
+def random_generator(random_state) -> np.random.Generator:
+    """A NumPy ``Generator`` from scikit-learn's ``random_state`` conventions.
+
+    None: drawn from NumPy's global ``RandomState`` (as scikit-learn's None); an int >= 0:
+    seeded by it; a ``RandomState``: drawn from it; a ``Generator``: itself. A negative int
+    raises ValueError, anything else :class:`RandomStateError`.
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if random_state is None:
+        random_state = np.random.mtrand._rand
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(0, 2**31 - 1, size=4))
+    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise ValueError(f"random_state must be a non-negative integer; got {random_state}")
+        return np.random.default_rng(int(random_state))
+    raise RandomStateError(
+        f"{random_state!r} cannot be used to seed a random generator: pass None, an int, a "
+        "numpy.random.Generator or a numpy.random.RandomState"
+    )

@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from fastml._backend import is_dask, kernels
-from fastml._validation import _all_finite, plain_array
+from fastml._validation import _all_finite, plain_array, random_generator
 from fastml.kernels._parallel import get_num_threads
 
 __all__ = [
@@ -157,24 +157,6 @@ def _restore_labels(lab: _Labels, y8: np.ndarray):
         cls = sp.csr_array if isinstance(lab.source, sp.sparray) else sp.csr_matrix
         return cls(out)
     return out
-
-
-def _generator(random_state) -> np.random.Generator:
-    """A NumPy Generator from scikit-learn's ``random_state`` conventions (or a Generator)."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if random_state is None:
-        random_state = np.random.mtrand._rand  # scikit-learn's None: the global RandomState
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1, size=4))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be non-negative; got {random_state}")
-        return np.random.default_rng(int(random_state))
-    raise TypeError(
-        "random_state must be None, an int, a numpy.random.Generator or a RandomState; got "
-        f"{random_state!r}"
-    )
 
 
 def _key(rng: np.random.Generator) -> np.uint64:
@@ -573,7 +555,7 @@ def _mlsmote(
     categorical = np.flatnonzero(cat)
     if numeric.size == 0:
         raise ValueError("MLSMOTE needs at least one numeric (non-categorical) feature.")
-    rng = _generator(random_state)
+    rng = random_generator(random_state)
     kern = _k()
 
     if counts is None:
@@ -881,7 +863,7 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
     _check_rows(X, n)
-    rng = _generator(random_state)
+    rng = random_generator(random_state)
     kern = _k()
     counts = kern.label_counts(lab.y)
     ir = _irlbl_from_counts(counts)

@@ -29,11 +29,11 @@ from math import ceil, floor
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, BaseShuffleSplit
-from sklearn.utils import _safe_indexing, check_random_state, indexable
+from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.validation import check_consistent_length
 
 from fastml._backend import is_cupy, is_dask, kernels
-from fastml._validation import plain_array
+from fastml._validation import plain_array, random_generator
 
 __all__ = [
     "MinTestPositivesWarning",
@@ -204,16 +204,6 @@ def _units(y, groups=None, X=None) -> _Units:
     codes, n_groups = _group_codes(groups, n)
     uptr, ulab, ucnt, usize = k.group_units(indptr, labels, codes, n_groups, n_labels)
     return _Units(n, n_labels, uptr, ulab, ucnt, usize, codes, names, positives)
-
-
-def _generator(random_state) -> np.random.Generator:
-    """A NumPy Generator from scikit-learn's ``random_state`` conventions (or a Generator)."""
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        return np.random.default_rng(int(random_state))
-    state = check_random_state(random_state)  # None: NumPy's global RandomState
-    return np.random.default_rng(state.randint(0, 2**31 - 1, size=4))
 
 
 def _split_sizes(n_samples: int, test_size, train_size, default_test_size: float):
@@ -524,7 +514,7 @@ def multilabel_train_test_split(
     _need_groups(units, 2, "multilabel_train_test_split")
     ratios, keep = _train_test_ratios(units.n_samples, n_train, n_test)
     floors = _floors(min_test_positives, units.positives)
-    rng = _generator(random_state) if shuffle else None
+    rng = random_generator(random_state) if shuffle else None
     train, test = _split_once(units, ratios, keep, rng, floors)
     return [part for a in arrays for part in (_safe_indexing(a, train), _safe_indexing(a, test))]
 
@@ -567,7 +557,7 @@ def _kfold(units: _Units, n_splits: int, shuffle: bool, random_state):
             UserWarning,
             stacklevel=3,
         )
-    rng = _generator(random_state) if shuffle else None
+    rng = random_generator(random_state) if shuffle else None
     ratios = np.full(n_splits, 1.0 / n_splits)
     row_fold, _ = _assign(units, ratios, rng, keep_nonempty=np.ones(n_splits, bool))
     for f in range(n_splits):
@@ -805,6 +795,6 @@ class MultilabelStratifiedShuffleSplit(BaseShuffleSplit):
         _need_groups(units, 2, type(self).__name__)
         ratios, keep = _train_test_ratios(units.n_samples, n_train, n_test)
         floors = _floors(self.min_test_positives, units.positives)
-        rng = _generator(self.random_state)
+        rng = random_generator(self.random_state)
         for _ in range(self.n_splits):
             yield _split_once(units, ratios, keep, rng, floors)

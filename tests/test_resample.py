@@ -509,7 +509,7 @@ def test_reduces_imbalance_on_bench_data():
 
 
 def key_for(seed):
-    return int(R._key(R._generator(seed)))
+    return int(R._key(R.random_generator(seed)))
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 1.5])
