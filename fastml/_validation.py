@@ -93,10 +93,10 @@ def is_option(value, options) -> bool:
     return isinstance(value, str) and value in options
 
 
-def require(condition: bool) -> None:
-    """Raise :class:`Unsupported` unless ``condition`` holds."""
+def require(condition: bool, reason: str = "") -> None:
+    """Raise :class:`Unsupported` (carrying ``reason``) unless ``condition`` holds."""
     if not condition:
-        raise Unsupported
+        raise Unsupported(reason)
 
 
 def undefined_metric_warning() -> type[Warning]:
@@ -323,14 +323,25 @@ def scored_targets(
     s = as_array(y_score)
     if y.ndim == 2:
         multilabel = True
-        require(s.ndim == 2 and y.shape == s.shape and y.shape[1] >= 2)
+        require(s.ndim == 2 and y.shape == s.shape,
+                f"y_true and y_score must have the same shape, got {y.shape} and {s.shape}")
+        require(y.shape[1] >= 2, f"a 2-D y_true needs at least 2 labels, got {y.shape}")
     else:
         multilabel = False
-        require(allow_binary and y.ndim == 1 and s.ndim == 1 and y.shape == s.shape)
+        require(allow_binary and y.ndim == 1, f"y_true must be 2-D (n_samples, n_labels), "
+                f"got shape {y.shape}")
+        require(s.ndim == 1 and y.shape == s.shape,
+                f"y_true and y_score must have the same shape, got {y.shape} and {s.shape}")
         y, s = y.reshape(-1, 1), s.reshape(-1, 1)
-    require(y.shape[0] >= 1)
-    y8 = binary_indicator(y)
-    s = finite_scores(s)
+    require(y.shape[0] >= 1, "no samples")
+    try:
+        y8 = binary_indicator(y)
+    except Unsupported:
+        raise Unsupported("y_true must hold only 0 and 1 (or booleans)") from None
+    try:
+        s = finite_scores(s)
+    except Unsupported:
+        raise Unsupported("y_score must hold finite numbers") from None
     w = sample_weights(sample_weight, y.shape[0])
     return ScoredTargets(y8, s, w, multilabel)
 

@@ -108,3 +108,14 @@ def test_reference_survives_swapping_fastml_into_sklearn(monkeypatch):
 
     monkeypatch.setattr(validation, "_REFERENCES", {})
     assert reference("average_precision_score") is original
+
+
+def test_fastml_only_errors_say_what_was_wrong():
+    import fastml.metrics as fm
+
+    with pytest.raises(ValueError, match=r"same shape, got \(3, 2\) and \(4, 2\)"):
+        fm.multilabel_report(np.zeros((3, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        fm.best_thresholds(np.array([[0, 2], [1, 0]]), np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="finite"):
+        fm.best_thresholds(np.array([[0, 1], [1, 0]]), np.array([[0.1, np.nan], [0.2, 0.3]]))

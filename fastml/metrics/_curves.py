@@ -514,11 +514,12 @@ def _prepare_plain(y_true, y_score, caller: str):
         if np.ndim(y_true) == 2 and np.shape(y_true)[1] == 1 and np.ndim(y_score) == 2:
             y_true, y_score = _one_column(y_true), _one_column(y_score)
         return _Problems(scored_targets(y_true, y_score), 0)
-    except Unsupported:
+    except Unsupported as exc:
+        reason = f" ({exc})" if str(exc) else ""
         raise ValueError(
             f"{caller} expects y_true as 0/1 targets of shape (n_samples,) or "
-            "(n_samples, n_labels) with n_labels >= 2, and y_score as finite int or float "
-            "scores of the same shape, with at least one sample"
+            "(n_samples, n_labels), and y_score as finite int or float scores of the same "
+            f"shape, with at least one sample{reason}"
         ) from None
 
 
