@@ -525,8 +525,9 @@ cdef extern from *:
        Seeds take every member but themselves; members from col_from on (those outside the
        seed block) also take the seeds. Pass A lowers the upper bounds, pass B keeps as
        candidates the pairs whose lower bound is within them. 8 entries at a time are
-       tested branch-free, as two 4-lane vectors where the compiler has them; a chunk with
-       a hit is redone entry by entry. */
+       tested branch-free, as two 4-lane vectors where the compiler has them, into a mask
+       of the entries that may pass; those are then redone one by one (the bounds only
+       fall meanwhile, so the mask is a superset). */
     #if defined(__clang__) || (defined(__GNUC__) && __GNUC__ >= 9)
     typedef double fastml_v4 __attribute__((vector_size(32)));
     typedef float fastml_f4 __attribute__((vector_size(16)));
@@ -535,7 +536,7 @@ cdef extern from *:
         {                                                                                 \
             fastml_v4 g0, g1, q0, q1, u0, u1, v0, v1, R, L;                               \
             fastml_f4 f0, f1;                                                             \
-            fastml_m4 h;                                                                  \
+            fastml_m4 h0, h1;                                                             \
             R = (fastml_v4){rs, rs, rs, rs};                                              \
             L = (fastml_v4){lim, lim, lim, lim};                                          \
             memcpy(&f0, row + c, sizeof f0);                                              \
@@ -548,15 +549,23 @@ cdef extern from *:
             memcpy(&u1, ubk + c + 4, sizeof u1);                                          \
             v0 = (R + q0) - (g0 + g0);                                                    \
             v1 = (R + q1) - (g1 + g1);                                                    \
-            h = (v0 CMP L) | (v0 CMP u0) | (v1 CMP L) | (v1 CMP u1);                      \
-            hit = (h[0] | h[1] | h[2] | h[3]) != 0;                                       \
+            h0 = (v0 CMP L) | (v0 CMP u0);                                                \
+            h1 = (v1 CMP L) | (v1 CMP u1);                                                \
+            for (j = 0; j < 4; j++)                                                       \
+                hit |= (unsigned)(h0[j] & 1) << j | (unsigned)(h1[j] & 1) << (j + 4);     \
         }
     #else
     #define FASTML_ANY8(VAL, CMP)                                                         \
         for (j = 0; j < 8; j++) {                                                         \
             double v = (rs + VAL##_q[c + j]) - 2.0 * (double)row[c + j];                  \
-            hit |= (v CMP lim) | (v CMP ubk[c + j]);                                      \
+            hit |= (unsigned)((v CMP lim) | (v CMP ubk[c + j])) << j;                     \
         }
+    #endif
+    #if defined(__GNUC__) || defined(__clang__)
+    #define FASTML_LOWEST(m) __builtin_ctz(m)
+    #else
+    static int fastml_lowest(unsigned m) { int j = 0; while (!(m >> j & 1)) j++; return j; }
+    #define FASTML_LOWEST(m) fastml_lowest(m)
     #endif
     #define FASTML_SCREEN_PASS(VAL, CMP, ROW_HIT, COL_HIT)                                  \
         for (r = 0; r < nb; r++) {                                                        \
@@ -570,12 +579,10 @@ cdef extern from *:
             }                                                                             \
             for (; c + 8 <= t1; c += 8) {                                                 \
                 double lim = ubk[s];                                                      \
-                int hit = 0;                                                              \
+                unsigned hit = 0;                                                         \
                 FASTML_ANY8(VAL, CMP)                                                     \
-                if (!hit)                                                                 \
-                    continue;                                                             \
-                for (j = 0; j < 8; j++) {                                                 \
-                    Py_ssize_t cc = c + j;                                                \
+                for (; hit; hit &= hit - 1) {                                             \
+                    Py_ssize_t cc = c + FASTML_LOWEST(hit);                               \
                     double v = (rs + VAL##_q[cc]) - 2.0 * (double)row[cc];               \
                     if (v CMP ubk[s]) { ROW_HIT }                                         \
                     if (v CMP ubk[cc]) { COL_HIT }                                        \
