@@ -536,7 +536,7 @@ cdef extern from *:
         {                                                                                 \
             fastml_v4 g0, g1, q0, q1, u0, u1, v0, v1, R, L;                               \
             fastml_f4 f0, f1;                                                             \
-            fastml_m4 h0, h1;                                                             \
+            fastml_m4 h0;                                                                 \
             R = (fastml_v4){rs, rs, rs, rs};                                              \
             L = (fastml_v4){lim, lim, lim, lim};                                          \
             memcpy(&f0, row + c, sizeof f0);                                              \
@@ -549,10 +549,9 @@ cdef extern from *:
             memcpy(&u1, ubk + c + 4, sizeof u1);                                          \
             v0 = (R + q0) - (g0 + g0);                                                    \
             v1 = (R + q1) - (g1 + g1);                                                    \
-            h0 = (v0 CMP L) | (v0 CMP u0);                                                \
-            h1 = (v1 CMP L) | (v1 CMP u1);                                                \
-            for (j = 0; j < 4; j++)                                                       \
-                hit |= (unsigned)(h0[j] & 1) << j | (unsigned)(h1[j] & 1) << (j + 4);     \
+            h0 = (((v0 CMP L) | (v0 CMP u0)) & (fastml_m4){1, 2, 4, 8})                   \
+                 | (((v1 CMP L) | (v1 CMP u1)) & (fastml_m4){16, 32, 64, 128});           \
+            hit = (unsigned)(h0[0] | h0[1] | h0[2] | h0[3]);                              \
         }
     #else
     #define FASTML_ANY8(VAL, CMP)                                                         \
@@ -605,6 +604,7 @@ cdef extern from *:
     static void fastml_screen(fastml_sym *S, const float *g, Py_ssize_t s0, Py_ssize_t nb,
                               Py_ssize_t t0, Py_ssize_t nt, Py_ssize_t col_from) {
         Py_ssize_t r, c, j, t1 = t0 + nt;
+        (void)j;  /* used by the scalar test only */
         Py_ssize_t cf = col_from < t0 ? t0 : (col_from > t1 ? t1 : col_from);
         const double *qh = S->qh, *ql = S->ql;
         double *ubk = S->ubk, tiny = S->tiny;
