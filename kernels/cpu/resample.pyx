@@ -744,7 +744,7 @@ def knn_product_bag(const double[:, ::1] pts, Py_ssize_t lo, Py_ssize_t hi, Py_s
 
 _local = threading.local()
 #: Largest scratch buffer a thread keeps between calls, in bytes.
-_SCRATCH_KEEP = 1 << 25
+_SCRATCH_KEEP = 1 << 23
 
 
 def _scratch(name, n, dtype):
