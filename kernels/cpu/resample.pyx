@@ -43,7 +43,7 @@ bounds of every pair's direct distance leave only about ``k`` pairs per member t
 with the direct sum above, so the result is the same, bit for bit (see :func:`bag_knn`).
 A product costs one float32 fused multiply-add per pair and feature where the direct sum
 costs three float64 operations, but the screening adds a cost per pair that does not grow
-with the features: the products win from about 40 features on. BLAS is reached through
+with the features: the products win from about 16 features on. BLAS is reached through
 NumPy's matmul (which releases the GIL), not ``scipy.linalg.cython_blas``: importing
 ``scipy.linalg`` would add 0.1-0.4 s to a process's first call.
 
@@ -523,8 +523,9 @@ cdef extern from *:
 
     /* Screen the products g (nb x nt, row-major) of seeds s0.. and members t0.. (bag-local).
        Seeds take every member but themselves; members from col_from on (those outside the
-       seed block) also take the seeds. Pass A lowers the upper bounds, pass B keeps as
-       candidates the pairs whose lower bound is within them. 8 entries at a time are
+       seed block) also take the seeds. A pair whose lower bound is within a member's
+       current bound becomes its candidate (the flush drops those the final bound
+       excludes), and the pair's upper bound may lower the bound. 8 entries at a time are
        tested branch-free, as two 4-lane vectors where the compiler has them, into a mask
        of the entries that may pass; those are then redone one by one (the bounds only
        fall meanwhile, so the mask is a superset). */
@@ -594,8 +595,6 @@ cdef extern from *:
                 if (v CMP ubk[cc]) { COL_HIT }                                            \
             }                                                                             \
         }
-    #define up_q qh
-    #define up_seed(s) (qh[s] + tiny)
     #define lo_q ql
     #define lo_seed(s) (ql[s] - tiny)
     #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
@@ -608,11 +607,17 @@ cdef extern from *:
         Py_ssize_t cf = col_from < t0 ? t0 : (col_from > t1 ? t1 : col_from);
         const double *qh = S->qh, *ql = S->ql;
         double *ubk = S->ubk, tiny = S->tiny;
-        FASTML_SCREEN_PASS(up, <, fastml_ub_insert(S, s, v);, fastml_ub_insert(S, cc, v);)
-        FASTML_SCREEN_PASS(lo, <=, fastml_push(S, s, cc, v);, fastml_push(S, cc, s, v);)
+        /* one pass: a pair whose lower bound v is within a member's bound is kept as its
+           candidate, and its upper bound u may lower that bound */
+        FASTML_SCREEN_PASS(
+            lo, <=,
+            double u = (qh[s] + tiny + qh[cc]) - 2.0 * (double)row[cc];
+            fastml_push(S, s, cc, v);
+            if (u < ubk[s]) fastml_ub_insert(S, s, u);,
+            double u = (qh[s] + tiny + qh[cc]) - 2.0 * (double)row[cc];
+            fastml_push(S, cc, s, v);
+            if (u < ubk[cc]) fastml_ub_insert(S, cc, u);)
     }
-    #undef up_q
-    #undef up_seed
     #undef lo_q
     #undef lo_seed
     """
@@ -636,10 +641,11 @@ cdef extern from *:
 
 #: Bags of at least this many (member, member, feature) triples, with rows of at least
 #: ``GEMM_MIN_FEATURES`` features, are searched with matrix products; others directly
-#: (measured: the products win from about 40 features on, by 1.15x at 50 features, 1.5x
-#: at 100, 1.85x at 200; below, the screening costs more than the direct sums).
+#: (measured on bags of 1,000-1,900 rows, k = 5: the products win from about 16 features
+#: on, by 1.2x at 24 features, 1.5x at 50, 1.8x at 100; with fewer, the screening costs
+#: more than the direct sums).
 GEMM_MIN_WORK = 1 << 24
-GEMM_MIN_FEATURES = 40
+GEMM_MIN_FEATURES = 20
 #: Seeds per matrix product, and members per product, in the product search.
 GEMM_SEEDS = 128
 GEMM_TILE = 1024
