@@ -830,6 +830,128 @@ def test_bag_knn_against_brute_force(monkeypatch, integer):
                     assert (nbr[p, m:] == -1).all() and np.isinf(dist[p, m:]).all()
 
 
+def plain_knn(pts, ptr, k):
+    """Neighbour lists by definition: squared distances summed over the features in order
+    (as the direct search adds them), the first k members in (distance, member) order."""
+    n, width = len(pts), max(k, 1)
+    nbr, dist = np.full((n, width), -1, np.int64), np.full((n, width), np.inf)
+    for b in range(len(ptr) - 1):
+        lo, hi = ptr[b], ptr[b + 1]
+        m = min(k, hi - lo - 1)
+        for p in range(lo, hi):
+            d = np.zeros(hi - lo)
+            for f in range(pts.shape[1]):
+                t = pts[lo:hi, f] - pts[p, f]
+                d = d + t * t
+            d[p - lo] = np.inf
+            order = np.lexsort((np.arange(hi - lo), d))[:m]
+            nbr[p, :m], dist[p, :m] = lo + order, d[order]
+    return nbr, dist
+
+
+def near_tie_points(kind, rng):
+    """Bags (points, bag pointer) whose neighbours are decided by the last bits."""
+    d = 24
+    if kind == "last_bits":  # 5 copies of each point, one coordinate moved by 1-3 ulps
+        pts = np.repeat(rng.normal(size=(50, d)), 5, axis=0)
+        rows, cols = np.arange(len(pts)), rng.integers(0, d, len(pts))
+        steps = rng.integers(1, 4, len(pts)) * rng.choice([-1, 1], len(pts))
+        pts[rows, cols] += steps * np.spacing(pts[rows, cols])
+        pts = pts[rng.permutation(len(pts))]
+    elif kind == "duplicates":  # whole groups of equal rows: zero distances, ties by index
+        pts = rng.normal(size=(120, d))
+        pts[rng.integers(0, 120, 70)] = pts[3]
+        pts[rng.integers(0, 120, 20)] = pts[7]
+    elif kind == "large_offset":  # two clusters at +-1e6: centred norms ~1e12, steps ~1
+        pts = rng.integers(0, 3, size=(150, d)).astype(np.float64) * 0.5
+        pts[::2] += 1e6
+        pts[1::2] -= 1e6
+        pts[::7] += np.spacing(1e6)
+    elif kind == "grid":  # a small integer grid: many exact ties
+        pts = rng.integers(0, 2, size=(200, d)).astype(np.float64)
+    elif kind == "underflow":  # float32 products of these underflow to zero
+        pts = rng.normal(size=(100, d)) * 1e-30
+    elif kind == "overflow":  # centred rows beyond float32: searched directly
+        pts = rng.normal(size=(100, d)) * 1e19
+    else:
+        raise AssertionError(kind)
+    sizes = [len(pts) - 40, 2, 3, 35]
+    return np.ascontiguousarray(pts), np.r_[0, np.cumsum(sizes)].astype(np.int64)
+
+
+def force_products(monkeypatch, seeds=None, tile=None):
+    monkeypatch.setattr(kern, "GEMM_MIN_WORK", 0)
+    monkeypatch.setattr(kern, "GEMM_MIN_FEATURES", 1)
+    if seeds is not None:
+        monkeypatch.setattr(kern, "GEMM_SEEDS", seeds)
+        monkeypatch.setattr(kern, "GEMM_TILE", tile)
+
+
+KINDS = ["last_bits", "duplicates", "large_offset", "grid", "underflow", "overflow"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_bag_knn_products_exact_on_near_ties(monkeypatch, kind):
+    # the product search screens pairs with float32 products of centred rows, then
+    # measures the survivors exactly: lists, distances and tie order are the definition's
+    pts, ptr = near_tie_points(kind, np.random.default_rng(KINDS.index(kind)))
+    for k in (1, 3, 5):
+        want = plain_knn(pts, ptr, k)
+        direct = kern.bag_knn(pts, ptr, k, 1)
+        for seeds, tile in ((None, None), (7, 19), (64, 5)):  # blocks, tiles, 8-wide tails
+            with monkeypatch.context() as mp:
+                force_products(mp, seeds, tile)
+                for parallel in (False, True):
+                    if parallel:
+                        mp.setattr(kern, "PARALLEL_WORK", 0)
+                    nbr, dist, count = kern.bag_knn(pts, ptr, k, 2)
+                    np.testing.assert_array_equal(nbr, want[0])
+                    np.testing.assert_array_equal(dist, want[1])
+                    np.testing.assert_array_equal(count, direct[2])
+        np.testing.assert_array_equal(direct[0], want[0])
+        np.testing.assert_array_equal(direct[1], want[1])
+
+
+@pytest.mark.parametrize("kind", ["last_bits", "large_offset"])
+def test_bag_knn_products_need_the_bound(monkeypatch, kind):
+    # without the rounding bound (the screen trusting the products as distances), these
+    # data lose true neighbours: the exact re-check of every pair within the bound is
+    # what keeps the lists above exact
+    pts, ptr = near_tie_points(kind, np.random.default_rng(KINDS.index(kind)))
+    want = plain_knn(pts, ptr, 2)
+    force_products(monkeypatch)
+    monkeypatch.setattr(kern, "_GEMM_SLACK", 0.0)
+    nbr, _, _ = kern.bag_knn(pts, ptr, 2, 1)
+    assert (nbr != want[0]).any()
+
+
+def test_bag_knn_products_random_against_direct(monkeypatch, threads):
+    # larger random bags, many features: the product path equals the direct one on any
+    # number of threads
+    rng = np.random.default_rng(31)
+    sizes = [700, 300, 1, 2, 90]
+    pts = rng.normal(size=(sum(sizes), 48)) + np.repeat(rng.normal(size=(5, 48)), sizes, 0)
+    ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    direct = kern.bag_knn(pts, ptr, 5, 1)
+    force_products(monkeypatch)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+    for n in (1, 2, 3):
+        threads(n)
+        for a, b in zip(kern.bag_knn(pts, ptr, 5), direct, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_mlsmote_same_with_products(monkeypatch):
+    X, Y = make_data(2_000, n_features=45, n_labels=8)
+    before = R.MLSMOTE(k_neighbors=5, random_state=1)
+    out = before.fit_resample(X, Y)
+    force_products(monkeypatch)
+    after = R.MLSMOTE(k_neighbors=5, random_state=1)
+    for a, b in zip(after.fit_resample(X, Y), out, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(after.neighbors_, before.neighbors_)
+
+
 @pytest.fixture
 def threads():
     import fastml
