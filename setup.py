@@ -54,7 +54,7 @@ def cython_extensions():
 
 setup(
     packages=["fastml", "fastml.metrics", "fastml.losses", "fastml.kernels",
-              "fastml.kernels.cpu"],
+              "fastml.kernels.cpu", "fastml.kernels.gpu"],
     package_dir={"fastml": "fastml", "fastml.kernels": "kernels"},
     package_data={"fastml": ["py.typed"], "fastml.kernels": ["*.pxd", "**/*.pxd", "**/*.pyx"]},
     ext_modules=cython_extensions(),
