@@ -25,6 +25,7 @@ import warnings
 
 import numpy as np
 
+from fastml._backend import is_cupy
 from fastml._dispatch import kernels
 from fastml._validation import (
     Unsupported,
@@ -94,8 +95,14 @@ def _targets(y_true, y_pred, *, allow_binary: bool) -> tuple[np.ndarray, np.ndar
     when ``allow_binary``): two dense 1-D or one-column 0/1 arrays of one length, returned
     as (n, 1).
     """
-    yt, sparse_t = _indicator(y_true)
-    yp, sparse_p = _indicator(y_pred)
+    if is_cupy(y_true) or is_cupy(y_pred):  # device data stay on the device
+        from fastml.metrics import _gpu
+
+        yt, sparse_t = _gpu.indicator(y_true, y_pred), False
+        yp, sparse_p = _gpu.indicator(y_pred, y_true), False
+    else:
+        yt, sparse_t = _indicator(y_true)
+        yp, sparse_p = _indicator(y_pred)
     multilabel = (yt.ndim == 2 and yt.shape[1] > 1) or (yp.ndim == 2 and yp.shape[1] > 1)
     if multilabel:
         require(yt.ndim == 2 and yt.shape == yp.shape)
@@ -105,6 +112,8 @@ def _targets(y_true, y_pred, *, allow_binary: bool) -> tuple[np.ndarray, np.ndar
         yt, yp = yt.reshape(-1, 1), yp.reshape(-1, 1)
         require(yt.shape == yp.shape)
     require(yt.shape[0] >= 1)
+    if not isinstance(yt, np.ndarray) or not isinstance(yp, np.ndarray):
+        return yt, yp, multilabel  # device arrays, made C-contiguous by _gpu.indicator
     return _kernel_ready(yt), _kernel_ready(yp), multilabel
 
 
@@ -112,7 +121,7 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
     """float64 sample weights, or None. Dtypes whose reference arithmetic differs go back."""
     if sample_weight is None:
         return None
-    raw = as_array(sample_weight)
+    raw = as_array(_host(sample_weight))
     kind = raw.dtype.kind
     if kind == "f":
         allowed = (np.float64, np.float32, np.float16) if allow_narrow_float else (np.float64,)
@@ -125,7 +134,33 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
 
 
 def _signed_int(sample_weight) -> bool:
-    return np.asarray(sample_weight).dtype.kind == "i"
+    return np.asarray(_host(sample_weight)).dtype.kind == "i"
+
+
+def _host(x):
+    """Device data (row weights: one number per row) copied to the host; else unchanged."""
+    if is_cupy(x):
+        from fastml._gpu import to_host
+
+        return to_host(x)
+    return x
+
+
+def _counting(y_true, y_pred):
+    """(kernel module, device namespace or None) of the inputs' family."""
+    if is_cupy(y_true) or is_cupy(y_pred):
+        from fastml._gpu import gpu_kernels, namespace
+
+        return gpu_kernels("metrics_counts"), namespace(y_true, y_pred)
+    return kernels("metrics_counts"), None
+
+
+def _columns(y, cols):
+    if isinstance(y, np.ndarray):
+        return np.ascontiguousarray(y[:, cols])
+    from fastml._gpu import namespace
+
+    return namespace(y).ascontiguousarray(y[:, cols])
 
 
 def _label_columns(labels, n_labels: int) -> np.ndarray | None:
@@ -257,9 +292,9 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             stacklevel=4,
         )
     if cols is not None:
-        yt = np.ascontiguousarray(yt[:, cols])
-        yp = np.ascontiguousarray(yp[:, cols])
-    k = kernels("metrics_counts")
+        yt = _columns(yt, cols)
+        yp = _columns(yp, cols)
+    k, xp = _counting(y_true, y_pred)
     weighted = w is not None
     beta2 = beta**2
     f_is_precision = beta == 0
@@ -316,6 +351,8 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
         _maybe_warn("f-score", undefined, warn, warn_for, average, size)
 
     if average is None:
+        if xp is not None:  # device input: per-label results on the device
+            return tuple(xp.asarray(a) for a in (precision, recall, f_score, true_sum))
         return precision, recall, f_score, true_sum
     weights = true_sum if average == "weighted" else None
     return (
@@ -365,7 +402,7 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None) -> float:
     n_samples, n_labels = yt.shape
     w = _weights(sample_weight, n_samples, allow_narrow_float=False)
 
-    k = kernels("metrics_counts")
+    k, _ = _counting(y_true, y_pred)
     weighted = w is not None
     (wrong,) = k.hamming_numerators(
         yt, yp.reshape(1, n_samples, n_labels), w if weighted else _NO_WEIGHTS, weighted
@@ -771,10 +808,12 @@ def multilabel_confusion_matrix(
     cols = _label_columns(labels, n_labels)
     w = _weights(sample_weight, n_samples, allow_narrow_float=True)
     if cols is not None:
-        yt = np.ascontiguousarray(yt[:, cols])
-        yp = np.ascontiguousarray(yp[:, cols])
+        yt = _columns(yt, cols)
+        yp = _columns(yp, cols)
     weighted = w is not None
-    if samplewise:
+    k, xp = _counting(y_true, y_pred)
+    if samplewise:  # per-row counts: computed on the host
+        yt, yp = _host(yt), _host(yp)
         tp = np.count_nonzero(yt & yp, axis=1)
         pred = np.count_nonzero(yp, axis=1)
         true = np.count_nonzero(yt, axis=1)
@@ -786,7 +825,7 @@ def multilabel_confusion_matrix(
         else:
             total = yt.shape[1]
     else:
-        counts = kernels("metrics_counts").label_counts(
+        counts = k.label_counts(
             yt, yp, w if weighted else _NO_WEIGHTS, weighted
         )
         if not weighted:
@@ -796,4 +835,5 @@ def multilabel_confusion_matrix(
     fp = pred - tp
     fn = true - tp
     tn = total - tp - fp - fn
-    return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+    out = np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+    return out if xp is None else xp.asarray(out)
