@@ -13,12 +13,25 @@ from fastml.metrics import average_precision_score, roc_auc_score
 pytestmark = cudasim
 
 
+class _Raised(Exception):
+    pass
+
+
 def _run(fn, y, s, **kw):
+    """(device result, CPU result); where the CPU call raises (scikit-learn's error on an
+    input it rejects), the device call raises the same type and (None, None) comes back."""
     with warnings.catch_warnings(record=True) as w_cpu:
         warnings.simplefilter("always")
-        want = fn(y, s, **kw)
+        try:
+            want = fn(y, s, **kw)
+        except Exception as exc:
+            want = _Raised(exc)
     if kw.get("sample_weight") is not None:
         kw["sample_weight"] = dev(kw["sample_weight"])
+    if isinstance(want, _Raised):
+        with pytest.raises(type(want.args[0])), tiny_launch():
+            fn(dev(y), dev(s), **kw)
+        return None, None
     with warnings.catch_warnings(record=True) as w_gpu, tiny_launch():
         warnings.simplefilter("always")
         got = fn(dev(y), dev(s), **kw)
@@ -27,6 +40,8 @@ def _run(fn, y, s, **kw):
 
 
 def _check(got, want, dtype=np.float64):
+    if got is None and want is None:
+        return
     tol = dict(rtol=1e-12, atol=1e-14)  # float32 scores are exact in float64: same ranks
     if isinstance(want, np.ndarray):
         assert is_device(got)
@@ -122,3 +137,19 @@ def test_kernel_twins_equal_cpu_kernels():
                 rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(gpu.row_stats(dev(s), dev(y), thr, 0.0),
                                    cpu.row_stats(s, y, thr, 0.0), rtol=1e-12, atol=1e-15)
+
+
+def test_random_inputs_match_cpu():
+    """Random small problems (ties, weights with zeros, labels of one class) in one sweep."""
+    rng = np.random.default_rng(2024)
+    for _ in range(12):
+        n, L = int(rng.integers(1, 15)), int(rng.integers(2, 5))
+        y = (rng.random((n, L)) < rng.random()).astype(np.int64)
+        s = np.round(rng.random((n, L)) * rng.integers(1, 6)) / 5
+        sw = None if rng.random() < 0.4 else rng.random(n) * (rng.random(n) < 0.8)
+        if sw is not None and not sw.any():
+            sw[0] = 1.0
+        average = [None, "micro", "macro", "weighted", "samples"][int(rng.integers(0, 5))]
+        _check(*_run(average_precision_score, y, s, average=average, sample_weight=sw))
+        _check(*_run(roc_auc_score, y, s, average=average, sample_weight=sw,
+                     max_fpr=[None, 0.5][int(rng.integers(0, 2))]))

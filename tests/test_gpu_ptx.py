@@ -15,7 +15,7 @@ pytestmark = pytest.mark.cudasim
 _SCRIPT = textwrap.dedent("""
     import importlib, pkgutil, sys
     try:
-        from numba import cuda
+        cuda = importlib.import_module("numba.cuda")
         import fastml.kernels.gpu as pkg
     except Exception as exc:
         print("SKIP numba-cuda unavailable:", exc); sys.exit(0)
@@ -48,3 +48,27 @@ def test_every_kernel_compiles_for_sm90():
     if out.startswith("SKIP"):
         pytest.skip(out)
     assert out.startswith("COMPILED") and int(out.split()[1]) > 0, run.stdout
+
+
+def test_cpu_calls_never_load_the_gpu_backend():
+    """NumPy input takes the CPU path: neither the GPU kernels nor numba-cuda are imported."""
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        from fastml.leakage import has_leakage
+        from fastml.losses import focal_loss
+        from fastml.metrics import average_precision_score, hamming_loss
+        from fastml.resample import imbalance_report
+        y = np.array([[1, 0], [0, 1], [1, 1]])
+        s = np.array([[0.9, 0.2], [0.3, 0.8], [0.6, 0.4]])
+        average_precision_score(y, s); hamming_loss(y, y); focal_loss(y, s)
+        imbalance_report(y); has_leakage(np.arange(3), np.arange(2, 5))
+        loaded = [m for m in sys.modules
+                  if m.startswith("fastml.kernels.gpu") or m.startswith("numba.cuda")
+                  or m == "cupy"]
+        print(loaded)
+    """)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.strip().splitlines()[-1] == "[]"
