@@ -87,3 +87,14 @@ def tiny_launch():
     from fastml.kernels.gpu._launch import launch_size
 
     return launch_size(2, 32)
+
+
+def cpu_kernels(hot_path: str):
+    """The CPU kernel module of ``hot_path`` (compiled under ``fastml.kernels.cpu``, or an
+    older module while a hot path is being ported)."""
+    from fastml._backend import kernels
+
+    try:
+        return kernels(hot_path)
+    except Exception:
+        return importlib.import_module("fastml._dispatch").kernels(hot_path)

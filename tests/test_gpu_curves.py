@@ -113,8 +113,9 @@ def test_edge_cases(case):
 def test_kernel_twins_equal_cpu_kernels():
     import inspect
 
+    from _gpu_support import cpu_kernels
+
     from fastml._backend import CUPY, kernels
-    from fastml._dispatch import kernels as cpu_kernels
 
     gpu, cpu = kernels("metrics_curves", CUPY), cpu_kernels("metrics_curves")
     for name in ("flat_stats", "column_stats", "row_stats"):

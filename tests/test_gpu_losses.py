@@ -132,8 +132,9 @@ def test_kernel_twin_same_contract_as_cpu_kernel():
     """The GPU kernel module has the CPU kernel's names and signatures, and its results."""
     import inspect
 
+    from _gpu_support import cpu_kernels
+
     from fastml._backend import CUPY, kernels
-    from fastml._dispatch import kernels as cpu_kernels
 
     gpu, cpu = kernels("losses", CUPY), cpu_kernels("losses")
     for name in ("weighted_bce", "focal"):

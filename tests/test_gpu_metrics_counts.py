@@ -5,7 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from _gpu_support import KernelSpy, cudasim, dev, host, is_device, tiny_launch
+from _gpu_support import KernelSpy, cpu_kernels, cudasim, dev, host, is_device, tiny_launch
 
 from fastml.metrics import (
     f1_score,
@@ -127,7 +127,7 @@ def test_kernel_twins_equal_cpu_kernels():
 
     from fastml._backend import CUPY, kernels
 
-    gpu, cpu = kernels("metrics_counts", CUPY), kernels("metrics_counts")
+    gpu, cpu = kernels("metrics_counts", CUPY), cpu_kernels("metrics_counts")
     rng = np.random.default_rng(8)
     yt, yp = (x.astype(np.uint8) for x in _pair(rng, 40, 6))
     w = rng.random(40)
