@@ -46,7 +46,7 @@ def family(x) -> str:
     cls = type(x)
     if callable(getattr(cls, "__dask_graph__", None)):
         return DASK
-    if cls.__module__.split(".", 1)[0] == "cupy":
+    if cls.__module__.split(".", 1)[0] == "cupy" or getattr(cls, "__fastml_device__", False):
         return CUPY
     try:  # a torch CPU tensor's class has the attribute; only device data answer it
         if hasattr(cls, "__cuda_array_interface__") and hasattr(x, "__cuda_array_interface__"):
@@ -101,3 +101,6 @@ def kernels(hot_path: str, fam: str = NUMPY) -> ModuleType:
 
         raise Unsupported(f"{hot_path} has no {fam} backend")
     return module
+
+
+register_lazy(CUPY, "fastml.kernels.gpu")

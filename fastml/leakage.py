@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from fastml._backend import is_dask, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 
 __all__ = [
     "LeakageReport",
@@ -971,6 +971,10 @@ def has_leakage(a, b) -> bool:
         from fastml._dask import leakage as dask_leakage
 
         return dask_leakage.has_leakage(a, b)
+    if is_cupy(a) or is_cupy(b):
+        from fastml import _gpu_leakage
+
+        return _gpu_leakage.has_leakage(a, b, has_leakage)
     return _match(_as_column(a, "a"), _as_column(b, "b"), stop_first=True).any
 
 
@@ -1028,6 +1032,10 @@ def shared_ids(a, b) -> np.ndarray:
         from fastml._dask import leakage as dask_leakage
 
         return dask_leakage.shared_ids(a, b)
+    if is_cupy(a) or is_cupy(b):
+        from fastml import _gpu_leakage
+
+        return _gpu_leakage.shared_ids(a, b, shared_ids)
     return _match(_as_column(a, "a"), _as_column(b, "b"), want_ids=True).ids
 
 
@@ -1046,6 +1054,10 @@ def overlap_mask(a, b) -> np.ndarray:
         from fastml._dask import leakage as dask_leakage
 
         return dask_leakage.overlap_mask(a, b)
+    if is_cupy(a) or is_cupy(b):
+        from fastml import _gpu_leakage
+
+        return _gpu_leakage.overlap_mask(a, b, overlap_mask)
     ca, cb = _as_column(a, "a"), _as_column(b, "b")
     m = _match(ca, cb, want_masks="a")
     return np.ascontiguousarray(ca.row_mask(m.mask_a), dtype=bool)

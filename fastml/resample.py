@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from fastml._backend import is_dask, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import _all_finite, plain_array, random_generator
 from fastml.kernels._parallel import get_num_threads
 
@@ -91,6 +91,10 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
         raise ValueError(f"{name} is required: the (n_samples, n_labels) 0/1 label matrix.")
     if is_dask(Y):  # labels are small (n x labels): gathered, as the splits do
         Y = Y.compute()
+    if is_cupy(Y):  # the resampling algorithms are sequential: labels go to the host
+        from fastml._gpu import to_host
+
+        Y = to_host(Y)
     names = None
     kind = "array"
     if _is_sparse(Y):
@@ -218,8 +222,41 @@ def _take_rows(X, idx: np.ndarray):
 # ------------------------------------------------------------------------------ measures
 
 
+def _measure_labels(Y):
+    """(uint8 labels, device namespace or None): device labels stay on the device for the
+    imbalance measures (GPU kernels); everything else goes through :func:`_label_matrix`."""
+    if not is_cupy(Y):
+        return _label_matrix(Y).y, None
+    from fastml._gpu import namespace
+    from fastml._validation import Unsupported
+    from fastml.metrics import _gpu
+
+    xp = namespace(Y)
+    if getattr(Y, "ndim", 0) != 2 or 0 in Y.shape:
+        raise ValueError(
+            f"Y must be a 2-D (n_samples, n_labels) 0/1 indicator matrix with at least one "
+            f"sample and one label; got shape {getattr(Y, 'shape', None)}"
+        )
+    if Y.dtype.kind not in "biuf":
+        raise TypeError(f"Y must hold numbers or booleans; got dtype {Y.dtype}")
+    try:
+        y8 = _gpu.indicator(Y)
+    except Unsupported:
+        raise ValueError("Y must contain only 0 and 1 (or booleans)") from None
+    return _gpu.mark(xp, y8), xp
+
+
+def _kr(y8):
+    """The imbalance-measure kernels of the labels' family."""
+    if is_cupy(y8):
+        from fastml._gpu import gpu_kernels
+
+        return gpu_kernels("resample")
+    return _k()
+
+
 def _counts(y8: np.ndarray) -> np.ndarray:
-    return _k().label_counts(y8)
+    return _kr(y8).label_counts(y8)
 
 
 def _irlbl_from_counts(counts: np.ndarray) -> np.ndarray:
@@ -259,7 +296,9 @@ def irlbl(Y) -> np.ndarray:
     >>> irlbl([[1, 1, 0], [1, 0, 0], [1, 0, 0], [0, 1, 0]]).tolist()
     [1.0, 1.5, 0.0]
     """
-    return _irlbl_from_counts(_counts(_label_matrix(Y).y))
+    y8, xp = _measure_labels(Y)
+    out = _irlbl_from_counts(_counts(y8))
+    return out if xp is None else xp.asarray(out)
 
 
 def mean_ir(Y) -> float:
@@ -302,7 +341,7 @@ def cvir(Y) -> float:
 def _scumble_all(y8: np.ndarray):
     counts = _counts(y8)
     ir = _irlbl_from_counts(counts)
-    total, per_label, _ = _k().scumble(y8, ir)
+    total, per_label, _ = _kr(y8).scumble(y8, ir)
     with np.errstate(invalid="ignore", divide="ignore"):
         label = np.where(counts > 0, per_label / np.maximum(counts, 1), np.nan)
     return counts, ir, float(total / y8.shape[0]), label
@@ -321,7 +360,7 @@ def scumble(Y) -> float:
     >>> round(scumble([[1, 1], [1, 0], [1, 0], [0, 1]]), 6)
     0.005051
     """
-    return _scumble_all(_label_matrix(Y).y)[2]
+    return _scumble_all(_measure_labels(Y)[0])[2]
 
 
 def scumble_per_label(Y) -> np.ndarray:
@@ -334,7 +373,9 @@ def scumble_per_label(Y) -> np.ndarray:
     >>> scumble_per_label([[1, 1], [1, 0], [1, 0], [0, 1]]).round(6).tolist()
     [0.006735, 0.010102]
     """
-    return _scumble_all(_label_matrix(Y).y)[3]
+    y8, xp = _measure_labels(Y)
+    out = _scumble_all(y8)[3]
+    return out if xp is None else xp.asarray(out)
 
 
 def scumble_per_sample(Y) -> np.ndarray:
@@ -346,8 +387,8 @@ def scumble_per_sample(Y) -> np.ndarray:
     >>> scumble_per_sample([[1, 1], [1, 0], [1, 0], [0, 1]]).round(6).tolist()
     [0.020204, 0.0, 0.0, 0.0]
     """
-    y8 = _label_matrix(Y).y
-    return _k().scumble(y8, _irlbl_from_counts(_counts(y8)), per_row=True)[2]
+    y8, _ = _measure_labels(Y)
+    return _kr(y8).scumble(y8, _irlbl_from_counts(_counts(y8)), per_row=True)[2]
 
 
 @dataclass(frozen=True)
@@ -430,14 +471,18 @@ def imbalance_report(Y, label_names=None) -> ImbalanceReport:
     >>> r.minority_labels.tolist()
     [0, 1]
     """
-    lab = _label_matrix(Y)
-    n, n_labels = lab.y.shape
-    names = lab.names if label_names is None else list(label_names)
+    if is_cupy(Y):  # counted on the device; the report's per-label arrays are on the host
+        y8, lab_names = _measure_labels(Y)[0], None
+    else:
+        lab = _label_matrix(Y)
+        y8, lab_names = lab.y, lab.names
+    n, n_labels = y8.shape
+    names = lab_names if label_names is None else list(label_names)
     if names is None:
         names = list(range(n_labels))
     if len(names) != n_labels:
         raise ValueError(f"label_names has {len(names)} names for {n_labels} labels")
-    counts, ir, total, label = _scumble_all(lab.y)
+    counts, ir, total, label = _scumble_all(y8)
     return ImbalanceReport(
         label_names=names,
         count=counts,

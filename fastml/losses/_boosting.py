@@ -12,6 +12,8 @@ from typing import Literal
 
 import numpy as np
 
+from fastml._backend import is_cupy
+from fastml._gpu import namespace, to_device
 from fastml.losses._core import (
     _as_labels,
     _focal_loss,
@@ -191,8 +193,12 @@ class XGBoostObjective(_Loss):
             predt, labels, weight = a, b.get_label(), _weights_or_none(b.get_weight())
         else:  # scikit-learn wrapper: (y_true, y_pred, sample_weight=None)
             labels, predt, weight = a, b, _weights_or_none(sample_weight)
-        z = _to_numpy(predt, "predt")
-        y = _to_numpy(labels, "labels").reshape(z.shape)
+        if is_cupy(predt):  # XGBoost on a GPU: gradients stay on the device
+            z = predt
+            y = to_device(namespace(predt), labels).reshape(z.shape)
+        else:
+            z = _to_numpy(predt, "predt")
+            y = _to_numpy(labels, "labels").reshape(z.shape)
         return self.grad_hess(y, z, weight)
 
 

@@ -434,6 +434,11 @@ def _weighted_bce(
     return_hess, grad_scale=1.0,
 ):
     """:func:`weighted_bce`, with gradient and hessian multiplied by ``grad_scale``."""
+    if is_cupy(y_true) or is_cupy(logits):
+        from fastml.losses import _gpu
+
+        return _gpu.weighted_bce(y_true, logits, w_pos, w_neg, reduction, sample_weight,
+                                 from_logits, return_grad, return_hess, grad_scale)
     _check_reduction(reduction)
     p = _prepare(y_true, logits, sample_weight, bool(from_logits))
     _check_common(p, reduction)
@@ -544,6 +549,11 @@ def _focal_loss(
     return_grad, return_hess, grad_scale=1.0,
 ):
     """:func:`focal_loss`, with gradient and hessian multiplied by ``grad_scale``."""
+    if is_cupy(y_true) or is_cupy(logits):
+        from fastml.losses import _gpu
+
+        return _gpu.focal_loss(y_true, logits, alpha, gamma, reduction, hessian, min_hess,
+                               sample_weight, from_logits, return_grad, return_hess, grad_scale)
     _check_reduction(reduction)
     if not (isinstance(hessian, str) and hessian in _HESSIANS):
         raise ValueError(f"hessian must be one of {tuple(_HESSIANS)}, got {hessian!r}")

@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from fastml._backend import is_dask, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import (
     Unsupported,
     as_array,
@@ -94,8 +94,14 @@ def _targets(y_true, y_pred, *, allow_binary: bool) -> tuple[np.ndarray, np.ndar
     when ``allow_binary``): two dense 1-D or one-column 0/1 arrays of one length, returned
     as (n, 1).
     """
-    yt, sparse_t = _indicator(y_true)
-    yp, sparse_p = _indicator(y_pred)
+    if is_cupy(y_true) or is_cupy(y_pred):  # device data stay on the device
+        from fastml.metrics import _gpu
+
+        yt, sparse_t = _gpu.indicator(y_true, y_pred), False
+        yp, sparse_p = _gpu.indicator(y_pred, y_true), False
+    else:
+        yt, sparse_t = _indicator(y_true)
+        yp, sparse_p = _indicator(y_pred)
     multilabel = (yt.ndim == 2 and yt.shape[1] > 1) or (yp.ndim == 2 and yp.shape[1] > 1)
     if multilabel:
         require(yt.ndim == 2 and yt.shape == yp.shape)
@@ -105,6 +111,8 @@ def _targets(y_true, y_pred, *, allow_binary: bool) -> tuple[np.ndarray, np.ndar
         yt, yp = yt.reshape(-1, 1), yp.reshape(-1, 1)
         require(yt.shape == yp.shape)
     require(yt.shape[0] >= 1)
+    if not isinstance(yt, np.ndarray) or not isinstance(yp, np.ndarray):
+        return yt, yp, multilabel  # device arrays, made C-contiguous by _gpu.indicator
     return _kernel_ready(yt), _kernel_ready(yp), multilabel
 
 
@@ -112,7 +120,7 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
     """float64 sample weights, or None. Dtypes whose reference arithmetic differs go back."""
     if sample_weight is None:
         return None
-    raw = as_array(sample_weight)
+    raw = as_array(_host(sample_weight))
     kind = raw.dtype.kind
     if kind == "f":
         allowed = (np.float64, np.float32, np.float16) if allow_narrow_float else (np.float64,)
@@ -125,23 +133,54 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
 
 
 def _signed_int(sample_weight) -> bool:
-    dtype = getattr(sample_weight, "dtype", None)  # a Dask array's, without computing it
+    dtype = getattr(sample_weight, "dtype", None)  # a Dask or CuPy array's, without a copy
     return (dtype if dtype is not None else np.asarray(sample_weight).dtype).kind == "i"
 
 
-class _Counts:
-    """Count statistics of two in-memory 0/1 label matrices, from the compiled kernels
-    (``fastml._dask.metrics.Counts`` is the same interface over Dask arrays)."""
+def _host(x):
+    """Device data (row weights: one number per row) copied to the host; else unchanged."""
+    if is_cupy(x):
+        from fastml._gpu import to_host
 
-    def __init__(self, yt: np.ndarray, yp: np.ndarray, w: np.ndarray | None):
+        return to_host(x)
+    return x
+
+
+def _counting(y_true, y_pred):
+    """(kernel module, device namespace or None) of the inputs' family."""
+    if is_cupy(y_true) or is_cupy(y_pred):
+        from fastml._gpu import gpu_kernels, namespace
+
+        return gpu_kernels("metrics_counts"), namespace(y_true, y_pred)
+    return kernels("metrics_counts"), None
+
+
+def _columns(y, cols):
+    if isinstance(y, np.ndarray):
+        return np.ascontiguousarray(y[:, cols])
+    from fastml._gpu import namespace
+
+    return namespace(y).ascontiguousarray(y[:, cols])
+
+
+
+class _Counts:
+    """Count statistics of two 0/1 label matrices from the kernels of their array family:
+    the compiled CPU kernels, or the GPU kernels for device arrays (``xp``: their namespace;
+    the counts come back to the host). ``fastml._dask.metrics.Counts`` is the same interface
+    over Dask arrays."""
+
+    def __init__(self, yt, yp, w: np.ndarray | None, k=None, xp=None):
         self.yt, self.yp, self.w = yt, yp, w
+        self.k = k if k is not None else kernels("metrics_counts")
+        self.xp = xp
         self.shape = yt.shape
         self.weighted = w is not None
 
     def select(self, cols) -> None:
         if cols is not None:
-            self.yt = np.ascontiguousarray(self.yt[:, cols])
-            self.yp = np.ascontiguousarray(self.yp[:, cols])
+            self.yt = _columns(self.yt, cols)
+            self.yp = _columns(self.yp, cols)
             self.shape = self.yt.shape
 
     def _args(self):
@@ -151,21 +190,21 @@ class _Counts:
         return float(np.sum(self.w)) if self.weighted else float(self.shape[0])
 
     def label_counts(self) -> tuple[np.ndarray, float]:
-        return kernels("metrics_counts").label_counts(*self._args()), self._total()
+        return self.k.label_counts(*self._args()), self._total()
 
     def sample_stats(self, beta2: float, one_plus_beta2: float) -> tuple[np.ndarray, float]:
-        k = kernels("metrics_counts")
-        return k.sample_stats(*self._args(), beta2, one_plus_beta2), self._total()
+        return self.k.sample_stats(*self._args(), beta2, one_plus_beta2), self._total()
 
     def hamming(self) -> tuple[float, float]:
         n, n_labels = self.shape
-        (wrong,) = kernels("metrics_counts").hamming_numerators(
+        (wrong,) = self.k.hamming_numerators(
             self.yt, self.yp.reshape(1, n, n_labels), *self._args()[2:]
         )
         return wrong, self._total()
 
     def per_sample(self):
-        t, p = self.yt, self.yp
+        """Per-row (tp, predicted, true) counts, on the host."""
+        t, p = np.asarray(_host(self.yt)), np.asarray(_host(self.yp))
         return (np.count_nonzero(t & p, axis=1), np.count_nonzero(p, axis=1),
                 np.count_nonzero(t, axis=1))
 
@@ -179,10 +218,11 @@ def _counter(y_true, y_pred, sample_weight, labels, *, allow_binary: bool = Fals
 
         counter = Counts(y_true, y_pred, sample_weight)
         counter.multilabel = True
+        counter.xp = None
     else:
         yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=allow_binary)
         w = _weights(sample_weight, yt.shape[0], allow_narrow_float=allow_narrow_float)
-        counter = _Counts(yt, yp, w)
+        counter = _Counts(yt, yp, w, *_counting(y_true, y_pred))
         counter.multilabel = multilabel
     counter.select(_label_columns(labels, counter.shape[1]))
     return counter
@@ -315,6 +355,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             stacklevel=4,
         )
     weighted = counter.weighted
+    xp = counter.xp
     beta2 = beta**2
     f_is_precision = beta == 0
     f_is_recall = bool(np.isposinf(beta))
@@ -370,6 +411,8 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
         _maybe_warn("f-score", undefined, warn, warn_for, average, size)
 
     if average is None:
+        if xp is not None:  # device input: per-label results on the device
+            return tuple(xp.asarray(a) for a in (precision, recall, f_score, true_sum))
         return precision, recall, f_score, true_sum
     weights = true_sum if average == "weighted" else None
     return (
@@ -843,7 +886,8 @@ def multilabel_confusion_matrix(
         import dask.array as da
 
         return da.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
-    return np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+    out = np.stack([tn, fp, fn, tp]).T.reshape(-1, 2, 2)
+    return out if counter.xp is None else counter.xp.asarray(out)
 
 
 _REPORT_HEADERS = ("precision", "recall", "f1-score", "support")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from fastml._backend import is_dask, kernels
+from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import (
     ScoredTargets,
     Unsupported,
@@ -52,9 +52,27 @@ def _is_one(value) -> bool:
     return isinstance(value, (Real, np.number)) and not isinstance(value, complex) and value == 1
 
 
+def _curve_kernels(s):
+    """The score-curve kernels of the scores' family (GPU kernels for device data)."""
+    if is_cupy(s):
+        from fastml._gpu import gpu_kernels
+
+        return gpu_kernels("metrics_curves")
+    return kernels("metrics_curves")
+
+
+def _contig(a):
+    if isinstance(a, np.ndarray) and not is_cupy(a):
+        return np.ascontiguousarray(a)
+    from fastml._gpu import namespace
+
+    return namespace(a).ascontiguousarray(a)
+
+
 def _flat_stats(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, max_fpr: float = 0.0):
     """Statistics (B, N_STATS) of all entries of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)
     as one binary problem per batch member, ``w`` weighting rows."""
+    k = _curve_kernels(s)
     s3 = s if s.ndim == 3 else s[np.newaxis]
     n, n_labels = y.shape
     if y.flags.f_contiguous and not y.flags.c_contiguous and all(
@@ -62,13 +80,13 @@ def _flat_stats(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, max_fpr: flo
     ):
         # Fortran order: flatten column by column, without copies where possible
         yk = y.T.reshape(-1)
-        sk = np.ascontiguousarray(s3.transpose(0, 2, 1)).reshape(len(s3), -1)
+        sk = _contig(s3.transpose(0, 2, 1)).reshape(len(s3), -1)
         wdiv, wmod = 1, n
     else:
-        yk = np.ascontiguousarray(y).reshape(-1)
-        sk = np.ascontiguousarray(s3).reshape(len(s3), -1)
+        yk = _contig(y).reshape(-1)
+        sk = _contig(s3).reshape(len(s3), -1)
         wdiv, wmod = n_labels, n
-    stats = kernels("metrics_curves").flat_stats(
+    stats = k.flat_stats(
         sk, yk, _kernel_weight(w), wdiv, wmod, w is not None, np.inf, max_fpr
     )
     return stats if s.ndim == 3 else stats[0]
@@ -76,6 +94,7 @@ def _flat_stats(y: np.ndarray, s: np.ndarray, w: np.ndarray | None, max_fpr: flo
 
 def _column_stats(y, s, w, thr=np.inf, max_fpr=0.0):
     """Per-label statistics (B, L, N_STATS) of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)."""
+    k = _curve_kernels(s)
     batched = s.ndim == 3
     s3 = s if batched else s[np.newaxis]
     if (
@@ -84,23 +103,22 @@ def _column_stats(y, s, w, thr=np.inf, max_fpr=0.0):
         and all(sb.flags.f_contiguous for sb in s3)
     ):
         yk = y.T
-        sk = np.ascontiguousarray(s3.transpose(0, 2, 1))
+        sk = _contig(s3.transpose(0, 2, 1))
         label_major = True
     else:
-        yk = np.ascontiguousarray(y)
-        sk = np.ascontiguousarray(s3)
+        yk = _contig(y)
+        sk = _contig(s3)
         label_major = False
-    return kernels("metrics_curves").column_stats(
+    return k.column_stats(
         sk, yk, label_major, _kernel_weight(w), w is not None, thr, max_fpr
     )
 
 
 def _row_stats(y, s, max_fpr=0.0):
     """Per-row statistics (B, n, N_STATS) of ``s`` (n, L) or (B, n, L) against ``y`` (n, L)."""
+    k = _curve_kernels(s)
     s3 = s if s.ndim == 3 else s[np.newaxis]
-    return kernels("metrics_curves").row_stats(
-        np.ascontiguousarray(s3), np.ascontiguousarray(y), np.inf, max_fpr
-    )
+    return k.row_stats(_contig(s3), _contig(y), np.inf, max_fpr)
 
 
 def _targets(y_true, y_score, sample_weight, pos_label) -> tuple[ScoredTargets, int]:
@@ -110,6 +128,12 @@ def _targets(y_true, y_score, sample_weight, pos_label) -> tuple[ScoredTargets, 
     scaled by ``2**-e`` (largest in [0.5, 1), see :func:`unit_weights`), so that the kernels
     see the same ratios at any scale of the given weights.
     """
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: checked and kept on the device
+        from fastml.metrics import _gpu
+
+        t = _gpu.scored_targets(y_true, y_score, sample_weight, pos_label)
+        w, e = unit_weights(t.weight)
+        return t._replace(weight=w), e
     try:
         one_d = np.ndim(y_true) == 1
     except Exception as exc:  # ragged input: the reference explains
@@ -126,6 +150,15 @@ def _no_support(support: np.ndarray, e: int) -> bool:
     of the given weights (``support`` was computed from weights scaled by ``2**-e``), is
     close to zero."""
     return bool(np.isclose(np.ldexp(support.sum(), e), 0.0))
+
+
+def _like_input(result: np.ndarray, score):
+    """Per-label results on the device when the scores are there."""
+    if not is_cupy(score):
+        return result
+    from fastml._gpu import namespace, to_device
+
+    return to_device(namespace(score), result)
 
 
 def _kernel_weight(w):
@@ -158,6 +191,10 @@ class _Problems:
     @property
     def shape(self) -> tuple[int, int]:
         return self.t.y.shape
+
+    @property
+    def score(self):
+        return self.t.score
 
     def counts_at(self, thr: np.ndarray):
         return _counts_at(self.t.y, self.t.score, thr)
@@ -282,7 +319,7 @@ def average_precision_score(
     _warn_no_positive(stats, once=False)
     scores = _ap_from_stats(stats)
     if average is None:
-        return scores
+        return _like_input(scores, p.score)
     return _average(scores, support if average == "weighted" else None)
 
 
@@ -382,7 +419,7 @@ def roc_auc_score(
         return 0  # scikit-learn returns before scoring any label (so without warnings)
     scores = _auc_from_stats(stats, weighted)
     if average is None:
-        return scores
+        return _like_input(scores, p.score)
     return _average(scores, support if average == "weighted" else None)
 
 
