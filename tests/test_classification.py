@@ -733,3 +733,22 @@ def test_fbeta_score_bad_beta_is_sklearns_error():
     with pytest.raises(Exception) as theirs:
         skm.fbeta_score(yt, yt, beta=-1, average="macro")
     assert type(ours.value) is type(theirs.value)
+
+
+def test_tensor_like_inputs_take_the_fast_path(tensor_like, fast_only):
+    rng = np.random.default_rng(5)
+    y = (rng.random((40, 3)) < 0.5).astype(np.int64)
+    p = (rng.random((40, 3)) < 0.5).astype(np.int64)
+    batch = (rng.random((4, 40, 3)) < 0.5).astype(np.int64)
+    assert fm.hamming_loss(tensor_like(y), tensor_like(p)) == skm.hamming_loss(y, p)
+    assert fm.f1_score(tensor_like(y), tensor_like(p), average="macro") == pytest.approx(
+        skm.f1_score(y, p, average="macro"), rel=1e-12
+    )
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(tensor_like(y), tensor_like(batch)),
+        [skm.hamming_loss(y, b) for b in batch],
+    )
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(y.astype(">i8"), batch.astype(">f8")),
+        [skm.hamming_loss(y, b) for b in batch],
+    )

@@ -996,3 +996,26 @@ def test_average_precision_metric_names_and_options():
     for average in (None, "binary", "foo"):
         with pytest.raises(ValueError, match="average"):
             AveragePrecisionMetric(average)
+
+
+# ------------------------------------------------------- nullable frames and tensors
+
+
+def test_nullable_frames_and_tensors_are_accepted(tensor_like):
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    y = (rng.random((30, 3)) < 0.4).astype(np.int64)
+    z = rng.normal(size=(30, 3))
+    want = weighted_bce(y, z, w_pos=[1.0, 2.0, 3.0])
+    for frame in (pd.DataFrame(y).astype("Int64"), pd.DataFrame(y.astype(bool)).astype("boolean")):
+        assert weighted_bce(frame, z, w_pos=[1.0, 2.0, 3.0]) == want
+        assert focal_loss(frame, z) == focal_loss(y, z)
+        np.testing.assert_array_equal(label_weights(frame)[0], label_weights(y)[0])
+        np.testing.assert_array_equal(label_frequencies(frame)[0], label_frequencies(y)[0])
+    assert weighted_bce(tensor_like(y), tensor_like(z), w_pos=[1.0, 2.0, 3.0]) == want
+    assert weighted_bce(y.astype(">i8"), z.astype(">f8"), w_pos=[1.0, 2.0, 3.0]) == want
+    missing = pd.DataFrame(y).astype("Int64")
+    missing.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="missing values"):
+        weighted_bce(missing, z)

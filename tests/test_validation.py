@@ -108,3 +108,49 @@ def test_reference_survives_swapping_fastml_into_sklearn(monkeypatch):
 
     monkeypatch.setattr(validation, "_REFERENCES", {})
     assert reference("average_precision_score") is original
+
+
+def test_tensor_like_inputs_are_arrays_not_pandas_objects(tensor_like):
+    from fastml._validation import host_array, plain_array
+
+    a = np.arange(12.0).reshape(3, 4)
+    t = tensor_like(a)
+    for convert in (as_array, host_array, lambda x: plain_array(x, "x")):
+        out = convert(t)
+        assert out.shape == a.shape and out.dtype == a.dtype
+        assert np.shares_memory(out, a)  # read without a copy
+
+
+def test_big_endian_becomes_native_with_the_same_values():
+    from fastml._validation import host_array
+
+    for dtype in (">f8", ">f4", ">i8", ">u2", ">i4"):
+        a = np.array([[0, 1], [1, 0]], dtype=dtype)
+        out = host_array(a)
+        assert out.dtype.isnative and out.dtype == a.dtype.newbyteorder("=")
+        np.testing.assert_array_equal(out, a)
+    s = np.array([0.25, 1e300, -3.5], dtype=">f8")
+    assert finite_scores(as_array(s)).dtype == np.float64
+
+
+def test_one_conversion_for_nullable_frames():
+    from fastml._validation import host_array, plain_array
+
+    frame = pd.DataFrame({"a": pd.array([1, 0], dtype="Int64"),
+                          "b": pd.array([True, False], dtype="boolean"),
+                          "c": pd.array([0.5, 1.5], dtype="Float64")})
+    out = plain_array(frame, "Y")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1, 1, 0.5], [0, 0, 1.5]])
+    assert plain_array(frame["a"], "y").dtype == np.int64
+    assert plain_array(frame["b"], "y").dtype == np.bool_
+    with pytest.raises(Unsupported):  # drop-ins leave them to their reference
+        host_array(frame)
+    with pytest.raises(ValueError, match="missing values"):
+        plain_array(pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}), "Y")
+    with pytest.raises(TypeError, match="None"):
+        plain_array(None, "Y")
+    with pytest.raises(ValueError, match="could not be converted"):
+        plain_array([[0, 1], [1]], "Y")
+    with pytest.raises(TypeError, match="could not be converted"):
+        plain_array([[0, 1], [1]], "Y", error=TypeError)

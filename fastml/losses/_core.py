@@ -14,6 +14,7 @@ import numpy as np
 
 from fastml._backend import is_dask
 from fastml._dispatch import is_cupy, kernels
+from fastml._validation import plain_array
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -25,18 +26,21 @@ _METHODS = ("frequency", "balanced", "pos_weight")
 
 
 def _to_numpy(x, what: str) -> np.ndarray:
-    """``x`` as a NumPy array: lists, arrays, pandas objects, CPU torch tensors (no copy)."""
-    if x is None:
-        raise TypeError(f"{what} is None")
+    """``x`` as a NumPy array by fastml's shared conversion (:func:`plain_array`): lists,
+    arrays, pandas objects (nullable ``Int64`` / ``boolean`` ... without missing values
+    too), CPU torch tensors and other objects NumPy reads without a copy. Big-endian
+    numbers become native ones."""
     if is_cupy(x):
         raise TypeError(f"{what}: CuPy arrays are not supported yet; pass a NumPy array")
     if type(x).__module__.split(".", 1)[0] == "torch":
         if x.device.type != "cpu":
             raise TypeError(f"{what}: only CPU torch tensors are supported (got {x.device})")
-        return x.detach().numpy()
+        x = x.detach()  # the NumPy losses never differentiate: a view without the graph
     try:
-        return np.asarray(x)
-    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        return plain_array(x, what, error=TypeError)
+    except TypeError as exc:
+        if x is None:
+            raise
         raise TypeError(f"{what} must be array-like of numbers: {exc}") from exc
 
 

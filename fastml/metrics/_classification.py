@@ -31,6 +31,7 @@ from fastml._validation import (
     as_array,
     binary_indicator,
     is_option,
+    plain_array,
     reference_fallback,
     require,
     sample_weights,
@@ -447,7 +448,7 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     w = None
     if sample_weight is not None:
         try:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            w = plain_array(sample_weight, "sample_weight").astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError("sample_weight must be an array of numbers.") from exc
         if w.shape != (n_samples,):
