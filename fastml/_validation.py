@@ -15,9 +15,11 @@ its warning classes is needed.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import warnings
 from importlib import import_module
+from importlib.util import find_spec
 from numbers import Real
 from typing import NamedTuple
 
@@ -112,9 +114,56 @@ def undefined_metric_warning() -> type[Warning]:
     return import_module("sklearn.exceptions").UndefinedMetricWarning
 
 
-def warn_undefined(message: str, stacklevel: int = 3) -> None:
-    """Emit ``message`` as scikit-learn's ``UndefinedMetricWarning``."""
-    warnings.warn(message, undefined_metric_warning(), stacklevel=stacklevel)
+_INTERNAL_DIRS: tuple[str, ...] | None = None
+
+
+def _internal_dirs() -> tuple[str, ...]:
+    """Folders of fastml's own Python files: the package and its kernels (installed as
+    ``fastml.kernels`` from a folder of their own), each ending with a separator."""
+    global _INTERNAL_DIRS
+    if _INTERNAL_DIRS is None:
+        import fastml
+
+        dirs = [os.path.dirname(os.path.abspath(fastml.__file__))]
+        try:
+            spec = find_spec("fastml.kernels")
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            dirs.extend(os.path.abspath(d) for d in spec.submodule_search_locations)
+        _INTERNAL_DIRS = tuple(os.path.join(d, "") for d in dirs)
+    return _INTERNAL_DIRS
+
+
+def find_stack_level() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside fastml.
+
+    Counted from the caller of this function: frames of fastml's own files (the public
+    function, its helpers, the reference-fallback wrapper) are skipped, so the warning
+    names the user's line however deep in fastml it was raised (as pandas'
+    ``find_stack_level`` does).
+    """
+    internal = _internal_dirs()
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(internal):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn(message, category)`` pointing at the caller of fastml."""
+    warnings.warn(message, category, stacklevel=find_stack_level())
+
+
+def warn_undefined(message: str, stacklevel: int | None = None) -> None:
+    """Emit ``message`` as scikit-learn's ``UndefinedMetricWarning``, pointing at the
+    caller of fastml (``stacklevel`` is ignored: the level is found on the stack)."""
+    warnings.warn(message, undefined_metric_warning(), stacklevel=find_stack_level())
 
 
 # --------------------------------------------------------------------------- conversions

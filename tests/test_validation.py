@@ -154,3 +154,41 @@ def test_one_conversion_for_nullable_frames():
         plain_array([[0, 1], [1]], "Y")
     with pytest.raises(TypeError, match="could not be converted"):
         plain_array([[0, 1], [1]], "Y", error=TypeError)
+
+
+def test_warnings_point_at_the_caller():
+    import fastml.losses as fl
+    import fastml.metrics as fm
+    from fastml.split import MultilabelStratifiedKFold
+
+    y = np.array([[0, 1], [0, 1], [0, 0], [0, 1]])
+    p = np.array([[0, 1], [0, 0], [0, 1], [0, 0]])
+    s = np.random.default_rng(0).random((4, 2))
+    calls = [
+        lambda: fm.precision_score(y, p, average=None),
+        lambda: fm.precision_score(y, p, average="samples"),
+        lambda: fm.recall_score(y, p, average="macro"),
+        lambda: fm.f1_score(y, p, average="macro", pos_label=2),
+        lambda: fm.fbeta_score(y, p, beta=2.0, average=None),
+        lambda: fm.precision_recall_fscore_support(y, p),
+        lambda: fm.roc_auc_score(y, s, average=None),
+        lambda: fm.roc_auc_score(y, s, average="macro"),
+        lambda: fm.roc_auc_score(y[:, 0], s[:, 0]),
+        lambda: fl.label_weights(y),
+        lambda: fl.AveragePrecisionMetric(name="ap"),
+        lambda: list(MultilabelStratifiedKFold(n_splits=2).split(s, y, groups=[0, 0, 1, 1])),
+        lambda: list(MultilabelStratifiedKFold(n_splits=4).split(s, y)),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            call()
+        assert rec, calls.index(call)
+        for r in rec:
+            assert r.filename == __file__, (str(r.message), r.filename, r.lineno)
+
+
+def test_find_stack_level_counts_fastml_frames_only():
+    from fastml._validation import find_stack_level
+
+    assert find_stack_level() == 1  # called from here: this frame is the caller's

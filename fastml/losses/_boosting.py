@@ -12,6 +12,7 @@ from typing import Literal
 
 import numpy as np
 
+from fastml._validation import find_stack_level
 from fastml.losses._core import (
     _as_labels,
     _focal_loss,
@@ -343,7 +344,7 @@ class AveragePrecisionMetric:
                 "xgb.train(..., maximize=True)), so XGBClassifier would keep the round with "
                 "the lowest average precision",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=find_stack_level(),
             )
         self.average = average
         self.y = None if y is None else _as_labels(y)

@@ -14,7 +14,7 @@ import numpy as np
 
 from fastml._backend import is_dask
 from fastml._dispatch import is_cupy, kernels
-from fastml._validation import plain_array
+from fastml._validation import find_stack_level, plain_array
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -325,7 +325,9 @@ def label_weights(
         if one_class == "raise":
             raise ValueError(message)
         warnings.warn(
-            f"{message}; they get neutral weights (no reweighting)", UserWarning, stacklevel=2
+            f"{message}; they get neutral weights (no reweighting)",
+            UserWarning,
+            stacklevel=find_stack_level(),
         )
     p = np.where(degenerate, 0.5, pos)
     q = np.where(degenerate, 0.5, neg)

@@ -30,6 +30,7 @@ from fastml._validation import (
     Unsupported,
     as_array,
     binary_indicator,
+    find_stack_level,
     is_option,
     plain_array,
     reference_fallback,
@@ -210,7 +211,7 @@ _MODIFIERS = {"precision": "predicted", "recall": "true", "f-score": "true nor p
 
 def _maybe_warn(metric, undefined, warn, warn_for, average, result_size) -> None:
     if undefined and warn and metric in warn_for:
-        warn_undefined(_undefined_message(metric, _MODIFIERS[metric], average, result_size), 6)
+        warn_undefined(_undefined_message(metric, _MODIFIERS[metric], average, result_size))
 
 
 def _samples_average(stats: np.ndarray, zero_value: float, weight_total, n: int) -> float:
@@ -255,7 +256,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             f"(got {average!r}). You may use labels=[pos_label] to specify a single positive "
             "class.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=find_stack_level(),
         )
     if cols is not None:
         yt = np.ascontiguousarray(yt[:, cols])
