@@ -96,6 +96,23 @@ def _per_label(value, n_labels: int, what: str, *, allow_negative: bool = False)
     return a
 
 
+def _label_axis_shape(shape: tuple, *per_label) -> tuple:
+    """The shape under which the torch losses hand a tensor to the kernels.
+
+    In torch the last axis holds the labels: ``pos_weight`` (and fastml's per-label
+    ``w_neg`` and ``alpha``) broadcast against it. A 1-D tensor of K logits given a
+    per-label parameter of K values is therefore one row of K labels, ``(1, K)``; any other
+    shape is kept (a 1-D tensor with scalar parameters is K independent entries either
+    way, and the kernels read the last axis of a 2-D or wider tensor as the labels).
+    """
+    if len(shape) != 1 or shape[0] == 1:
+        return tuple(shape)
+    for value in per_label:
+        if value is not None and np.ndim(value) == 1 and np.shape(value)[0] == shape[0]:
+            return (1, shape[0])
+    return tuple(shape)
+
+
 @dataclass
 class _Problem:
     """Validated inputs in the kernels' view: one C-contiguous (n_rows, n_cols) array."""
