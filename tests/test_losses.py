@@ -1090,7 +1090,7 @@ def test_sigmoid_classifier_gives_probabilities_of_custom_objectives():
     model = MultiOutputClassifier(SigmoidClassifier(base)).fit(X, Y)
     proba = model.predict_proba(Xv)
     assert len(proba) == Y.shape[1]
-    for j, (p, est) in enumerate(zip(proba, model.estimators_)):
+    for j, (p, est) in enumerate(zip(proba, model.estimators_, strict=True)):
         margin = est.estimator_.booster_.predict(Xv, raw_score=True)
         np.testing.assert_allclose(p[:, 1], expit(margin), rtol=1e-12)
         np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)

@@ -722,7 +722,7 @@ def fbeta_score(
     >>> y_true = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0]])
     >>> y_pred = np.array([[1, 1, 1], [0, 1, 0], [1, 0, 0]])
     >>> round(float(fbeta_score(y_true, y_pred, beta=2.0, average="micro")), 6)
-    0.612245
+    0.689655
     """
     _, _, f, _ = _prf(
         y_true, y_pred, beta, labels, pos_label, average, ("f-score",), sample_weight,
