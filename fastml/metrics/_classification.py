@@ -127,7 +127,7 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
 
 
 def _signed_int(sample_weight) -> bool:
-    return np.asarray(sample_weight).dtype.kind == "i"
+    return as_array(sample_weight).dtype.kind == "i"
 
 
 def _label_columns(labels, n_labels: int) -> np.ndarray | None:
@@ -782,7 +782,7 @@ def multilabel_confusion_matrix(
         true = np.count_nonzero(yt, axis=1)
         if weighted:
             if _signed_int(sample_weight):  # scikit-learn's integer products stay integers
-                w = np.asarray(sample_weight).astype(np.int64).reshape(-1)
+                w = as_array(sample_weight).astype(np.int64).reshape(-1)
             tp, pred, true = tp * w, pred * w, true * w
             total = w * yt.shape[1]
         else:
