@@ -192,3 +192,23 @@ def test_find_stack_level_counts_fastml_frames_only():
     from fastml._validation import find_stack_level
 
     assert find_stack_level() == 1  # called from here: this frame is the caller's
+
+
+def test_array_interface_only_objects_are_read_without_a_copy():
+    from fastml._validation import host_array
+
+    a = np.arange(6, dtype=np.int64).reshape(2, 3) % 2
+
+    class Exporter:
+        dtype = "exporter.int64"  # not a NumPy dtype, and an index method: not pandas
+
+        def index(self):
+            raise AssertionError
+
+        @property
+        def __array_interface__(self):
+            return a.__array_interface__
+
+    out = host_array(Exporter())
+    assert np.shares_memory(out, a)
+    np.testing.assert_array_equal(as_array(Exporter()), a)
