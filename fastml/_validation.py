@@ -16,21 +16,31 @@ from __future__ import annotations
 
 import functools
 import numbers
+import os
 import sys
 import warnings
 from importlib import import_module
+from importlib.util import find_spec
 from numbers import Real
 from typing import NamedTuple
 
 import numpy as np
 
-from fastml._backend import is_cupy, kernels
+from fastml._backend import CUPY, family, is_cupy, kernels
 
 _MAX_EXACT_INT = 2**53
 
 
 class Unsupported(Exception):
-    """Raised while preparing inputs when the fast path does not cover them."""
+    """Raised while preparing inputs when the fast path does not cover them.
+
+    ``reason`` says why; ``error`` is the exception class a fastml-only function raises
+    with that reason, where the reason decides it (None: the caller's choice).
+    """
+
+    def __init__(self, reason: str = "", error: type[Exception] | None = None):
+        super().__init__(reason)
+        self.error = error
 
 
 _REFERENCES: dict[tuple[str, str], object] = {}
@@ -104,9 +114,56 @@ def undefined_metric_warning() -> type[Warning]:
     return import_module("sklearn.exceptions").UndefinedMetricWarning
 
 
-def warn_undefined(message: str, stacklevel: int = 3) -> None:
-    """Emit ``message`` as scikit-learn's ``UndefinedMetricWarning``."""
-    warnings.warn(message, undefined_metric_warning(), stacklevel=stacklevel)
+_INTERNAL_DIRS: tuple[str, ...] | None = None
+
+
+def _internal_dirs() -> tuple[str, ...]:
+    """Folders of fastml's own Python files: the package and its kernels (installed as
+    ``fastml.kernels`` from a folder of their own), each ending with a separator."""
+    global _INTERNAL_DIRS
+    if _INTERNAL_DIRS is None:
+        import fastml
+
+        dirs = [os.path.dirname(os.path.abspath(fastml.__file__))]
+        try:
+            spec = find_spec("fastml.kernels")
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            dirs.extend(os.path.abspath(d) for d in spec.submodule_search_locations)
+        _INTERNAL_DIRS = tuple(os.path.join(d, "") for d in dirs)
+    return _INTERNAL_DIRS
+
+
+def find_stack_level() -> int:
+    """The ``stacklevel`` that makes a warning point at the first frame outside fastml.
+
+    Counted from the caller of this function: frames of fastml's own files (the public
+    function, its helpers, the reference-fallback wrapper) are skipped, so the warning
+    names the user's line however deep in fastml it was raised (as pandas'
+    ``find_stack_level`` does).
+    """
+    internal = _internal_dirs()
+    frame = sys._getframe(1)
+    level = 1
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(internal):
+            break
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn(message: str, category: type[Warning] = UserWarning) -> None:
+    """``warnings.warn(message, category)`` pointing at the caller of fastml."""
+    warnings.warn(message, category, stacklevel=find_stack_level())
+
+
+def warn_undefined(message: str, stacklevel: int | None = None) -> None:
+    """Emit ``message`` as scikit-learn's ``UndefinedMetricWarning``, pointing at the
+    caller of fastml (``stacklevel`` is ignored: the level is found on the stack)."""
+    warnings.warn(message, undefined_metric_warning(), stacklevel=find_stack_level())
 
 
 # --------------------------------------------------------------------------- conversions
@@ -116,37 +173,108 @@ def _is_sparse(x) -> bool:
     return type(x).__module__.startswith("scipy.sparse")
 
 
+def _is_pandas(x) -> bool:
+    return type(x).__module__.startswith("pandas")
+
+
 def _has_extension_dtype(x) -> bool:
     """True for pandas objects holding extension (nullable, sparse, categorical) dtypes,
-    which a reference reads its own way (sparse frames become SciPy matrices there)."""
+    which a reference reads its own way (sparse frames become SciPy matrices there).
+
+    Decided from the type's module: other array types with an ``index`` method and a
+    ``dtype`` of their own (torch tensors) are not pandas objects."""
+    if not _is_pandas(x):
+        return False
     dtypes = getattr(x, "dtypes", None)
     if dtypes is not None and hasattr(x, "columns"):
         return any(not isinstance(dt, np.dtype) for dt in dtypes)
     dtype = getattr(x, "dtype", None)
-    return dtype is not None and hasattr(x, "index") and not isinstance(dtype, np.dtype)
+    return dtype is not None and not isinstance(dtype, np.dtype)
+
+
+def _extension_values(column, name: str) -> np.ndarray:
+    """The NumPy values of one pandas column (or Series/Index) of an extension dtype."""
+    if bool(np.asarray(column.isna()).any()):
+        raise Unsupported(
+            f"{name} contains missing values (NA); fill or drop them before calling.",
+            ValueError,
+        )
+    numpy_dtype = getattr(column.dtype, "numpy_dtype", None)
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind in "biuf":
+        # nullable Int64 / boolean / Float64 and Arrow numbers: their values, exactly
+        return column.to_numpy(dtype=numpy_dtype)
+    return np.asarray(column)
+
+
+def host_array(x, name: str = "input", *, extension_dtypes: bool = False) -> np.ndarray:
+    """``x`` as a NumPy array in native byte order: the one conversion every module uses.
+
+    Converted: NumPy arrays; nested lists and tuples; pandas objects; anything NumPy can
+    read through ``__array__``, ``__array_interface__`` or DLPack's ``__dlpack__`` (CPU
+    torch tensors, JAX and TensorFlow CPU arrays ...: a view, not a copy, where the object
+    allows it). Big-endian numbers become native ones (same values).
+
+    pandas extension dtypes (nullable ``Int64`` / ``boolean`` / ``Float64``, Arrow,
+    categorical, sparse columns) are converted only when ``extension_dtypes`` (the
+    fastml-only functions): numeric ones to their NumPy dtype, others to the NumPy array of
+    their values; a missing value in them raises. Drop-ins leave them to their reference
+    (scikit-learn rejects some of them in some functions and reads others its own way).
+
+    Raises :class:`Unsupported` with the reason (and the exception class a fastml-only
+    function raises) for None, arrays on a device, refused extension dtypes, missing values
+    and anything NumPy cannot convert (ragged lists ...). The dtype is not checked
+    otherwise: the caller decides what it accepts. SciPy sparse matrices are the caller's.
+    """
+    if x is None:
+        raise Unsupported(f"{name} is None.", TypeError)
+    if type(x) is not np.ndarray:
+        if is_cupy(x) or family(x) == CUPY:
+            raise Unsupported(
+                f"{name} is on a GPU; pass a CuPy array (where supported) or host data.",
+                TypeError,
+            )
+        if _is_pandas(x) and _has_extension_dtype(x):
+            if not extension_dtypes:
+                raise Unsupported(f"{name} has pandas extension dtypes.", TypeError)
+            if hasattr(x, "columns"):
+                columns = [_extension_values(x.iloc[:, j], name) for j in range(x.shape[1])]
+                x = np.stack(columns, axis=1) if columns else np.empty((x.shape[0], 0))
+            else:
+                x = _extension_values(x, name)
+        try:
+            if isinstance(x, np.ndarray):
+                pass
+            elif hasattr(x, "__dlpack__") and not (
+                hasattr(x, "__array__")
+                or hasattr(x, "__array_interface__")
+                or hasattr(x, "__array_struct__")
+            ):
+                x = np.from_dlpack(x)
+            else:
+                x = np.asarray(x)
+        except Exception as exc:  # ragged lists, tensors needing a gradient, ...
+            raise Unsupported(f"{name} could not be converted to an array: {exc}") from exc
+    if x.dtype.kind in "biufc" and not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    return x
 
 
 def as_array(x, *, allow_sparse: bool = False) -> np.ndarray:
-    """A NumPy array of numeric or bool dtype for lists, arrays, pandas objects.
+    """A NumPy array of numeric or bool dtype for a drop-in's fast path (see
+    :func:`host_array`, whose conversion this is).
 
     SciPy sparse 0/1 indicators become dense arrays when ``allow_sparse`` (the caller's
     reference accepts them): only when every stored value is 1, since a reference reads
     explicitly stored zeros and duplicate entries its own way. Anything else (None, CuPy
-    arrays, object or string dtypes, ragged lists) raises :class:`Unsupported`.
+    arrays, object or string dtypes, pandas extension dtypes, ragged lists) raises
+    :class:`Unsupported`.
     """
-    if x is None or is_cupy(x):
-        raise Unsupported
     if _is_sparse(x):
         require(allow_sparse and x.ndim == 2)
         csr = x.tocsr()
         require(csr.has_canonical_format and bool(np.all(csr.data == 1)))
         x = csr.toarray()
-    elif type(x) is not np.ndarray:
-        require(not _has_extension_dtype(x))
-        try:
-            x = np.asarray(x)
-        except Exception as exc:  # ragged lists and the like: the reference explains
-            raise Unsupported from exc
+    x = host_array(x)
     require(x.dtype.kind in "biuf")
     return x
 
@@ -346,29 +474,21 @@ def scored_targets(
     return ScoredTargets(y8, s, w, multilabel)
 
 
-def plain_array(x, name: str) -> np.ndarray:
+def plain_array(x, name: str, *, error: type[Exception] | None = None) -> np.ndarray:
     """``x`` as a NumPy array in native byte order, for the fastml-only functions.
 
-    pandas objects with nullable or other extension dtypes (``Int64``, ``boolean``,
-    ``Float64``, Arrow, categorical, sparse columns) become the NumPy arrays of their values;
-    a missing value in them raises ValueError. Big-endian numeric arrays become native ones
-    (same values). The dtype is not checked otherwise: the caller decides what it accepts.
+    :func:`host_array` with pandas extension dtypes accepted: nullable and Arrow numbers or
+    booleans (``Int64``, ``boolean``, ``Float64``, ...) become their NumPy dtype,
+    categorical, string and other extension columns the NumPy array of their values. A
+    missing value raises ValueError; input NumPy cannot convert raises ``error`` (default:
+    ValueError, or TypeError for None and device arrays). The dtype is not checked
+    otherwise: the caller decides what it accepts.
     """
-    if type(x).__module__.startswith("pandas") and _has_extension_dtype(x):
-        if bool(np.asarray(x.isna()).any()):
-            raise ValueError(
-                f"{name} contains missing values (NA); fill or drop them before calling."
-            )
-        if hasattr(x, "columns"):
-            columns = [np.asarray(x.iloc[:, j]) for j in range(x.shape[1])]
-            x = np.stack(columns, axis=1) if columns else np.empty((x.shape[0], 0))
     try:
-        a = np.asarray(x)
-    except Exception as exc:  # ragged lists and the like
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from exc
-    if a.dtype.kind in "biufc" and not a.dtype.isnative:
-        a = a.astype(a.dtype.newbyteorder("="))
-    return a
+        return host_array(x, name, extension_dtypes=True)
+    except Unsupported as exc:
+        cls = exc.error or error or ValueError
+        raise cls(str(exc)) from exc.__cause__
 
 
 class RandomStateError(TypeError, ValueError):

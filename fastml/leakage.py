@@ -128,6 +128,13 @@ def _as_column(x, name: str = "ids") -> _Column:
     if module == "pandas":
         return _from_pandas(x, name)
     if module == "pyarrow":
+        if hasattr(x, "column_names"):  # a Table or RecordBatch, not a column
+            raise TypeError(
+                f"{name} is a pyarrow {type(x).__name__} with columns "
+                f"{list(x.column_names)[:5]}: pass one ID column ({name}[col] or "
+                f"{name}.column(col)), or the tables with leakage(df1, df2, col) or "
+                "leakage_report(..., id_col=col)"
+            )
         return _from_arrow(x, name)
     if module == "polars":
         return _from_polars(x, name)

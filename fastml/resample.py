@@ -148,13 +148,40 @@ def _kernel_dtype(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def _restore_labels(lab: _Labels, y8: np.ndarray):
-    """``y8`` in the form and dtype of the input label matrix."""
+def _extended_index(index, kept: np.ndarray | None, n_new: int):
+    """The index of a resampled pandas object: the labels of the input rows kept (``kept``:
+    their positions; None: all, in order), then ``n_new`` fresh labels after the input's:
+    ``max + 1, max + 2, ...`` for an integer index, positions ``n, n + 1, ...`` (``n`` the
+    input's rows) for any other."""
+    import pandas as pd
+
+    out = index if kept is None else index[kept]
+    if n_new == 0:
+        return out
+    if pd.api.types.is_integer_dtype(index.dtype) and not isinstance(index, pd.MultiIndex):
+        start = int(index.max()) + 1 if len(index) else 0
+    else:
+        start = len(index)
+    fresh = pd.RangeIndex(start, start + n_new)
+    combined = out.append(fresh)
+    if not isinstance(combined, pd.MultiIndex):
+        combined.name = index.name
+    return combined
+
+
+def _restore_labels(lab: _Labels, y8: np.ndarray, kept: np.ndarray | None = None,
+                    n_new: int = 0):
+    """``y8`` in the form and dtype of the input label matrix; a DataFrame keeps the index
+    of the rows kept (``kept``: their input positions, None: all) and gives the ``n_new``
+    rows at the end fresh labels (see :func:`_extended_index`)."""
     out = y8.view(bool) if lab.dtype == np.bool_ else y8.astype(lab.dtype, copy=False)
     if lab.kind == "frame":
         import pandas as pd
 
-        return pd.DataFrame(out, columns=lab.source.columns)
+        return pd.DataFrame(
+            out, columns=lab.source.columns,
+            index=_extended_index(lab.source.index, kept, n_new),
+        )
     if lab.kind == "sparse":
         import scipy.sparse as sp
 
@@ -210,10 +237,16 @@ def _check_rows(X, n: int) -> None:
         raise ValueError(f"X has {rows} rows but Y has {n}: they must match.")
 
 
-def _take_rows(X, idx: np.ndarray):
-    """Rows ``idx`` of ``X`` (array, DataFrame, sparse matrix or list), in its own type."""
+def _take_rows(X, idx: np.ndarray, n_new: int = 0):
+    """Rows ``idx`` of ``X`` (array, DataFrame, sparse matrix or list), in its own type.
+
+    The last ``n_new`` of them are new rows (clones): in a pandas object the others keep
+    their index labels and these get fresh ones (see :func:`_extended_index`)."""
     if hasattr(X, "iloc"):
-        return X.iloc[idx].reset_index(drop=True)
+        out = X.iloc[idx]
+        if n_new:
+            out = out.set_axis(_extended_index(X.index, idx[: len(idx) - n_new], n_new))
+        return out
     if _is_sparse(X):
         return X.tocsr()[idx]
     return np.asarray(X)[idx]
@@ -500,30 +533,139 @@ def imbalance_report(Y, label_names=None) -> ImbalanceReport:
 # ------------------------------------------------------------------------------ MLSMOTE
 
 
-def _feature_matrix(X, n: int) -> np.ndarray:
+@dataclass
+class _Features:
+    x: np.ndarray  # float32/float64 (n, d), C-contiguous: numbers, categories as codes
+    categorical: np.ndarray  # bool (d,)
+    columns: list  # per column: None (numeric) or the values of the codes (categorical)
+    frame: bool  # X is a DataFrame
+    dtypes: list  # per column: the input column's dtype
+
+
+def _codes(values: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, uniques)`` of a categorical column, ``uniques[codes] == values``.
+
+    The codes follow the values' order where the values compare (so that the kernel's
+    tie rule, the smallest code, is the smallest value), else the order of first
+    appearance down the column."""
+    try:
+        uniques, codes = np.unique(values, return_inverse=True)
+        return codes.reshape(-1), uniques
+    except TypeError:  # values that do not compare (mixed types): first seen
+        pass
+    seen: dict = {}
+    try:
+        codes = np.fromiter(
+            (seen.setdefault(v, len(seen)) for v in values.tolist()), np.int64, len(values)
+        )
+    except TypeError as exc:
+        raise TypeError(f"categorical feature {name} holds unhashable values: {exc}") from None
+    uniques = np.empty(len(seen), dtype=object)
+    uniques[:] = list(seen)
+    return codes, uniques
+
+
+def _feature_matrix(X, n: int, categorical_features) -> _Features:
+    """Validate MLSMOTE's features: numeric columns (interpolated) and the categorical
+    columns listed in ``categorical_features`` (voted; any type), as one float matrix for
+    the kernels with each category replaced by its code."""
     if X is None:
         raise ValueError("X is required: the (n_samples, n_features) feature matrix.")
     if _is_sparse(X):
         raise TypeError(
             "MLSMOTE needs dense numeric features; got a sparse matrix (use X.toarray())."
         )
-    a = plain_array(X, "X")
-    if a.dtype.kind not in "biuf":
-        raise TypeError(
-            "MLSMOTE needs numeric features (encode categories as integers and list them in "
-            f"categorical_features); got dtype {a.dtype}"
-        )
-    if a.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {a.shape}")
-    if a.shape[0] != n:
-        raise ValueError(f"X has {a.shape[0]} rows but Y has {n}: they must match.")
-    if a.shape[1] == 0:
+    frame = hasattr(X, "columns") and hasattr(X, "iloc") and getattr(X, "ndim", 0) == 2
+    if frame:
+        cols = [plain_array(X.iloc[:, j], "X") for j in range(X.shape[1])]
+        shape = (X.shape[0], X.shape[1])
+        dtypes = list(X.dtypes)
+    else:
+        a = plain_array(X, "X")
+        if a.ndim != 2:
+            raise ValueError(f"X must be 2-D (n_samples, n_features); got shape {a.shape}")
+        cols = [a[:, j] for j in range(a.shape[1])]
+        shape = a.shape
+        dtypes = [a.dtype] * a.shape[1]
+    if shape[0] != n:
+        raise ValueError(f"X has {shape[0]} rows but Y has {n}: they must match.")
+    d = shape[1]
+    if d == 0:
         raise ValueError("X has no features.")
-    if a.dtype.kind == "f" and not _all_finite(a):
-        raise ValueError("X contains NaN or infinity.")
-    if a.dtype not in (np.float32, np.float64):
-        a = a.astype(np.float64)
-    return np.ascontiguousarray(a)
+    cat = _categorical_mask(categorical_features, X, d)
+    all_float32 = True
+    for j in np.flatnonzero(~cat):
+        c = cols[j]
+        if c.dtype.kind not in "biuf":
+            if c.dtype.kind == "O":
+                try:
+                    c = c.astype(np.float64)
+                except (TypeError, ValueError):
+                    c = None
+            if c is None or c.dtype.kind not in "biuf":
+                label = f"column {X.columns[j]!r}" if frame else f"column {j}"
+                raise TypeError(
+                    f"MLSMOTE interpolates numeric features; {label} has dtype "
+                    f"{cols[j].dtype}: list it in categorical_features (its values are "
+                    "then voted among the neighbours) or encode it as numbers"
+                )
+            cols[j] = c
+        if cols[j].dtype.kind == "f" and not _all_finite(cols[j]):
+            raise ValueError("X contains NaN or infinity.")
+        all_float32 &= cols[j].dtype == np.float32
+    uniques: list = [None] * d
+    for j in np.flatnonzero(cat):
+        label = repr(X.columns[j]) if frame else str(j)
+        codes, uniques[j] = _codes(cols[j], label)
+        cols[j] = codes
+        all_float32 &= len(uniques[j]) <= 2**24  # codes exact in float32
+    dtype = np.float32 if all_float32 and (~cat).any() else np.float64
+    x = np.empty((n, d), dtype)
+    for j in range(d):
+        x[:, j] = cols[j]
+    return _Features(x, cat, uniques, frame, dtypes)
+
+
+def _synthetic_features(X, feats: _Features, out_x: np.ndarray, n: int):
+    """MLSMOTE's X output: the input rows then the synthetic ones, in the input's form.
+
+    Categorical columns take their values back from the codes, in the column's dtype;
+    numeric columns are floats (float32 where every numeric column is float32). A
+    DataFrame keeps its columns and its rows' index (synthetic rows get fresh labels after
+    it, see :func:`_extended_index`); an array stays an array (float, or object when a
+    categorical column is not numeric)."""
+    d = out_x.shape[1]
+    n_new = out_x.shape[0] - n
+
+    def values(j):
+        if feats.columns[j] is None:
+            return out_x[:, j]
+        return feats.columns[j][out_x[:, j].astype(np.int64)]
+
+    if feats.frame:
+        import pandas as pd
+
+        data = {}
+        for j in range(d):
+            v = values(j)
+            if feats.columns[j] is not None:
+                new = pd.array(v[n:], dtype=feats.dtypes[j]) if n_new else None
+                v = X.iloc[:, j].array
+                if new is not None:
+                    v = type(v)._concat_same_type([v, new])
+            data[j] = v
+        out = pd.DataFrame(data, index=_extended_index(X.index, None, n_new))
+        out.columns = X.columns
+        return out
+    if all(feats.columns[j] is None or feats.columns[j].dtype.kind in "biuf" for j in range(d)):
+        out = out_x.copy() if any(c is not None for c in feats.columns) else out_x
+        for j in np.flatnonzero(feats.categorical):
+            out[:, j] = values(j)
+        return out
+    out = np.empty(out_x.shape, dtype=object)
+    for j in range(d):
+        out[:, j] = values(j)
+    return out
 
 
 def _categorical_mask(categorical_features, X, d: int) -> np.ndarray:
@@ -593,9 +735,10 @@ def _mlsmote(
         max_samples = _positive_int(max_samples, "max_samples", minimum=0)
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
-    x = _feature_matrix(X, n)
+    feats = _feature_matrix(X, n, categorical_features)
+    x = feats.x
     d = x.shape[1]
-    cat = _categorical_mask(categorical_features, X, d)
+    cat = feats.categorical
     numeric = np.flatnonzero(~cat)
     categorical = np.flatnonzero(cat)
     if numeric.size == 0:
@@ -656,14 +799,9 @@ def _mlsmote(
             _STRATEGIES.index(label_strategy), gap == "feature", _key(rng),
             out_x[n:], out_y[n:],
         )
-    if hasattr(X, "columns") and getattr(X, "ndim", 0) == 2:
-        import pandas as pd
-
-        res_x = pd.DataFrame(out_x, columns=X.columns)
-    else:
-        res_x = out_x
     return _Synthesis(
-        res_x, _restore_labels(lab, out_y), ir, mir, minority, seeds, chosen, nbrs, labels
+        _synthetic_features(X, feats, out_x, n), _restore_labels(lab, out_y, None, n_syn),
+        ir, mir, minority, seeds, chosen, nbrs, labels,
     )
 
 
@@ -689,9 +827,12 @@ _MLSMOTE_PARAMS = """
     max_samples : int, optional
         Cap on the number of synthetic rows (applied after ``sampling_factor``).
     categorical_features : array-like, optional
-        Columns holding categories as numbers (indices, a boolean mask, or DataFrame column
-        names). They are left out of the distance and take, in a synthetic row, the most
-        frequent value among the seed's neighbours (ties: the smallest value).
+        Columns holding categories (indices, a boolean mask, or DataFrame column names), of
+        any type: numbers, strings, booleans, pandas categoricals. They are left out of the
+        distance and take, in a synthetic row, the most frequent value among the seed's
+        neighbours (ties: the smallest value where the column's values compare, else the
+        one seen first down the column), and keep their dtype in a DataFrame. The other
+        (numeric) columns are interpolated, so they come back as floats.
     random_state : None, int, numpy.random.Generator or RandomState, default=None
         Seed of the random choices (neighbour, gaps, remainder pairs).
 """
@@ -719,17 +860,23 @@ def mlsmote(
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
-        Numeric features (float32 stays float32; other types become float64). No NaN.
+    X : array-like or DataFrame of shape (n_samples, n_features)
+        Numeric features (float32 stays float32; other types become float64), no NaN;
+        columns listed in ``categorical_features`` may hold any values.
     Y : array-like or sparse matrix of shape (n_samples, n_labels)
         0/1 label indicator matrix.
     {params}
     Returns
     -------
     X_resampled : ndarray or DataFrame of shape (n_samples + n_new, n_features)
-        The original rows, then the synthetic ones.
+        The original rows, then the synthetic ones. An array comes back as floats (as
+        objects when a categorical column is not numeric).
     Y_resampled : ndarray, DataFrame or sparse matrix of shape (n_samples + n_new, n_labels)
         Same type and dtype as ``Y`` (in native byte order).
+
+    A DataFrame (``X`` or ``Y``) keeps the index of its original rows; the synthetic rows
+    get fresh labels after it: ``max + 1, max + 2, ...`` for an integer index, the
+    positions ``n_samples, n_samples + 1, ...`` for any other.
 
     See Also
     --------
@@ -923,19 +1070,21 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
             kern, row_ptr, row_lab, counts, bag_ptr, bag_rows, chosen, mir, quota, key, n
         )
         index = np.concatenate([np.arange(n), clones])
+        n_new = clones.shape[0]
     else:
         alive = kern.mlrus(
             row_ptr, row_lab, counts.copy(), bag_ptr, bag_rows.copy(), chosen, mir, quota,
             key, n,
         )
         index = np.flatnonzero(alive)
-    y_out = _restore_labels(lab, lab.y[index])
+        n_new = 0
+    y_out = _restore_labels(lab, lab.y[index], index[: index.shape[0] - n_new], n_new)
     if is_dask(X) or is_dask(Y):  # labels were gathered; features never are
         from fastml._dask import like, take_rows
 
-        x_out = take_rows(X, index) if is_dask(X) else _take_rows(X, index)
+        x_out = take_rows(X, index) if is_dask(X) else _take_rows(X, index, n_new)
         return x_out, like(y_out, Y), index, ir, mir, chosen
-    return _take_rows(X, index), y_out, index, ir, mir, chosen
+    return _take_rows(X, index, n_new), y_out, index, ir, mir, chosen
 
 
 _RANDOM_PARAMS = """
@@ -981,7 +1130,10 @@ def mlros(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
     Returns
     -------
     X_resampled, Y_resampled
-        The original rows followed by the clones, in the input's types.
+        The original rows followed by the clones, in the input's types. A pandas object
+        keeps the index of the original rows; the clones get fresh labels after it:
+        ``max + 1, max + 2, ...`` for an integer index, the positions ``n_samples,
+        n_samples + 1, ...`` for any other.
 
     Examples
     --------
@@ -1017,7 +1169,8 @@ def mlrus(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
     Returns
     -------
     X_resampled, Y_resampled
-        The rows kept, in their original order, in the input's types.
+        The rows kept, in their original order, in the input's types (a pandas object
+        keeps their index labels).
 
     Examples
     --------

@@ -33,7 +33,7 @@ from sklearn.utils import _safe_indexing, indexable
 from sklearn.utils.validation import check_consistent_length
 
 from fastml._backend import is_cupy, is_dask, kernels
-from fastml._validation import plain_array, random_generator
+from fastml._validation import find_stack_level, plain_array, random_generator
 
 __all__ = [
     "MinTestPositivesWarning",
@@ -361,7 +361,7 @@ def _warn_unmet(units: _Units, floors: np.ndarray, test_counts: np.ndarray) -> N
         f"without splitting {unit_word} or emptying the train set; test positives reached: "
         + "; ".join(parts),
         MinTestPositivesWarning,
-        stacklevel=4,  # the caller of multilabel_train_test_split or of split()
+        stacklevel=find_stack_level(),
     )
 
 
@@ -408,7 +408,7 @@ def _warn_grown(units: _Units, floors: np.ndarray, share: float, n_test: int) ->
         f"{over.size} of {units.n_labels} labels need more test positives than their share "
         "at the size asked: " + "; ".join(parts),
         MinTestPositivesWarning,
-        stacklevel=4,  # the caller of multilabel_train_test_split or of split()
+        stacklevel=find_stack_level(),
     )
 
 
@@ -555,7 +555,7 @@ def _kfold(units: _Units, n_splits: int, shuffle: bool, random_state):
             f"(the least populated, {units.label_name(j)}, in {held[j]}): some test folds "
             "will have no positive of them.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=find_stack_level(),
         )
     rng = random_generator(random_state) if shuffle else None
     ratios = np.full(n_splits, 1.0 / n_splits)
@@ -628,7 +628,7 @@ class MultilabelStratifiedKFold(BaseCrossValidator):
                 f"The groups parameter is ignored by {type(self).__name__}; use "
                 "MultilabelStratifiedGroupKFold to keep groups together.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=find_stack_level(),
             )
         units = _units(y, None, X)
         if self.n_splits > units.n_samples:

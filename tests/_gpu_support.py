@@ -90,11 +90,7 @@ def tiny_launch():
 
 
 def cpu_kernels(hot_path: str):
-    """The CPU kernel module of ``hot_path`` (compiled under ``fastml.kernels.cpu``, or an
-    older module while a hot path is being ported)."""
+    """The CPU kernel module of ``hot_path`` (compiled under ``fastml.kernels.cpu``)."""
     from fastml._backend import kernels
 
-    try:
-        return kernels(hot_path)
-    except Exception:
-        return importlib.import_module("fastml._dispatch").kernels(hot_path)
+    return kernels(hot_path)

@@ -774,3 +774,39 @@ def test_classification_report_other_input_and_errors(reference_calls):
     with pytest.raises(ValueError, match="target_names"):
         fm.classification_report(np.eye(3, dtype=int), np.eye(3, dtype=int),
                                  target_names=["a"])
+
+
+def test_tensor_like_inputs_take_the_fast_path(tensor_like, fast_only):
+    rng = np.random.default_rng(5)
+    y = (rng.random((40, 3)) < 0.5).astype(np.int64)
+    p = (rng.random((40, 3)) < 0.5).astype(np.int64)
+    batch = (rng.random((4, 40, 3)) < 0.5).astype(np.int64)
+    assert fm.hamming_loss(tensor_like(y), tensor_like(p)) == skm.hamming_loss(y, p)
+    assert fm.f1_score(tensor_like(y), tensor_like(p), average="macro") == pytest.approx(
+        skm.f1_score(y, p, average="macro"), rel=1e-12
+    )
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(tensor_like(y), tensor_like(batch)),
+        [skm.hamming_loss(y, b) for b in batch],
+    )
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(y.astype(">i8"), batch.astype(">f8")),
+        [skm.hamming_loss(y, b) for b in batch],
+    )
+
+
+def test_tensor_like_sample_weights(tensor_like, fast_only):
+    rng = np.random.default_rng(6)
+    y = (rng.random((30, 3)) < 0.5).astype(np.int64)
+    p = (rng.random((30, 3)) < 0.5).astype(np.int64)
+    w = rng.integers(0, 5, 30)
+    for samplewise in (False, True):
+        got = fm.multilabel_confusion_matrix(tensor_like(y), tensor_like(p),
+                                             sample_weight=tensor_like(w), samplewise=samplewise)
+        want = skm.multilabel_confusion_matrix(y, p, sample_weight=w, samplewise=samplewise)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype == want.dtype
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(tensor_like(y), tensor_like(p[None]), sample_weight=tensor_like(w)),
+        [skm.hamming_loss(y, p, sample_weight=w)],
+    )

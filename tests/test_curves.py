@@ -1011,3 +1011,50 @@ def test_report_takes_one_column_and_dataframe_names():
     assert list(multilabel_report(frame, s, label_names=["a", "b", "c"]).index) == list("abc")
     np.testing.assert_array_equal(best_thresholds(y[:, :1], s[:, :1]).thresholds,
                                   best_thresholds(y[:, 0], s[:, 0]).thresholds)
+
+
+# ------------------------------------------------------- tensors and big-endian input
+
+
+def test_tensor_like_inputs_take_the_fast_path(tensor_like, fast_only):
+    rng = np.random.default_rng(3)
+    y = (rng.random((60, 4)) < 0.4).astype(np.int64)
+    y[0] = 1
+    s = rng.random((60, 4))
+    batch = rng.random((3, 60, 4))
+    assert average_precision_score(tensor_like(y), tensor_like(s)) == pytest.approx(
+        quiet(skm.average_precision_score, y, s), rel=1e-12
+    )
+    assert roc_auc_score(tensor_like(y), tensor_like(s)) == pytest.approx(
+        skm.roc_auc_score(y, s), rel=1e-12
+    )
+    np.testing.assert_array_equal(
+        batch_average_precision_score(tensor_like(y), tensor_like(batch)),
+        batch_average_precision_score(y, batch),
+    )
+    report = multilabel_report(tensor_like(y), tensor_like(s))
+    np.testing.assert_array_equal(report["f1"], multilabel_report(y, s)["f1"])
+    got = best_thresholds(tensor_like(y), tensor_like(s))
+    want = best_thresholds(y, s)
+    np.testing.assert_array_equal(got.thresholds, want.thresholds)
+    np.testing.assert_array_equal(got.scores, want.scores)
+
+
+def test_big_endian_scores_are_numbers(fast_only):
+    rng = np.random.default_rng(4)
+    y = (rng.random((50, 3)) < 0.4).astype(">i8")
+    y[0] = 1
+    s = rng.random((50, 3))
+    big = s.astype(">f8")
+    assert average_precision_score(y, big) == pytest.approx(
+        quiet(skm.average_precision_score, y, s), rel=1e-12
+    )
+    np.testing.assert_array_equal(
+        batch_average_precision_score(y, big[None]), batch_average_precision_score(y, s[None])
+    )
+    np.testing.assert_array_equal(
+        multilabel_report(y, big)["average_precision"],
+        multilabel_report(y, s)["average_precision"],
+    )
+    np.testing.assert_array_equal(best_thresholds(y, big).thresholds,
+                                  best_thresholds(y, s).thresholds)

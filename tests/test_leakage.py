@@ -783,3 +783,23 @@ def test_instruction_set_builds_agree(monkeypatch):
         K.simd_level(2)
     assert K.simd_level() == top
     assert all(r == results[0] for r in results)
+
+
+def test_arrow_tables_get_a_clear_type_error():
+    pa = pytest.importorskip("pyarrow")
+    from fastml.leakage import leakage_report, overlap_mask, shared_ids
+
+    t1, t2 = pa.table({"pid": [1, 2, 3], "x": [0, 0, 0]}), pa.table({"pid": [3, 4]})
+    for f in (has_leakage, shared_ids, overlap_mask):
+        with pytest.raises(TypeError, match=r"pyarrow Table .*one ID column"):
+            f(t1, t2["pid"])
+        with pytest.raises(TypeError, match=r"b is a pyarrow Table"):
+            f(t1["pid"], t2)
+    with pytest.raises(TypeError, match="RecordBatch"):
+        has_leakage(pa.record_batch({"pid": [1]}), [1])
+    with pytest.raises(TypeError, match="id_col"):
+        leakage_report(train=t1, test=t2)
+    # what the message proposes works
+    assert has_leakage(t1["pid"], t2.column("pid"))
+    assert leakage(t1, t2, "pid")
+    assert bool(leakage_report(train=t1, test=t2, id_col="pid"))

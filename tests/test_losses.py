@@ -1105,3 +1105,165 @@ def test_average_precision_metric_names_and_options():
     for average in (None, "binary", "foo"):
         with pytest.raises(ValueError, match="average"):
             AveragePrecisionMetric(average)
+
+
+# ------------------------------------------------------- nullable frames and tensors
+
+
+def test_nullable_frames_and_tensors_are_accepted(tensor_like):
+    import pandas as pd
+
+    rng = np.random.default_rng(8)
+    y = (rng.random((30, 3)) < 0.4).astype(np.int64)
+    z = rng.normal(size=(30, 3))
+    want = weighted_bce(y, z, w_pos=[1.0, 2.0, 3.0])
+    for frame in (pd.DataFrame(y).astype("Int64"), pd.DataFrame(y.astype(bool)).astype("boolean")):
+        assert weighted_bce(frame, z, w_pos=[1.0, 2.0, 3.0]) == want
+        assert focal_loss(frame, z) == focal_loss(y, z)
+        np.testing.assert_array_equal(label_weights(frame)[0], label_weights(y)[0])
+        np.testing.assert_array_equal(label_frequencies(frame)[0], label_frequencies(y)[0])
+    assert weighted_bce(tensor_like(y), tensor_like(z), w_pos=[1.0, 2.0, 3.0]) == want
+    assert weighted_bce(y.astype(">i8"), z.astype(">f8"), w_pos=[1.0, 2.0, 3.0]) == want
+    missing = pd.DataFrame(y).astype("Int64")
+    missing.iloc[0, 0] = pd.NA
+    with pytest.raises(ValueError, match="missing values"):
+        weighted_bce(missing, z)
+
+
+# --------------------------------------------- LightGBM: several data sets, probabilities
+
+
+def _lgb_num_class(lgb, X, Y):
+    params = {"objective": LightGBMObjective("bce", y=Y), "num_class": Y.shape[1],
+              "num_leaves": 7, "verbose": -1, "num_threads": 1, "deterministic": True,
+              "force_row_wise": True}
+    return params, lgb.Dataset(X, label=np.zeros(len(X)))
+
+
+def test_lightgbm_metric_labels_for_every_valid_set():
+    lgb = pytest.importorskip("lightgbm")
+    from fastml.metrics import average_precision_score
+
+    X, Y, Xv, Yv = rising_ap_data(n=600)
+    params, train = _lgb_num_class(lgb, X, Y)
+    valid = lgb.Dataset(Xv, label=np.zeros(len(Xv)), reference=train)
+    logs = []
+    for y in ({train: Y, valid: Yv}, [Y, Yv], (Yv, Y)):
+        log = {}
+        booster = lgb.train(params, train, 4, valid_sets=[train, valid],
+                            valid_names=["train", "valid"], feval=AveragePrecisionMetric(y=y),
+                            callbacks=[lgb.record_evaluation(log)])
+        for data, labels, key in ((X, Y, "train"), (Xv, Yv, "valid")):
+            want = average_precision_score(labels, booster.predict(data, raw_score=True))
+            assert log[key]["aucpr_macro"][-1] == pytest.approx(want, rel=1e-12)
+        logs.append(log)
+    assert logs[0] == logs[1] == logs[2]
+    # one matrix for two data sets of other sizes: a clear error naming the shapes
+    with pytest.raises(ValueError, match=r"\(200, 3\).*400 rows.*valid_sets"):
+        lgb.train(params, train, 2, valid_sets=[train, valid],
+                  feval=AveragePrecisionMetric(y=Yv))
+    other = lgb.Dataset(Xv[:50], label=np.zeros(50), reference=train)
+    with pytest.raises(ValueError, match="not for the one being evaluated"):
+        lgb.train(params, train, 2, valid_sets=[other], feval=AveragePrecisionMetric(y={train: Y}))
+    with pytest.raises(ValueError, match="key them by data set"):
+        lgb.train(params, train, 2, valid_sets=[valid],
+                  feval=AveragePrecisionMetric(y=[Yv, 1 - Yv]))
+
+
+def test_lightgbm_sklearn_eval_metric_gets_a_triple():
+    lgb = pytest.importorskip("lightgbm")
+    from fastml.metrics import average_precision_score
+
+    X, Y, Xv, Yv = rising_ap_data(n=600)
+    clf = lgb.LGBMClassifier(n_estimators=4, num_leaves=7, verbose=-1, n_jobs=1)
+    clf.fit(X, Y[:, 0], eval_set=[(Xv, Yv[:, 0])], eval_metric=AveragePrecisionMetric())
+    got = clf.evals_result_["valid_0"]["aucpr_macro"]
+    assert len(got) == 4
+    want = average_precision_score(Yv[:, 0], clf.predict_proba(Xv)[:, 1])
+    assert got[-1] == pytest.approx(want, rel=1e-12)
+    # called directly, as XGBoost's wrapper calls it, the value alone
+    assert AveragePrecisionMetric()(Yv[:, 0], Xv[:, 0]) == average_precision_score(
+        Yv[:, 0], Xv[:, 0]
+    )
+
+
+def test_sigmoid_classifier_gives_probabilities_of_custom_objectives():
+    lgb = pytest.importorskip("lightgbm")
+    from sklearn.multioutput import MultiOutputClassifier
+
+    from fastml.losses import SigmoidClassifier
+
+    X, Y, Xv, _ = rising_ap_data(n=600)
+    base = lgb.LGBMClassifier(objective=LightGBMObjective("focal"), n_estimators=5,
+                              num_leaves=7, verbose=-1, n_jobs=1)
+    model = MultiOutputClassifier(SigmoidClassifier(base)).fit(X, Y)
+    proba = model.predict_proba(Xv)
+    assert len(proba) == Y.shape[1]
+    for j, (p, est) in enumerate(zip(proba, model.estimators_, strict=True)):
+        margin = est.estimator_.booster_.predict(Xv, raw_score=True)
+        np.testing.assert_allclose(p[:, 1], expit(margin), rtol=1e-12)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-12)
+        assert ((p >= 0) & (p <= 1)).all()
+        np.testing.assert_array_equal(model.predict(Xv)[:, j], (margin > 0).astype(Y.dtype))
+    xgb = pytest.importorskip("xgboost")
+    clf = SigmoidClassifier(xgb.XGBClassifier(objective=XGBoostObjective("bce"), n_estimators=3,
+                                              tree_method="hist", n_jobs=1)).fit(X, Y[:, 0])
+    margin = clf.estimator_.predict(Xv, output_margin=True)
+    np.testing.assert_allclose(clf.predict_proba(Xv)[:, 1], expit(margin.astype(np.float64)),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="binary"):
+        SigmoidClassifier(lgb.LGBMClassifier(verbose=-1)).fit(X, np.arange(len(X)) % 3)
+
+
+def test_objective_shape_errors_name_the_shapes():
+    z = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(4, 2\)"):
+        XGBoostObjective()(np.ones((3, 2)), z)
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(4, 2\)"):
+        LightGBMObjective(y=np.ones((3, 2)))(z, None)
+    with pytest.raises(ValueError, match=r"\(3, 2\).*\(4, 2\)"):
+        AveragePrecisionMetric()(np.ones((3, 2)), z)
+
+
+# ------------------------------------------------ torch: labels on the last axis
+
+
+def test_label_axis_shape_of_one_dimensional_logits():
+    from fastml.losses._core import _label_axis_shape
+
+    w = np.array([1.0, 2.0, 3.0])
+    assert _label_axis_shape((3,), w) == (1, 3)  # one row of three labels
+    assert _label_axis_shape((3,), None, [1.0, 2.0, 3.0]) == (1, 3)
+    assert _label_axis_shape((3,), 2.0, None) == (3,)  # scalars: entries either way
+    assert _label_axis_shape((3,), np.array(2.0)) == (3,)
+    assert _label_axis_shape((1,), np.array([2.0])) == (1,)
+    assert _label_axis_shape((4, 3), w) == (4, 3)
+    assert _label_axis_shape((2, 4, 3), w) == (2, 4, 3)
+    assert _label_axis_shape((5,), w) == (5,)  # not per-label: the kernels' error names it
+    # seen as one row, per-label weights are what torch's broadcasting computes
+    y, z = np.array([1.0, 0.0, 1.0]), np.array([0.3, -1.2, 2.0])
+    want = np.mean(w * y * np.logaddexp(0, -z) + (1 - y) * np.logaddexp(0, z))
+    assert weighted_bce(y.reshape(1, 3), z.reshape(1, 3), w_pos=w) == pytest.approx(want)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_torch_one_dimensional_logits_with_per_label_weights(torch, reduction):
+    from fastml.losses.torch import sigmoid_focal_loss, weighted_bce_with_logits
+
+    z = torch.tensor([0.3, -1.2, 2.0, 0.7], dtype=torch.float64, requires_grad=True)
+    y = torch.tensor([1.0, 0.0, 1.0, 0.0], dtype=torch.float64)
+    pw = torch.tensor([1.0, 2.0, 3.0, 0.5], dtype=torch.float64)
+    got = weighted_bce_with_logits(z, y, w_pos=pw, reduction=reduction)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(z, y, pos_weight=pw,
+                                                               reduction=reduction)
+    assert got.shape == ref.shape
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+    alpha = [0.25, 0.5, 0.75, 0.1]
+    out = sigmoid_focal_loss(z, y, alpha=alpha, reduction=reduction)
+    p = torch.sigmoid(z)
+    ce = torch.nn.functional.binary_cross_entropy_with_logits(z, y, reduction="none")
+    a = torch.tensor(alpha, dtype=torch.float64)
+    loss = (a * y + (1 - a) * (1 - y)) * ce * ((1 - (p * y + (1 - p) * (1 - y))) ** 2)
+    want = {"none": loss, "mean": loss.mean(), "sum": loss.sum()}[reduction]
+    assert out.shape == want.shape
+    torch.testing.assert_close(out, want, rtol=1e-10, atol=1e-12)

@@ -553,7 +553,9 @@ def test_ros_rus_containers_and_errors():
     Y = random_labels(rng, 100, 4)
     X = pd.DataFrame({"a": np.arange(100), "b": list("xy" * 50)}, index=np.arange(100) + 7)
     X_res, Y_res = R.mlros(X, pd.DataFrame(Y, columns=list("pqrs")), random_state=0)
-    assert list(X_res.columns) == ["a", "b"] and X_res.index.equals(pd.RangeIndex(len(X_res)))
+    assert list(X_res.columns) == ["a", "b"]
+    # the input rows keep their index labels, the clones get fresh ones after the largest
+    assert X_res.index.equals(pd.RangeIndex(7, 7 + len(X_res)))
     assert list(Y_res.columns) == list("pqrs")
     X_res, _ = R.mlrus(sp.csr_matrix(np.eye(100)), Y, random_state=0)
     assert sp.issparse(X_res)
@@ -1004,3 +1006,110 @@ def test_fork_child_after_parent_call(monkeypatch, threads):
     with mp.get_context("fork").Pool(2) as pool:
         result = pool.map_async(_fork_probe, range(2))
         assert result.get(timeout=120) == expected
+
+
+# ------------------------------------------------ pandas index and categorical columns
+
+
+def _vote(values, column):
+    """The most frequent value (ties: the smallest where the column's values compare, else
+    the first seen down the column)."""
+    counts = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    top = max(counts.values())
+    tied = [v for v in counts if counts[v] == top]
+    try:
+        sorted(set(column))
+    except TypeError:
+        return next(v for v in column if v in tied)
+    return min(tied)
+
+
+@pytest.mark.parametrize("index_kind", ["int", "str", "named"])
+def test_resamplers_keep_the_index_and_extend_it(index_kind):
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(21)
+    X, Y = clustered(rng, 120, 3, 4, prevalence=[0.5, 0.3, 0.08, 0.04])
+    if index_kind == "str":
+        index = pd.Index([f"r{i}" for i in range(120)])
+    else:
+        name = "id" if index_kind == "named" else None
+        index = pd.Index(rng.permutation(120) * 3 + 40, name=name)
+    y_index = pd.Index(np.arange(120) + 1000)
+    fx = pd.DataFrame(X, columns=list("abc"), index=index)
+    fy = pd.DataFrame(Y, columns=list("pqrs"), index=y_index)
+    for sampler in (R.MLSMOTE(random_state=0), R.MLROS(random_state=0), R.MLRUS(random_state=0)):
+        x_res, y_res = sampler.fit_resample(fx, fy)
+        n_out = len(x_res)
+        assert len(y_res) == n_out and x_res.index.name == index.name
+        if isinstance(sampler, R.MLRUS):
+            kept = sampler.sample_indices_
+            assert x_res.index.equals(index[kept]) and y_res.index.equals(y_index[kept])
+            np.testing.assert_array_equal(x_res.to_numpy(), X[kept])
+            continue
+        n_new = n_out - 120
+        assert n_new > 0
+        assert x_res.index[:120].equals(index) and y_res.index[:120].equals(y_index)
+        start = index.max() + 1 if index_kind != "str" else 120
+        assert list(x_res.index[120:]) == list(range(start, start + n_new))
+        assert list(y_res.index[120:]) == list(range(1120, 1120 + n_new))
+        assert x_res.index.is_unique and y_res.index.is_unique
+        np.testing.assert_array_equal(x_res.to_numpy()[:120], X)
+        if isinstance(sampler, R.MLROS):  # clones: the rows of the input they copy
+            src = sampler.sample_indices_[120:]
+            np.testing.assert_array_equal(x_res.to_numpy()[120:], X[src])
+            np.testing.assert_array_equal(y_res.to_numpy()[120:], Y[src])
+    # a Series of features too
+    xs, _ = R.mlros(pd.Series(np.arange(120), index=index), fy, random_state=0)
+    assert xs.index[:120].equals(index) and xs.index.is_unique
+
+
+def test_mlsmote_categorical_columns_of_any_type_keep_their_dtype():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(22)
+    X, Y = clustered(rng, 200, 2, 4, prevalence=[0.5, 0.3, 0.08, 0.05])
+    mixed = np.empty(200, dtype=object)
+    mixed[:] = [("u" if i % 3 else 7) if i % 5 else 2.5 for i in range(200)]
+    frame = pd.DataFrame({
+        "x0": X[:, 0],
+        "n": rng.integers(0, 4, 200),                       # integer codes
+        "s": rng.choice(["red", "green", "blue"], 200).astype(object),
+        "c": pd.Categorical(rng.choice(["lo", "mid", "hi"], 200)),
+        "b": rng.random(200) < 0.5,
+        "m": mixed,                                          # values that do not compare
+        "x1": X[:, 1].astype(np.float32),
+        "i": rng.integers(0, 50, 200),                       # numeric, interpolated
+    })
+    cats = ["n", "s", "c", "b", "m"]
+    sampler = R.MLSMOTE(categorical_features=cats, k_neighbors=4, random_state=0)
+    x_res, y_res = sampler.fit_resample(frame, Y)
+    n_new = len(x_res) - 200
+    assert n_new > 0 and list(x_res.columns) == list(frame.columns)
+    for col in cats:
+        assert x_res[col].dtype == frame[col].dtype, col
+        assert x_res[col].iloc[:200].equals(frame[col])
+    for col in ("x0", "x1", "i"):
+        assert x_res[col].dtype.kind == "f"
+    new = x_res.iloc[200:]
+    for t in range(n_new):
+        nb = sampler.neighbors_[t][sampler.neighbors_[t] >= 0]
+        for col in cats:
+            want = _vote(frame[col].iloc[nb].tolist(), frame[col].tolist())
+            assert new[col].iloc[t] == want, (t, col)
+    # the distance reads the numeric columns only: same neighbours as without the others
+    plain = R.MLSMOTE(k_neighbors=4, random_state=0)
+    plain.fit_resample(frame[["x0", "x1", "i"]], Y)
+    np.testing.assert_array_equal(sampler.neighbors_, plain.neighbors_)
+    # an object array: numeric columns become floats, categories keep their values
+    arr = np.empty((200, 2), dtype=object)
+    arr[:, 0], arr[:, 1] = X[:, 0], frame["s"].to_numpy()
+    out, _ = R.mlsmote(arr, Y, categorical_features=[1], random_state=0)
+    assert out.dtype == object and set(out[200:, 1]) <= {"red", "green", "blue"}
+    assert all(isinstance(v, float) for v in out[:, 0])
+    # an integer array with an integer categorical column: floats, the values kept
+    ints = np.column_stack([rng.integers(0, 100, 200), frame["n"].to_numpy()])
+    out, _ = R.mlsmote(ints, Y, categorical_features=[1], random_state=0)
+    assert out.dtype == np.float64 and set(out[200:, 1]) <= {0.0, 1.0, 2.0, 3.0}
+    with pytest.raises(TypeError, match="categorical_features"):
+        R.mlsmote(frame, Y)  # text columns cannot be interpolated

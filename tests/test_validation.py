@@ -119,3 +119,107 @@ def test_fastml_only_errors_say_what_was_wrong():
         fm.best_thresholds(np.array([[0, 2], [1, 0]]), np.zeros((2, 2)))
     with pytest.raises(ValueError, match="finite"):
         fm.best_thresholds(np.array([[0, 1], [1, 0]]), np.array([[0.1, np.nan], [0.2, 0.3]]))
+
+
+def test_tensor_like_inputs_are_arrays_not_pandas_objects(tensor_like):
+    from fastml._validation import host_array, plain_array
+
+    a = np.arange(12.0).reshape(3, 4)
+    t = tensor_like(a)
+    for convert in (as_array, host_array, lambda x: plain_array(x, "x")):
+        out = convert(t)
+        assert out.shape == a.shape and out.dtype == a.dtype
+        assert np.shares_memory(out, a)  # read without a copy
+
+
+def test_big_endian_becomes_native_with_the_same_values():
+    from fastml._validation import host_array
+
+    for dtype in (">f8", ">f4", ">i8", ">u2", ">i4"):
+        a = np.array([[0, 1], [1, 0]], dtype=dtype)
+        out = host_array(a)
+        assert out.dtype.isnative and out.dtype == a.dtype.newbyteorder("=")
+        np.testing.assert_array_equal(out, a)
+    s = np.array([0.25, 1e300, -3.5], dtype=">f8")
+    assert finite_scores(as_array(s)).dtype == np.float64
+
+
+def test_one_conversion_for_nullable_frames():
+    from fastml._validation import host_array, plain_array
+
+    frame = pd.DataFrame({"a": pd.array([1, 0], dtype="Int64"),
+                          "b": pd.array([True, False], dtype="boolean"),
+                          "c": pd.array([0.5, 1.5], dtype="Float64")})
+    out = plain_array(frame, "Y")
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, [[1, 1, 0.5], [0, 0, 1.5]])
+    assert plain_array(frame["a"], "y").dtype == np.int64
+    assert plain_array(frame["b"], "y").dtype == np.bool_
+    with pytest.raises(Unsupported):  # drop-ins leave them to their reference
+        host_array(frame)
+    with pytest.raises(ValueError, match="missing values"):
+        plain_array(pd.DataFrame({"a": pd.array([1, None], dtype="Int64")}), "Y")
+    with pytest.raises(TypeError, match="None"):
+        plain_array(None, "Y")
+    with pytest.raises(ValueError, match="could not be converted"):
+        plain_array([[0, 1], [1]], "Y")
+    with pytest.raises(TypeError, match="could not be converted"):
+        plain_array([[0, 1], [1]], "Y", error=TypeError)
+
+
+def test_warnings_point_at_the_caller():
+    import fastml.losses as fl
+    import fastml.metrics as fm
+    from fastml.split import MultilabelStratifiedKFold
+
+    y = np.array([[0, 1], [0, 1], [0, 0], [0, 1]])
+    p = np.array([[0, 1], [0, 0], [0, 1], [0, 0]])
+    s = np.random.default_rng(0).random((4, 2))
+    calls = [
+        lambda: fm.precision_score(y, p, average=None),
+        lambda: fm.precision_score(y, p, average="samples"),
+        lambda: fm.recall_score(y, p, average="macro"),
+        lambda: fm.f1_score(y, p, average="macro", pos_label=2),
+        lambda: fm.fbeta_score(y, p, beta=2.0, average=None),
+        lambda: fm.precision_recall_fscore_support(y, p),
+        lambda: fm.roc_auc_score(y, s, average=None),
+        lambda: fm.roc_auc_score(y, s, average="macro"),
+        lambda: fm.roc_auc_score(y[:, 0], s[:, 0]),
+        lambda: fl.label_weights(y),
+        lambda: fl.AveragePrecisionMetric(name="ap"),
+        lambda: list(MultilabelStratifiedKFold(n_splits=2).split(s, y, groups=[0, 0, 1, 1])),
+        lambda: list(MultilabelStratifiedKFold(n_splits=4).split(s, y)),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            call()
+        assert rec, calls.index(call)
+        for r in rec:
+            assert r.filename == __file__, (str(r.message), r.filename, r.lineno)
+
+
+def test_find_stack_level_counts_fastml_frames_only():
+    from fastml._validation import find_stack_level
+
+    assert find_stack_level() == 1  # called from here: this frame is the caller's
+
+
+def test_array_interface_only_objects_are_read_without_a_copy():
+    from fastml._validation import host_array
+
+    a = np.arange(6, dtype=np.int64).reshape(2, 3) % 2
+
+    class Exporter:
+        dtype = "exporter.int64"  # not a NumPy dtype, and an index method: not pandas
+
+        def index(self):
+            raise AssertionError
+
+        @property
+        def __array_interface__(self):
+            return a.__array_interface__
+
+    out = host_array(Exporter())
+    assert np.shares_memory(out, a)
+    np.testing.assert_array_equal(as_array(Exporter()), a)

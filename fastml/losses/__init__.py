@@ -20,6 +20,7 @@ _EXPORTS = {
     "XGBoostObjective": "_boosting",
     "LightGBMObjective": "_boosting",
     "AveragePrecisionMetric": "_boosting",
+    "SigmoidClassifier": "_sklearn",
 }
 
 __all__ = sorted(_EXPORTS)

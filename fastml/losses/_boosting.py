@@ -7,6 +7,7 @@ native training functions and the scikit-learn wrappers.
 
 from __future__ import annotations
 
+import sys
 import warnings
 from typing import Literal
 
@@ -14,6 +15,7 @@ import numpy as np
 
 from fastml._backend import is_cupy
 from fastml._gpu import namespace, to_device
+from fastml._validation import find_stack_level
 from fastml.losses._core import (
     _as_labels,
     _focal_loss,
@@ -121,6 +123,34 @@ class _Loss:
         return f"{type(self).__name__}({', '.join(args)})"
 
 
+def _matching(y: np.ndarray, z: np.ndarray, y_name: str, z_name: str) -> np.ndarray:
+    """``y`` reshaped to ``z``'s shape, or a ValueError naming both shapes."""
+    if y.size != z.size:
+        raise ValueError(
+            f"{y_name} of shape {y.shape} do not match the {z_name} of shape {z.shape}: "
+            f"one label per prediction is needed"
+        )
+    return y.reshape(z.shape)
+
+
+def _n_rows(data) -> int | None:
+    """Rows of a LightGBM Dataset or XGBoost DMatrix (None when it does not say)."""
+    for method in ("num_data", "num_row"):
+        f = getattr(data, method, None)
+        if callable(f):
+            try:
+                return int(f())
+            except Exception:  # a Dataset not constructed yet
+                return None
+    return None
+
+
+def _called_by_lightgbm() -> bool:
+    """Whether the caller of the caller is LightGBM's code (its scikit-learn wrapper)."""
+    frame = sys._getframe(2)
+    return str(frame.f_globals.get("__name__", "")).split(".", 1)[0] == "lightgbm"
+
+
 def _weights_or_none(w):
     if w is None:
         return None
@@ -198,7 +228,7 @@ class XGBoostObjective(_Loss):
             y = to_device(namespace(predt), labels).reshape(z.shape)
         else:
             z = _to_numpy(predt, "predt")
-            y = _to_numpy(labels, "labels").reshape(z.shape)
+            y = _matching(_to_numpy(labels, "labels"), z, "labels", "predt")
         return self.grad_hess(y, z, weight)
 
 
@@ -271,7 +301,7 @@ class LightGBMObjective(_Loss):
         flat_class_major = z.ndim == 1 and y.ndim == 2 and z.size == y.size
         if flat_class_major:  # LightGBM < 4 passes (n * K,) in class-major order
             z = z.reshape(y.shape[1], y.shape[0]).T
-        grad, hess = self.grad_hess(y.reshape(z.shape), z, weight, self.label)
+        grad, hess = self.grad_hess(_matching(y, z, "labels", "preds"), z, weight, self.label)
         if flat_class_major:
             return grad.T.reshape(-1), hess.T.reshape(-1)
         return grad, hess
@@ -300,7 +330,11 @@ class AveragePrecisionMetric:
       ``metric.__name__``).
     - ``lgb.train(..., feval=metric)``: called as ``metric(preds, dataset)``, returns
       ``(name, value, True)`` (``True``: higher is better). For the ``num_class``
-      multi-label form pass ``y`` (the validation labels, (n, K)).
+      multi-label form pass ``y``, the label matrices (n, K) of the data sets evaluated.
+    - ``LGBMClassifier().fit(..., eval_metric=metric)``: called by LightGBM's scikit-learn
+      wrapper as ``metric(y_true, y_pred, weight)``, returns ``(name, value, True)`` as
+      that wrapper requires. (LightGBM takes a callable ``eval_metric`` in ``fit`` only: its
+      constructor passes keyword arguments on to the booster, which refuses a callable.)
 
     Scores may be margins or probabilities (average precision only depends on their
     order). The data set's weights, if any, weight the samples.
@@ -308,8 +342,15 @@ class AveragePrecisionMetric:
     Parameters
     ----------
     average : {"macro", "micro", "weighted", "samples"}, default="macro"
-    y : array-like of shape (n, K), default=None
-        Labels to use instead of the data set's (LightGBM ``num_class`` form).
+    y : array-like of shape (n, K), dict or list of them, default=None
+        Labels to use instead of the data set's (LightGBM ``num_class`` form, whose
+        ``Dataset`` holds a dummy 1-D label). LightGBM evaluates every data set of
+        ``valid_sets``, the training set too when it is listed, so give the labels of each:
+        a dict keyed by the data set objects, ``{dtrain: Y_train, dvalid: Y_valid}``, or a
+        list ``[Y_train, Y_valid]`` (each data set then takes the matrix with its number
+        of rows; a dict is needed when two different matrices have the same number of
+        rows). One matrix serves the data sets with its number of rows. A data set without
+        labels here gets a ValueError naming the shapes.
     name : str, default=None
         Name shown in the training log; default ``"aucpr_<average>"``.
 
@@ -349,10 +390,10 @@ class AveragePrecisionMetric:
                 "xgb.train(..., maximize=True)), so XGBClassifier would keep the round with "
                 "the lowest average precision",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=find_stack_level(),
             )
         self.average = average
-        self.y = None if y is None else _as_labels(y)
+        self.y = _label_sets(y)
         self.__name__ = name or f"aucpr_{average}"
 
     def _value(self, labels, scores, weight) -> float:
@@ -364,16 +405,73 @@ class AveragePrecisionMetric:
             s = s.reshape(y.shape[1], y.shape[0]).T
         return float(
             average_precision_score(
-                y.reshape(s.shape), s, average=self.average, sample_weight=weight
+                _matching(y, s, "labels", "scores"), s, average=self.average,
+                sample_weight=weight,
             )
         )
 
+    def _labels_for(self, data, preds):
+        """The labels of the data set ``data`` being evaluated (see ``y``)."""
+        y = self.y
+        if y is None:
+            return data.get_label()
+        if isinstance(y, dict):
+            for key, labels in y.items():
+                if key is data:
+                    return labels
+            raise ValueError(
+                f"AveragePrecisionMetric(y=...) has labels for {len(y)} data sets, not for "
+                "the one being evaluated: key y by every data set evaluated (LightGBM "
+                "evaluates each one in valid_sets, the training set too when listed)"
+            )
+        candidates = y if isinstance(y, list) else [y]
+        n = _n_rows(data)
+        z = np.asarray(preds)
+        if n is None:
+            n = z.shape[0] if z.ndim == 2 else None
+        found = [
+            c for c in candidates
+            if (c.shape[0] == n if n is not None else c.size == z.size)
+        ]
+        if not found:
+            shapes = ", ".join(str(c.shape) for c in candidates)
+            rows = f"{n} rows" if n is not None else f"predictions of shape {z.shape}"
+            raise ValueError(
+                f"AveragePrecisionMetric(y=...) holds labels of shape {shapes}, but the data "
+                f"set being evaluated has {rows} (LightGBM evaluates every data set in "
+                "valid_sets, the training set too when listed): pass the labels of each, "
+                "y={dtrain: Y_train, dvalid: Y_valid} or y=[Y_train, Y_valid]"
+            )
+        if any(f is not found[0] and not np.array_equal(f, found[0]) for f in found[1:]):
+            raise ValueError(
+                f"AveragePrecisionMetric(y=[...]) has {len(found)} different label matrices "
+                f"with {n} rows: key them by data set, y={{dtrain: Y_train, dvalid: Y_valid}}"
+            )
+        return found[0]
+
     def __call__(self, a, b, sample_weight=None):
         if hasattr(b, "get_label"):  # native training: (predt, data set)
-            labels = self.y if self.y is not None else b.get_label()
+            labels = self._labels_for(b, a)
             value = self._value(labels, a, _weights_or_none(b.get_weight()))
             if _is_lightgbm(b):
                 return self.__name__, value, True
             return self.__name__, value
-        # scikit-learn wrapper: (y_true, y_score, sample_weight=None)
-        return self._value(self.y if self.y is not None else a, b, _weights_or_none(sample_weight))
+        # scikit-learn wrappers: (y_true, y_score, sample_weight=None) from XGBoost, and
+        # (y_true, y_pred, weight) from LightGBM's, which wants (name, value, higher_better)
+        labels = self.y if isinstance(self.y, np.ndarray) else a
+        value = self._value(labels, b, _weights_or_none(sample_weight))
+        if _called_by_lightgbm():
+            return self.__name__, value, True
+        return value
+
+
+def _label_sets(y):
+    """``y`` of :class:`AveragePrecisionMetric`: None, one label matrix, a dict of them
+    keyed by data set, or a list of them (a nested list of numbers is one matrix)."""
+    if y is None:
+        return None
+    if isinstance(y, dict):
+        return {key: _as_labels(labels) for key, labels in y.items()}
+    if isinstance(y, (list, tuple)) and y and all(np.ndim(m) == 2 for m in y):
+        return [_as_labels(m) for m in y]
+    return _as_labels(y)

@@ -13,6 +13,7 @@ from typing import Literal
 import numpy as np
 
 from fastml._backend import is_cupy, is_dask, kernels
+from fastml._validation import find_stack_level, plain_array
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -24,18 +25,21 @@ _METHODS = ("frequency", "balanced", "pos_weight")
 
 
 def _to_numpy(x, what: str) -> np.ndarray:
-    """``x`` as a NumPy array: lists, arrays, pandas objects, CPU torch tensors (no copy)."""
-    if x is None:
-        raise TypeError(f"{what} is None")
+    """``x`` as a NumPy array by fastml's shared conversion (:func:`plain_array`): lists,
+    arrays, pandas objects (nullable ``Int64`` / ``boolean`` ... without missing values
+    too), CPU torch tensors and other objects NumPy reads without a copy. Big-endian
+    numbers become native ones."""
     if is_cupy(x):
         raise TypeError(f"{what}: CuPy arrays are not supported yet; pass a NumPy array")
     if type(x).__module__.split(".", 1)[0] == "torch":
         if x.device.type != "cpu":
             raise TypeError(f"{what}: only CPU torch tensors are supported (got {x.device})")
-        return x.detach().numpy()
+        x = x.detach()  # the NumPy losses never differentiate: a view without the graph
     try:
-        return np.asarray(x)
-    except (TypeError, ValueError) as exc:  # ragged lists and the like
+        return plain_array(x, what, error=TypeError)
+    except TypeError as exc:
+        if x is None:
+            raise
         raise TypeError(f"{what} must be array-like of numbers: {exc}") from exc
 
 
@@ -89,6 +93,23 @@ def _per_label(value, n_labels: int, what: str, *, allow_negative: bool = False)
     if not allow_negative and np.any(a < 0):
         raise ValueError(f"{what} must be >= 0")
     return a
+
+
+def _label_axis_shape(shape: tuple, *per_label) -> tuple:
+    """The shape under which the torch losses hand a tensor to the kernels.
+
+    In torch the last axis holds the labels: ``pos_weight`` (and fastml's per-label
+    ``w_neg`` and ``alpha``) broadcast against it. A 1-D tensor of K logits given a
+    per-label parameter of K values is therefore one row of K labels, ``(1, K)``; any other
+    shape is kept (a 1-D tensor with scalar parameters is K independent entries either
+    way, and the kernels read the last axis of a 2-D or wider tensor as the labels).
+    """
+    if len(shape) != 1 or shape[0] == 1:
+        return tuple(shape)
+    for value in per_label:
+        if value is not None and np.ndim(value) == 1 and np.shape(value)[0] == shape[0]:
+            return (1, shape[0])
+    return tuple(shape)
 
 
 @dataclass
@@ -320,7 +341,9 @@ def label_weights(
         if one_class == "raise":
             raise ValueError(message)
         warnings.warn(
-            f"{message}; they get neutral weights (no reweighting)", UserWarning, stacklevel=2
+            f"{message}; they get neutral weights (no reweighting)",
+            UserWarning,
+            stacklevel=find_stack_level(),
         )
     p = np.where(degenerate, 0.5, pos)
     q = np.where(degenerate, 0.5, neg)

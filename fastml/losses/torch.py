@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import torch
 
-from fastml.losses._core import _focal_loss, _weighted_bce
+from fastml.losses._core import _focal_loss, _label_axis_shape, _weighted_bce
 
 __all__ = ["weighted_bce_with_logits", "sigmoid_focal_loss", "WeightedBCEWithLogitsLoss",
            "FocalLoss"]
@@ -40,6 +40,18 @@ def _check(logits: torch.Tensor, target: torch.Tensor) -> None:
         raise TypeError(f"fastml's torch losses run on CPU tensors, got {logits.device}")
     if logits.dtype not in (torch.float32, torch.float64):
         raise TypeError(f"logits must be float32 or float64, got {logits.dtype}")
+
+
+def _apply(logits, target, run, reduction, *per_label):
+    """Run the fused loss on ``logits`` seen with the labels on the last axis: a 1-D tensor
+    with per-label parameters of its length is one row of labels (as torch broadcasts
+    ``pos_weight``); a ``reduction="none"`` result comes back in the input's shape."""
+    shape = tuple(logits.shape)
+    seen = _label_axis_shape(shape, *per_label)
+    if seen == shape:
+        return _FusedLoss.apply(logits, target, run, reduction)
+    out = _FusedLoss.apply(logits.reshape(seen), target.reshape(seen), run, reduction)
+    return out.reshape(shape) if reduction == "none" else out
 
 
 class _FusedLoss(torch.autograd.Function):
@@ -104,7 +116,7 @@ def weighted_bce_with_logits(
     def run(y, z, red, need_grad, scale):
         return _weighted_bce(y, z, wp, wn, red, sw, True, need_grad, False, scale)
 
-    return _FusedLoss.apply(logits, target, run, reduction)
+    return _apply(logits, target, run, reduction, wp, wn)
 
 
 def sigmoid_focal_loss(
@@ -138,7 +150,7 @@ def sigmoid_focal_loss(
             y, z, a, gamma, red, "exact", 1e-6, None, True, need_grad, False, scale
         )
 
-    return _FusedLoss.apply(inputs, targets, run, reduction)
+    return _apply(inputs, targets, run, reduction, a)
 
 
 class WeightedBCEWithLogitsLoss(torch.nn.Module):

@@ -30,7 +30,9 @@ from fastml._validation import (
     Unsupported,
     as_array,
     binary_indicator,
+    find_stack_level,
     is_option,
+    plain_array,
     reference_fallback,
     require,
     sample_weights,
@@ -133,8 +135,9 @@ def _weights(sample_weight, n_samples: int, *, allow_narrow_float: bool) -> np.n
 
 
 def _signed_int(sample_weight) -> bool:
-    dtype = getattr(sample_weight, "dtype", None)  # a Dask or CuPy array's, without a copy
-    return (dtype if dtype is not None else np.asarray(sample_weight).dtype).kind == "i"
+    if is_dask(sample_weight) or is_cupy(sample_weight):  # their dtype, without a copy
+        return sample_weight.dtype.kind == "i"
+    return as_array(sample_weight).dtype.kind == "i"
 
 
 def _host(x):
@@ -309,7 +312,7 @@ _MODIFIERS = {"precision": "predicted", "recall": "true", "f-score": "true nor p
 
 def _maybe_warn(metric, undefined, warn, warn_for, average, result_size) -> None:
     if undefined and warn and metric in warn_for:
-        warn_undefined(_undefined_message(metric, _MODIFIERS[metric], average, result_size), 6)
+        warn_undefined(_undefined_message(metric, _MODIFIERS[metric], average, result_size))
 
 
 def _samples_average(stats: np.ndarray, zero_value: float, weight_total, n: int) -> float:
@@ -352,7 +355,7 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
             f"(got {average!r}). You may use labels=[pos_label] to specify a single positive "
             "class.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=find_stack_level(),
         )
     weighted = counter.weighted
     xp = counter.xp
@@ -542,7 +545,7 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     w = None
     if sample_weight is not None:
         try:
-            w = np.asarray(sample_weight, dtype=np.float64)
+            w = plain_array(sample_weight, "sample_weight").astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise ValueError("sample_weight must be an array of numbers.") from exc
         if w.shape != (n_samples,):
