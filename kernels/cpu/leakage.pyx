@@ -45,9 +45,13 @@ branch-free pass that loads each row's home tag word and keeps only rows with a 
 or a full home group (most absent IDs end here, at a few nanoseconds each), then the full
 search for those rows. The first pass is C compiled three times (AVX-512, AVX2, baseline
 x86-64; the package itself is built for the baseline) and the build the CPU supports is
-picked at run time: vectorised, it runs about twice as fast as the baseline scalar loop. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, ``mask[row]``;
-``stop_first`` ends the work soon after the first hit (checked before each block and each
-64 rows).
+picked at run time: vectorised, it runs about twice as fast as the baseline scalar loop. In
+tables larger than a cache (``_PREFETCH_MIN_TAG_BYTES``) a lookup is a cache miss, so both
+passes request the memory of rows further on (the first pass: the next 64 rows' tag words;
+the full search: the home groups of the candidates 8 words of 64 rows on) and the misses
+overlap; hints only, they change no result. A hit sets ``hit[slot]``, ``found[0]`` and,
+when asked, ``mask[row]``; ``stop_first`` ends the work soon after the first hit (checked
+before each block and each 64 rows).
 
 Parallel work: blocks of ``_BLOCK_ROWS`` rows (and the partitions of the build) are grouped
 into tasks by the sizes only and run by the parallel driver; inputs under ``_SERIAL_ROWS``
