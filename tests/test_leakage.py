@@ -811,9 +811,7 @@ def test_instruction_set_builds_agree(monkeypatch):
 
 
 def _leakage_kernels():
-    from fastml._dispatch import kernels
-
-    K = kernels("leakage")
+    K = L.kernels("leakage")  # the CPU kernels, as fastml.leakage looks them up
     if not hasattr(K, "_PREFETCH_MIN_TAG_BYTES"):
         pytest.skip("no compiled leakage kernels")
     return K
