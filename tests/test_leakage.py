@@ -803,3 +803,70 @@ def test_arrow_tables_get_a_clear_type_error():
     assert has_leakage(t1["pid"], t2.column("pid"))
     assert leakage(t1, t2, "pid")
     assert bool(leakage_report(train=t1, test=t2, id_col="pid"))
+
+
+# ------------------------------------------------------------- prefetching lookups
+
+
+def _leakage_kernels():
+    K = L.kernels("leakage")  # the CPU kernels, as fastml.leakage looks them up
+    if not hasattr(K, "_PREFETCH_MIN_TAG_BYTES"):
+        pytest.skip("no compiled leakage kernels")
+    return K
+
+
+def test_prefetching_lookups_agree(hashing, monkeypatch):
+    # lookups in tables larger than a cache request their memory ahead (first pass and full
+    # search, probe and build-side read-back); forced here on small inputs, with every
+    # hashing of the fixture (one that sends all values to one group, 16 partitions, 3 bits)
+    K = _leakage_kernels()
+    monkeypatch.setattr(K, "_PREFETCH_MIN_TAG_BYTES", 0)
+    rng = np.random.default_rng(31)
+    ints = rng.integers(-(2**62), 2**62, 700)
+    check(ints, np.concatenate([rng.integers(-(2**62), 2**62, 300), ints[::7]]))
+    check(np.repeat(ints[:90], 3), ints[50:400])  # repeated IDs, 1 mod 64 lengths
+    check(np.arange(1000, dtype=np.int64), np.arange(990, 1065, dtype=np.uint64))
+    words = [f"id{v:05d}" for v in rng.integers(0, 3000, 600)]
+    check(np.array(words), np.array(words[::5] + ["x", "id99999"]))  # fixed-width records
+    objs = np.array(words, dtype=object)
+    objs[::11] = None
+    check(objs, np.array(words[100:300] + [None, ""], dtype=object))  # variable bytes
+
+
+@pytest.mark.parametrize("collide", [False, True])
+def test_prefetching_lookups_larger(collide, monkeypatch, threads):
+    # above the serial threshold: several parallel blocks, rows that stop mid-block, and
+    # (collide) a hash keeping 3 bits per field, so that most rows are candidates
+    K = _leakage_kernels()
+    monkeypatch.setattr(K, "_PREFETCH_MIN_TAG_BYTES", 0)
+    monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
+    monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+    if collide:
+        monkeypatch.setattr(L, "_partition_bits", lambda n: 4)
+        monkeypatch.setattr(L, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
+    rng = np.random.default_rng(32)
+    n = 3_000 if collide else 200_003
+    a = rng.integers(-(2**62), 2**62, n)
+    b = np.concatenate([rng.integers(-(2**62), 2**62, n // 2), rng.choice(a, n // 20)])
+    rng.shuffle(b)
+    for k in (1, 2):
+        threads(k)
+        np.testing.assert_array_equal(shared_ids(a, b), np.intersect1d(a, b))
+        np.testing.assert_array_equal(overlap_mask(a, b), np.isin(a, b))
+        np.testing.assert_array_equal(overlap_mask(b, a), np.isin(b, a))
+        assert has_leakage(a, b)
+        assert not has_leakage(a, b[~np.isin(b, a)])
+
+
+def test_prefetching_lookups_at_scale():
+    # a table large enough to prefetch with the default threshold (2M build-side rows)
+    K = _leakage_kernels()
+    rng = np.random.default_rng(33)
+    small = rng.integers(-(2**62), 2**62, 2_000_000)
+    big = np.concatenate([rng.integers(-(2**62), 2**62, 3_000_000), small[::50]])
+    rng.shuffle(big)
+    table = K.build(0, L._src(0, words=small.view(np.uint64)), L._E_U8,
+                    L._partition_bits(small.size), np.uint64(L._hash_mask))
+    assert K._prefetching(table)
+    np.testing.assert_array_equal(overlap_mask(big, small), np.isin(big, small))
+    np.testing.assert_array_equal(overlap_mask(small, big), np.isin(small, big))

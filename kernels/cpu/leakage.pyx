@@ -45,9 +45,13 @@ branch-free pass that loads each row's home tag word and keeps only rows with a 
 or a full home group (most absent IDs end here, at a few nanoseconds each), then the full
 search for those rows. The first pass is C compiled three times (AVX-512, AVX2, baseline
 x86-64; the package itself is built for the baseline) and the build the CPU supports is
-picked at run time: vectorised, it runs about twice as fast as the baseline scalar loop. A hit sets ``hit[slot]``, ``found[0]`` and, when asked, ``mask[row]``;
-``stop_first`` ends the work soon after the first hit (checked before each block and each
-64 rows).
+picked at run time: vectorised, it runs about twice as fast as the baseline scalar loop. In
+tables larger than a cache (``_PREFETCH_MIN_TAG_BYTES``) a lookup is a cache miss, so both
+passes request the memory of rows further on (the first pass: the next 64 rows' tag words;
+the full search: the home groups of the candidates 8 words of 64 rows on) and the misses
+overlap; hints only, they change no result. A hit sets ``hit[slot]``, ``found[0]`` and,
+when asked, ``mask[row]``; ``stop_first`` ends the work soon after the first hit (checked
+before each block and each 64 rows).
 
 Parallel work: blocks of ``_BLOCK_ROWS`` rows (and the partitions of the build) are grouped
 into tasks by the sizes only and run by the parallel driver; inputs under ``_SERIAL_ROWS``
@@ -135,6 +139,14 @@ cdef extern from *:
     #endif
         return w;
     }
+    /* Hints: bring the cache line of p in, to read (prefetch) or to write (prefetchw). */
+    #if defined(__GNUC__)
+    static inline void fastml_prefetch(const void* p) { __builtin_prefetch(p, 0, 3); }
+    static inline void fastml_prefetchw(const void* p) { __builtin_prefetch(p, 1, 3); }
+    #else
+    static inline void fastml_prefetch(const void* p) { (void)p; }
+    static inline void fastml_prefetchw(const void* p) { (void)p; }
+    #endif
     /* A flag other threads may set while this one runs. */
     static inline unsigned char fastml_flag(const unsigned char* p) {
         return *(const volatile unsigned char*)p;
@@ -161,12 +173,20 @@ cdef extern from *:
 
     FASTML_ALWAYS_INLINE void fastml_candidates_body(
             int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-            int64_t m, uint64_t mask, int pbits, uint64_t* bits) {
+            int64_t m, uint64_t mask, int pbits, int prefetch, uint64_t* bits) {
         const int64_t base = gbase[0], n_groups = gbase[1] - base;
         unsigned char flags[64];
         for (int64_t w = 0; w < (m + 63) / 64; w++) {
             const uint64_t* row = vals + 64 * w;
             const int count = (int)(m - 64 * w < 64 ? m - 64 * w : 64);
+            if (prefetch) {  /* the tag words of the next 64 rows: their misses overlap */
+                const int64_t lo = 64 * (w + 1), hi = lo + 64 < m ? lo + 64 : m;
+                for (int64_t k = lo; k < hi; k++) {
+                    uint64_t h = fastml_hash(kind, vals[k], mask);
+                    int64_t q = fastml_partition(h, pbits), b = gbase[q];
+                    fastml_prefetch(tags + b + fastml_group(h, gbase[q + 1] - b));
+                }
+            }
             if (pbits > 0) {
                 const int shift = 64 - pbits;
                 for (int k = 0; k < count; k++) {
@@ -205,8 +225,8 @@ cdef extern from *:
 
     static void fastml_candidates_base(
             int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-            int64_t m, uint64_t mask, int pbits, uint64_t* bits) {
-        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, bits);
+            int64_t m, uint64_t mask, int pbits, int prefetch, uint64_t* bits) {
+        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
     }
 
     #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
@@ -214,14 +234,14 @@ cdef extern from *:
     __attribute__((target("avx2,bmi,bmi2")))
     static void fastml_candidates_avx2(
             int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-            int64_t m, uint64_t mask, int pbits, uint64_t* bits) {
-        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, bits);
+            int64_t m, uint64_t mask, int pbits, int prefetch, uint64_t* bits) {
+        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
     }
     __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,avx2,bmi,bmi2")))
     static void fastml_candidates_avx512(
             int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-            int64_t m, uint64_t mask, int pbits, uint64_t* bits) {
-        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, bits);
+            int64_t m, uint64_t mask, int pbits, int prefetch, uint64_t* bits) {
+        fastml_candidates_body(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
     }
     /* The level in use: 2: AVX-512 (F, DQ, VL, BW), 1: AVX2 + BMI2, 0: neither; at most
        fastml_simd_cap (a test hook). */
@@ -245,19 +265,19 @@ cdef extern from *:
 
     static void fastml_candidates(
             int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-            int64_t m, uint64_t mask, int pbits, uint64_t* bits) {
+            int64_t m, uint64_t mask, int pbits, int prefetch, uint64_t* bits) {
     #ifdef FASTML_X86_CLONES
         int level = fastml_simd_level();
         if (level == 2) {
-            fastml_candidates_avx512(kind, gbase, tags, vals, m, mask, pbits, bits);
+            fastml_candidates_avx512(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
             return;
         }
         if (level == 1) {
-            fastml_candidates_avx2(kind, gbase, tags, vals, m, mask, pbits, bits);
+            fastml_candidates_avx2(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
             return;
         }
     #endif
-        fastml_candidates_base(kind, gbase, tags, vals, m, mask, pbits, bits);
+        fastml_candidates_base(kind, gbase, tags, vals, m, mask, pbits, prefetch, bits);
     }
     """
     uint64_t _mix "fastml_mix"(uint64_t x) noexcept nogil
@@ -271,9 +291,11 @@ cdef extern from *:
     int _ctz "fastml_ctz64"(uint64_t x) noexcept nogil
     uint64_t _load64le "fastml_load64le"(const uint8_t* p) noexcept nogil
     uint8_t _flag "fastml_flag"(const uint8_t* p) noexcept nogil
+    void _prefetch "fastml_prefetch"(const void* p) noexcept nogil
+    void _prefetchw "fastml_prefetchw"(const void* p) noexcept nogil
     void _candidates_c "fastml_candidates"(
         int kind, const int64_t* gbase, const uint64_t* tags, const uint64_t* vals,
-        Py_ssize_t m, uint64_t hash_mask, int pbits, uint64_t* bits) noexcept nogil
+        Py_ssize_t m, uint64_t hash_mask, int pbits, int prefetch, uint64_t* bits) noexcept nogil
     int _simd_level "fastml_simd_level"() noexcept nogil
     int _simd_cap "fastml_simd_cap"
 
@@ -296,6 +318,7 @@ _BLOCK_ROWS = 1 << 14  # rows per block
 _SERIAL_ROWS = 1 << 16  # below this many rows the work stays on the calling thread
 _MAX_TASKS = 64  # blocks (or partitions) are grouped into at most this many tasks
 cdef Py_ssize_t BLOCK_ROWS = _BLOCK_ROWS
+_PREFETCH_MIN_TAG_BYTES = 1 << 22  # tables with more tag bytes: lookups prefetch (see _run)
 
 
 # ------------------------------------------------------------------------ sources, tables
@@ -432,7 +455,8 @@ cdef void _histogram(int kind, const uint64_t* vals, Py_ssize_t m, const uint8_t
 cdef void _scatter(int kind, const uint64_t* vals, Py_ssize_t m, const uint8_t* excl,
                    Py_ssize_t lo, uint64_t hash_mask, int pbits, int64_t* offs,
                    uint64_t* out_vals, uint32_t* out_rows) noexcept nogil:
-    """Write value and row of each row to its partition's next position (``offs``)."""
+    """Write value and row of each row to its partition's next position (``offs``); rows
+    only when ``out_rows`` is not NULL (``WORD`` tables keep no rows)."""
     cdef Py_ssize_t r, p, pos
     cdef uint64_t v
     for r in range(m):
@@ -443,7 +467,8 @@ cdef void _scatter(int kind, const uint64_t* vals, Py_ssize_t m, const uint8_t* 
         pos = offs[p]
         offs[p] = pos + 1
         out_vals[pos] = v
-        out_rows[pos] = <uint32_t>(lo + r)
+        if out_rows != NULL:
+            out_rows[pos] = <uint32_t>(lo + r)
 
 
 cdef void _insert(const Src* s, const uint64_t* pval, const uint32_t* prow, Py_ssize_t lo,
@@ -461,7 +486,7 @@ cdef void _insert(const Src* s, const uint64_t* pval, const uint32_t* prow, Py_s
         h = _hash(kind, v, hash_mask)
         tag = _tag(h)
         g = g0 + _group(h, n_groups)
-        i = prow[k]
+        i = prow[k] if prow != NULL else 0  # rows: FIXED / VAR only
         while True:
             word = t.tags[g]
             m = _matches(word, tag)
@@ -487,10 +512,31 @@ cdef void _insert(const Src* s, const uint64_t* pval, const uint32_t* prow, Py_s
                 g = g0
 
 
+cdef inline void _prefetch_rows(int kind, const Table* t, const uint64_t* vals, uint64_t todo,
+                                Py_ssize_t pos0, uint64_t hash_mask, int pbits,
+                                uint8_t* hit) noexcept nogil:
+    """Cache hints for the home groups of the values ``vals[pos0 + k]``, ``k`` a set bit of
+    ``todo``: their tag word, their values and their hit flags."""
+    cdef Py_ssize_t q, g0, n_groups, g
+    cdef uint64_t h
+    while todo != 0:
+        h = _hash(kind, vals[pos0 + _ctz(todo)], hash_mask)
+        todo &= todo - 1
+        q = _partition(h, pbits)
+        g0 = t.gbase[q]
+        n_groups = t.gbase[q + 1] - g0
+        if n_groups == 0:
+            continue
+        g = g0 + _group(h, n_groups)
+        _prefetch(&t.tags[g])
+        _prefetch(&t.sval[8 * g])
+        _prefetchw(&hit[8 * g])
+
+
 cdef int64_t _run(int mode, const Src* s, const Table* t, const Src* b, const uint64_t* vals,
                   Py_ssize_t m, Py_ssize_t row0, const uint8_t* excl, uint64_t hash_mask,
                   int pbits, uint8_t* mask, uint8_t* hit, uint8_t* found, bint stop_first,
-                  uint64_t* bits) noexcept nogil:
+                  bint prefetch, uint64_t* bits) noexcept nogil:
     """Look up values ``vals[0:m]`` of rows ``row0 ..`` of the probe side ``b``.
 
     ``PROBE``: the first pass (``fastml_candidates``, in C above) sets aside the values that
@@ -498,22 +544,31 @@ cdef int64_t _run(int mode, const Src* s, const Table* t, const Src* b, const ui
     comparison, next groups).
     Returns the number of hits. ``READ``: the values are the build side's own; each finds
     its entry and copies the entry's ``hit`` flag to ``mask``. ``bits`` is scratch space of
-    ``ceil(m / 64)`` words.
+    ``ceil(m / 64)`` words. ``prefetch`` (for tables larger than a cache): the memory a row
+    will read is requested ahead of its lookup (the first pass: the next 64 rows' tag
+    words; the full search: the home groups of the rows ``ahead`` words of 64 rows on), so
+    that the cache misses overlap instead of queueing one after another.
     """
     cdef int kind = s.kind
     cdef Py_ssize_t n_words = (m + 63) // 64, w, pos, j, q, g0, n_groups, g, slot, sl
+    cdef Py_ssize_t ahead = 0 if not prefetch else 8 if mode == M_PROBE else 1
     cdef uint64_t todo, v, h, tag, word, mm
     cdef int64_t hits = 0
     if mode == M_PROBE:
-        _candidates_c(kind, t.gbase, t.tags, vals, m, hash_mask, pbits, bits)
+        _candidates_c(kind, t.gbase, t.tags, vals, m, hash_mask, pbits, prefetch, bits)
     else:
         for w in range(n_words):
             bits[w] = ~(<uint64_t>0)
         if m % 64:
             bits[n_words - 1] = ((<uint64_t>1) << (m % 64)) - 1
+    for w in range(min(ahead, n_words)):
+        _prefetch_rows(kind, t, vals, bits[w], 64 * w, hash_mask, pbits, hit)
     for w in range(n_words):
         if stop_first and _flag(found):
             break
+        if ahead and w + ahead < n_words:
+            _prefetch_rows(kind, t, vals, bits[w + ahead], 64 * (w + ahead), hash_mask, pbits,
+                           hit)
         todo = bits[w]
         while todo != 0:
             pos = 64 * w + _ctz(todo)
@@ -661,7 +716,7 @@ def insert_partitions(int kind, tuple src, const uint64_t[::1] pval, const uint3
 def probe_blocks(int kind, int mode, tuple src_s, tuple table, int pbits, uint64_t hash_mask,
                  tuple src_b, const uint8_t[::1] excl_b, bint stop_first, uint8_t[::1] mask,
                  uint8_t[::1] hit, uint8_t[::1] found, Py_ssize_t rows, int64_t[::1] counts,
-                 Py_ssize_t b0, Py_ssize_t b1):
+                 bint prefetch, Py_ssize_t b0, Py_ssize_t b1):
     """Look rows of ``src_b`` (blocks ``b0:b1`` of ``rows`` rows) up in ``table``, built from
     ``src_s``; ``counts[b]``: the hits of block ``b``.
 
@@ -696,7 +751,7 @@ def probe_blocks(int kind, int mode, tuple src_s, tuple table, int pbits, uint64
                 _values_c(&pb, lo, hi, own)
                 vals = own
             counts[b] = _run(mode, &s, &t, &pb, vals, hi - lo, lo, ex, hash_mask, pbits, mk,
-                             ht, fd, stop_first, bits)
+                             ht, fd, stop_first, prefetch, bits)
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -725,7 +780,7 @@ def build(int kind, tuple src, excl, int pbits, hash_mask):
     np.cumsum(hist.sum(axis=0), out=pstart[1:])
     total = int(pstart[n_part])
     pval = np.empty(total, np.uint64)
-    prow = np.empty(total, np.uint32)
+    prow = np.empty(0 if kind == K_WORD else total, np.uint32)  # WORD tables keep no rows
     _parallel(scatter_blocks, nblk, n, kind, src, excl, pbits, hash_mask, rows, offs, pval,
               prow)
     counts = np.diff(pstart)
@@ -739,6 +794,13 @@ def build(int kind, tuple src, excl, int pbits, hash_mask):
     _parallel(insert_partitions, n_part, total, kind, src, pval, prow, pstart, table,
               hash_mask)
     return table
+
+
+def _prefetching(tuple table):
+    """Whether lookups in ``table`` request their memory ahead: when its tag words take
+    ``_PREFETCH_MIN_TAG_BYTES`` or more (below that they stay in cache, and the hints would
+    only cost the extra hashing)."""
+    return table[1].shape[0] * 8 >= _PREFETCH_MIN_TAG_BYTES
 
 
 def probe(int kind, tuple src_s, tuple table, int pbits, hash_mask, tuple src_b, excl_b,
@@ -755,7 +817,7 @@ def probe(int kind, tuple src_s, tuple table, int pbits, hash_mask, tuple src_b,
     nblk, rows = _block_rows(n)
     counts = np.zeros(nblk, np.int64)
     _parallel(probe_blocks, nblk, n, kind, PROBE, src_s, table, pbits, hash_mask, src_b,
-              excl_b, bool(stop_first), mask, hit, found, rows, counts)
+              excl_b, bool(stop_first), mask, hit, found, rows, counts, _prefetching(table))
     return int(counts.sum())
 
 
@@ -768,7 +830,7 @@ def build_mask(int kind, tuple src_s, tuple table, int pbits, hash_mask, excl, h
     counts = np.zeros(nblk, np.int64)
     found = np.zeros(1, np.uint8)
     _parallel(probe_blocks, nblk, n, kind, READ, src_s, table, pbits, hash_mask, src_s, excl,
-              False, mask, hit, found, rows, counts)
+              False, mask, hit, found, rows, counts, _prefetching(table))
 
 
 def hit_slots(hit):
