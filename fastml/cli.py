@@ -495,7 +495,7 @@ def _run_leakage(args) -> int:
     def column(name, ids):
         label = f"{paths[name]}: column {args.id_col!r}"
         try:
-            return L._as_column(ids, label)
+            return L.id_column(ids, label)
         except (TypeError, ValueError) as exc:
             message = str(exc)
             raise BadInput(message if message.startswith(label) else f"{label}: {message}"
@@ -522,7 +522,7 @@ def _run_leakage(args) -> int:
         print(f"fastml leakage: note: the ID columns hold different kinds of values ({kinds}); "
               "numbers never equal text, so those pairs cannot share IDs (--as-string reads "
               "every ID as text)", file=sys.stderr)
-    report = L._report_from_columns(columns)
+    report = L.report_from_columns(columns)
     if args.json:
         out = report.to_dict(max_ids=args.max_ids)
         out["id_col"] = args.id_col

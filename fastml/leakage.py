@@ -1262,3 +1262,8 @@ def _report_from_columns(columns: dict[str, _Column]) -> LeakageReport:
         ))
     info = {name: {"rows": c.n_rows, "missing": c.n_missing} for name, c in columns.items()}
     return LeakageReport(info, pairs)
+
+
+# Internal-public names (not in ``__all__``), for fastml's own modules such as ``fastml.cli``:
+id_column = _as_column  # an ID column in the kernels' form (raises TypeError / ValueError)
+report_from_columns = _report_from_columns  # a LeakageReport from prepared ID columns

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fastml.resample import _counts, _irlbl_from_counts, _label_matrix
+from fastml.resample import irlbl_from_counts, label_counts, label_matrix
 
 __all__ = ["plot_irlbl", "plot_label_balance", "plot_label_frequency"]
 
@@ -98,10 +98,10 @@ def plot_label_frequency(
     [3.0, 1.0]
     """
     _pyplot()  # fail early without matplotlib
-    lab = _label_matrix(Y)
+    lab = label_matrix(Y)
     n, n_labels = lab.y.shape
     names = _names(lab, label_names, n_labels)
-    values = _counts(lab.y).astype(np.float64)
+    values = label_counts(lab.y).astype(np.float64)
     if normalize:
         values = values / n
     order = np.argsort(-values, kind="stable") if sort else np.arange(n_labels)
@@ -153,10 +153,10 @@ def plot_label_balance(Y, weights="frequency", label_names=None, *, axes=None):
     [0.5, 0.5]
     """
     _pyplot()
-    lab = _label_matrix(Y)
+    lab = label_matrix(Y)
     n, n_labels = lab.y.shape
     names = _names(lab, label_names, n_labels)
-    pos = _counts(lab.y).astype(np.float64)
+    pos = label_counts(lab.y).astype(np.float64)
     neg = n - pos
     if isinstance(weights, str):
         try:
@@ -237,12 +237,12 @@ def plot_irlbl(Y_before, Y_after=None, label_names=None, *, log: bool = False, a
     ([1.0, 4.0], [1.0, 1.5])
     """
     _pyplot()
-    before = _label_matrix(Y_before, "Y_before")
+    before = label_matrix(Y_before, "Y_before")
     n_labels = before.y.shape[1]
     names = _names(before, label_names, n_labels)
     series = [("before", before, _BEFORE)]
     if Y_after is not None:
-        after = _label_matrix(Y_after, "Y_after")
+        after = label_matrix(Y_after, "Y_after")
         if after.y.shape[1] != n_labels:
             raise ValueError(
                 f"Y_after has {after.y.shape[1]} labels but Y_before has {n_labels}"
@@ -252,7 +252,7 @@ def plot_irlbl(Y_before, Y_after=None, label_names=None, *, log: bool = False, a
     x = np.arange(n_labels)
     width = 0.8 / len(series)
     for i, (name, lab, color) in enumerate(series):
-        ir = _irlbl_from_counts(_counts(lab.y))
+        ir = irlbl_from_counts(label_counts(lab.y))
         offset = (i - (len(series) - 1) / 2) * width
         ax.bar(x + offset, ir, width=width, color=color, label=f"IRLbl {name}")
         ax.axhline(

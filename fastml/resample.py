@@ -1276,3 +1276,9 @@ class MLRUS(_Sampler):
 
 MLROS.__doc__ = MLROS.__doc__.replace("    {params}\n", _ROS_PARAMS)
 MLRUS.__doc__ = MLRUS.__doc__.replace("    {params}\n", _RUS_PARAMS)
+
+
+# Internal-public names (not in ``__all__``), for fastml's own modules such as ``fastml.plot``:
+label_matrix = _label_matrix  # validated 0/1 label matrix (uint8) with its names
+label_counts = _counts  # positives per label
+irlbl_from_counts = _irlbl_from_counts  # IRLbl per label from the counts

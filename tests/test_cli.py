@@ -333,7 +333,7 @@ def test_errors_exit_2_one_line(tmp_path, capsys, monkeypatch):
     def boom(columns):
         raise RuntimeError("kernel exploded\nsecond line")
 
-    monkeypatch.setattr(L, "_report_from_columns", boom)
+    monkeypatch.setattr(L, "report_from_columns", boom)
     err, data = run_error(capsys, "leakage", a, b, "--id-col", "key", "--json")
     assert "RuntimeError: kernel exploded second line" in err
 
