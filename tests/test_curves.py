@@ -1058,3 +1058,20 @@ def test_big_endian_scores_are_numbers(fast_only):
     )
     np.testing.assert_array_equal(best_thresholds(y, big).thresholds,
                                   best_thresholds(y, s).thresholds)
+
+
+def test_curve_warnings_point_at_the_caller():
+    y = np.array([[0, 1], [0, 1], [0, 0]])
+    s = np.array([[0.1, 0.9], [0.2, 0.3], [0.4, 0.5]])
+    calls = [
+        lambda: average_precision_score(y, s),
+        lambda: average_precision_score(y, s, average="samples"),
+        lambda: batch_average_precision_score(y, s[None]),
+        lambda: roc_auc_score(y, s, average=None),
+    ]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        assert caught, call
+        assert all(w.filename == __file__ for w in caught), [w.filename for w in caught]

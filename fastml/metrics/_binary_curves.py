@@ -10,14 +10,13 @@ anything else is handed to scikit-learn.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
 from fastml._validation import (
     as_array,
     reference_fallback,
     require,
+    warn,
     warn_undefined,
 )
 
@@ -103,10 +102,7 @@ def precision_recall_curve(
     precision = np.zeros_like(tps)
     np.divide(tps, ps, out=precision, where=ps != 0)
     if tps[-1] == 0:
-        warnings.warn(
-            "No positive class found in y_true, recall is set to one for all thresholds.",
-            UserWarning, stacklevel=3,
-        )
+        warn("No positive class found in y_true, recall is set to one for all thresholds.")
         recall = np.full(tps.shape, 1.0)
     else:
         recall = tps / tps[-1]
@@ -139,14 +135,14 @@ def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_inter
     thresholds = np.concatenate([[np.inf], thresholds.astype(np.float64)])
     if fps[-1] <= 0:
         warn_undefined(
-            "No negative samples in y_true, false positive value should be meaningless", 3
+            "No negative samples in y_true, false positive value should be meaningless"
         )
         fpr = np.full(fps.shape, np.nan)
     else:
         fpr = fps / fps[-1]
     if tps[-1] <= 0:
         warn_undefined(
-            "No positive samples in y_true, true positive value should be meaningless", 3
+            "No positive samples in y_true, true positive value should be meaningless"
         )
         tpr = np.full(tps.shape, np.nan)
     else:

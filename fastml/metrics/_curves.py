@@ -6,7 +6,6 @@ in one parallel kernel call (``fastml.kernels.cpu.metrics_curves``) from one sor
 
 from __future__ import annotations
 
-import warnings
 from numbers import Real
 from typing import NamedTuple
 
@@ -26,6 +25,7 @@ from fastml._validation import (
     sample_weights,
     scored_targets,
     unit_weights,
+    warn,
     warn_undefined,
 )
 from fastml.kernels.cpu.metrics_curves import (
@@ -250,7 +250,7 @@ def _warn_no_positive(stats: np.ndarray, once: bool) -> None:
 
     n_missing = int(np.count_nonzero(stats[..., POS_W] == 0))
     for _ in range(min(n_missing, 1) if once else n_missing):
-        warnings.warn(_NO_POSITIVE, UserWarning, stacklevel=4)
+        warn(_NO_POSITIVE)
 
 
 @reference_fallback("average_precision_score")
@@ -310,7 +310,7 @@ def average_precision_score(
     if average == "samples":
         value, n_bad = p.samples("ap")
         if n_bad:
-            warnings.warn(_NO_POSITIVE, UserWarning, stacklevel=3)
+            warn(_NO_POSITIVE)
         return value
     stats = p.stats(flat=False)
     support = stats[:, POS_W]
@@ -337,7 +337,7 @@ def _auc_from_stats(stats: np.ndarray, weighted: bool, once: bool = False) -> np
         require(not np.any(weightless & ~one_class))
     n_undefined = int(np.count_nonzero(one_class))
     for _ in range(min(n_undefined, 1) if once else n_undefined):
-        warn_undefined(_ONE_CLASS, stacklevel=4)
+        warn_undefined(_ONE_CLASS)
     auc = stats[..., AUC].copy()
     auc[one_class] = np.nan
     return auc
@@ -411,7 +411,7 @@ def roc_auc_score(
     if average == "samples":
         value, n_bad = p.samples("auc", fpr_cut)
         if n_bad:
-            warn_undefined(_ONE_CLASS, stacklevel=3)
+            warn_undefined(_ONE_CLASS)
         return value
     stats = p.stats(flat=False, max_fpr=fpr_cut)
     support = stats[:, POS_W]
