@@ -1082,7 +1082,7 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
     if is_dask(X) or is_dask(Y):  # labels were gathered; features never are
         from fastml._dask import like, take_rows
 
-        x_out = take_rows(X, index) if is_dask(X) else _take_rows(X, index, n_new)
+        x_out = take_rows(X, index, n_new) if is_dask(X) else _take_rows(X, index, n_new)
         return x_out, like(y_out, Y), index, ir, mir, chosen
     return _take_rows(X, index, n_new), y_out, index, ir, mir, chosen
 

@@ -43,11 +43,16 @@ def test_random_resamplers_apply_lazily(sampler):
     assert isinstance(got_x, da.Array) and isinstance(got_y, da.Array)
     np.testing.assert_array_equal(got_x.compute(), want_x)
     np.testing.assert_array_equal(got_y.compute(), want_y)
-    want_f, _ = sampler.fit_resample(frame, Y)
-    got_f, _ = sampler.fit_resample(dd.from_pandas(frame, npartitions=3), Y)
-    assert isinstance(got_f, dd.DataFrame)
-    pd.testing.assert_frame_equal(got_f.compute().reset_index(drop=True),
-                                  want_f.reset_index(drop=True))
+    for index in (None, np.arange(10, 10 + len(X)) * 3, [f"r{i}" for i in range(len(X))]):
+        if index is not None:
+            frame.index = index
+        want_f, _ = sampler.fit_resample(frame, Y)
+        got_f, _ = sampler.fit_resample(dd.from_pandas(frame, npartitions=3, sort=False), Y)
+        assert isinstance(got_f, dd.DataFrame)
+        got_c = got_f.compute()
+        # index labels too (Dask may store string labels in its own string dtype)
+        pd.testing.assert_frame_equal(got_c, want_f, check_index_type=False)
+        assert list(got_c.index) == list(want_f.index)
 
 
 @pytest.mark.parametrize("strategy", ["ranking", "union"])

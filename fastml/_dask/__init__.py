@@ -61,10 +61,14 @@ def n_rows(x) -> int:
     return sum(_partition_lengths(x))
 
 
-def take_rows(a, rows: np.ndarray):
+def take_rows(a, rows: np.ndarray, n_new: int = 0):
     """Rows at positions ``rows`` (any order, repeats allowed) of the Dask collection ``a``,
     lazily. A Dask array is indexed; a Dask DataFrame / Series gets one output partition per
-    run of about a partition's length, each built from the input partitions it draws on."""
+    run of about a partition's length, each built from the input partitions it draws on.
+
+    The last ``n_new`` rows are new rows (clones): in a DataFrame / Series they get fresh
+    index labels after the input's (``max + 1, ...`` for an integer index, positions
+    ``n, n + 1, ...`` otherwise), as the in-memory resamplers give them."""
     rows = np.asarray(rows, dtype=np.int64)
     if hasattr(a, "chunks"):  # Dask array
         if any(c != c for c in a.chunks[0]):
@@ -77,6 +81,15 @@ def take_rows(a, rows: np.ndarray):
     bounds = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     sources = a.to_delayed()
     per_part = max(1, int(np.ceil(bounds[-1] / max(1, len(lengths)))))
+    first_new = rows.shape[0] - n_new
+    start = 0
+    if n_new:
+        import pandas as pd
+
+        index = a._meta.index
+        integer = pd.api.types.is_integer_dtype(index.dtype) and not isinstance(
+            index, pd.MultiIndex)
+        start = int(a.index.max().compute()) + 1 if integer and bounds[-1] else int(bounds[-1])
     outputs = []
     for lo in range(0, max(1, rows.shape[0]), per_part):
         chunk = rows[lo:lo + per_part]
@@ -86,19 +99,30 @@ def take_rows(a, rows: np.ndarray):
         pieces = [(sources[s], chunk[src == s] - bounds[s]) for s in used]
         inverse = np.empty_like(order)
         inverse[order] = np.arange(order.shape[0])
+        hi = lo + chunk.shape[0]
+        fresh = None
+        if n_new and hi > first_new:
+            k = max(0, first_new - lo)  # rows of this chunk that keep their labels
+            fresh = (k, start + (lo + k - first_new))
         outputs.append(dask.delayed(_assemble)(
-            [p for p, _ in pieces], [loc for _, loc in pieces], inverse, a._meta))
+            [p for p, _ in pieces], [loc for _, loc in pieces], inverse, a._meta, fresh))
     return dd.from_delayed(outputs, meta=a._meta, verify_meta=False)
 
 
-def _assemble(parts, locals_, inverse, meta):
+def _assemble(parts, locals_, inverse, meta, fresh=None):
     import pandas as pd
 
     pieces = [p.iloc[loc] for p, loc in zip(parts, locals_, strict=True)]
     if not pieces:
         return meta
     joined = pd.concat(pieces) if len(pieces) > 1 else pieces[0]
-    return joined.iloc[inverse]
+    out = joined.iloc[inverse]
+    if fresh is not None:
+        keep, first = fresh
+        labels = out.index[:keep].append(pd.RangeIndex(first, first + len(out) - keep))
+        labels.name = out.index.name
+        out = out.set_axis(labels)
+    return out
 
 
 def like(result, original):
