@@ -18,7 +18,7 @@ HERE = Path(__file__).parent
 def _compile_args():
     if sys.platform == "win32":
         return ["/O2"]
-    args = ["-O3"]
+    args = ["-O3", "-g0"]  # no debug symbols: a smaller wheel, a faster build
     arch = os.environ.get("FASTML_BUILD_ARCH", "").strip()
     if arch:
         args.append(f"-march={arch}")

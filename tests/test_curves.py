@@ -1,5 +1,6 @@
 """fastml.metrics score-curve metrics against scikit-learn (the reference) and plain versions."""
 
+import tempfile
 import warnings
 
 import numpy as np
@@ -814,7 +815,8 @@ def test_no_jit_compiler_is_loaded():
         "best_thresholds(y, s)\n"
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
     )
-    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120,
+                   cwd=tempfile.gettempdir())  # the installed fastml, not the checkout
 
 
 def _kernel():

@@ -6,6 +6,7 @@ when numba-cuda or its compiler libraries (NVVM / NVRTC wheels) are absent."""
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -42,7 +43,7 @@ _SCRIPT = textwrap.dedent("""
 def test_every_kernel_compiles_for_sm90():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
     run = subprocess.run([sys.executable, "-c", _SCRIPT], env=env, capture_output=True,
-                         text=True, timeout=600)
+                         text=True, timeout=600, cwd=tempfile.gettempdir())
     assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout.strip().splitlines()[-1]
     if out.startswith("SKIP"):
@@ -69,6 +70,6 @@ def test_cpu_calls_never_load_the_gpu_backend():
         print(loaded)
     """)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300)
+                         timeout=300, cwd=tempfile.gettempdir())
     assert run.returncode == 0, run.stderr[-3000:]
     assert run.stdout.strip().splitlines()[-1] == "[]"

@@ -2,6 +2,7 @@
 reference, torch / torchvision's formulas, and XGBoost / LightGBM training runs."""
 
 import doctest
+import tempfile
 import warnings
 
 import numpy as np
@@ -537,7 +538,8 @@ def test_simd_level_from_environment():
     for cap in ("baseline", "avx2"):
         env = {**os.environ, "FASTML_SIMD": cap}
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                             text=True, check=True).stdout.split()
+                             text=True, check=True,
+                             cwd=tempfile.gettempdir()).stdout.split()
         expected = cap if cap in kernels.simd_levels() else "baseline"
         assert out[0] == expected
         assert float(out[1]) == pytest.approx(weighted_bce([[1, 0]], [[2.0, -1.0]]), rel=1e-15)
