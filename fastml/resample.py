@@ -699,6 +699,25 @@ def _categorical_mask(categorical_features, X, d: int) -> np.ndarray:
     return mask
 
 
+def _plain_features(X, n: int, categorical_features) -> np.ndarray | None:
+    """``X`` itself when MLSMOTE can use it as it is: a C-contiguous float32 / float64
+    ndarray in native byte order with ``n`` rows, some columns and no categorical one.
+    Its values are not checked here (the caller checks them while copying them into the
+    output). None otherwise (then :func:`_feature_matrix` validates and converts)."""
+    if (
+        type(X) is np.ndarray
+        and categorical_features is None
+        and X.ndim == 2
+        and X.shape[0] == n
+        and X.shape[1] > 0
+        and X.dtype in (np.float32, np.float64)
+        and X.dtype.isnative
+        and X.flags.c_contiguous
+    ):
+        return X
+    return None
+
+
 @dataclass
 class _Synthesis:
     x: object
@@ -735,15 +754,22 @@ def _mlsmote(
         max_samples = _positive_int(max_samples, "max_samples", minimum=0)
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
-    feats = _feature_matrix(X, n, categorical_features)
-    x = feats.x
+    plain = _plain_features(X, n, categorical_features)
+    if plain is None:
+        feats = _feature_matrix(X, n, categorical_features)
+        x = feats.x
+        cat = feats.categorical
+        numeric = np.flatnonzero(~cat)
+        categorical = np.flatnonzero(cat)
+        if numeric.size == 0:
+            raise ValueError("MLSMOTE needs at least one numeric (non-categorical) feature.")
+        rng = random_generator(random_state)
+    else:  # checked for NaN / infinity while copied into the output, below
+        feats = None
+        x = plain
+        numeric = np.arange(x.shape[1], dtype=np.int64)
+        categorical = np.empty(0, np.int64)
     d = x.shape[1]
-    cat = feats.categorical
-    numeric = np.flatnonzero(~cat)
-    categorical = np.flatnonzero(cat)
-    if numeric.size == 0:
-        raise ValueError("MLSMOTE needs at least one numeric (non-categorical) feature.")
-    rng = random_generator(random_state)
     kern = _k()
 
     if counts is None:
@@ -769,7 +795,12 @@ def _mlsmote(
 
     out_dtype = np.float32 if x.dtype == np.float32 else np.float64
     out_x = np.empty((n + n_syn, d), out_dtype)
-    out_x[:n] = x
+    if feats is not None:
+        out_x[:n] = x
+    else:  # one pass: the input rows are copied and checked
+        if not kern.copy_finite(x, out_x):
+            raise ValueError("X contains NaN or infinity.")
+        rng = random_generator(random_state)
     out_y = np.empty((n + n_syn, lab.y.shape[1]), np.uint8)
     out_y[:n] = lab.y
     width = max(k, 1)
@@ -777,8 +808,10 @@ def _mlsmote(
         seeds = chosen = labels = np.empty(0, np.int64)
         nbrs = np.empty((0, width), np.int64)
     else:
-        pts = x[bag_rows] if categorical.size == 0 else x[np.ix_(bag_rows, numeric)]
-        pts = np.ascontiguousarray(pts, dtype=np.float64)
+        if categorical.size == 0:
+            pts = kern.gather(x, bag_rows)
+        else:
+            pts = np.ascontiguousarray(x[np.ix_(bag_rows, numeric)], dtype=np.float64)
         nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads())
         del pts
         # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
@@ -800,7 +833,8 @@ def _mlsmote(
             out_x[n:], out_y[n:],
         )
     return _Synthesis(
-        _synthetic_features(X, feats, out_x, n), _restore_labels(lab, out_y, None, n_syn),
+        out_x if feats is None else _synthetic_features(X, feats, out_x, n),
+        _restore_labels(lab, out_y, None, n_syn),
         ir, mir, minority, seeds, chosen, nbrs, labels,
     )
 

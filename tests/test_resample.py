@@ -1113,3 +1113,61 @@ def test_mlsmote_categorical_columns_of_any_type_keep_their_dtype():
     assert out.dtype == np.float64 and set(out[200:, 1]) <= {0.0, 1.0, 2.0, 3.0}
     with pytest.raises(TypeError, match="categorical_features"):
         R.mlsmote(frame, Y)  # text columns cannot be interpolated
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_finite_and_gather_against_numpy(monkeypatch, threads, dtype):
+    # Large enough for the row blocks on the threads; every non-finite value in any block
+    # (first, middle, last entry) must be seen.
+    monkeypatch.setattr(R, "get_num_threads", lambda: threads)
+    from fastml.kernels import _parallel
+
+    monkeypatch.setattr(_parallel, "_n_threads", threads)
+    rng = np.random.default_rng(5)
+    n, d = (1 << 22) // 7 + 3, 7
+    x = rng.normal(size=(n, d)).astype(dtype)
+    out = np.full((n + 5, d), 7.0, dtype)
+    assert kern.copy_finite(x, out)
+    np.testing.assert_array_equal(out[:n], x)
+    assert (out[n:] == 7).all()
+    tiny = np.finfo(dtype).smallest_subnormal
+    x[1, 2], x[2, 3] = np.finfo(dtype).max, tiny  # finite extremes pass
+    assert kern.copy_finite(x, out)
+    for value in (np.nan, np.inf, -np.inf):
+        for at in (0, n * d // 2, n * d - 1):
+            bad = x.copy()
+            bad.reshape(-1)[at] = value
+            assert not kern.copy_finite(bad, out)
+    small = x[:50]
+    assert kern.copy_finite(small, out)
+    small = small.copy()
+    small[49, 6] = np.nan
+    assert not kern.copy_finite(small, out)
+    rows = rng.integers(0, n, size=200_000)
+    got = kern.gather(x, rows)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, x[rows].astype(np.float64))
+    np.testing.assert_array_equal(kern.gather(x, rows[:9]), x[rows[:9]].astype(np.float64))
+    assert kern.gather(x, rows[:0]).shape == (0, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlsmote_plain_array_refuses_nan_and_infinity_anywhere(dtype):
+    rng = np.random.default_rng(8)
+    X, Y = clustered(rng, 400, 5, 4)
+    X = X.astype(dtype)
+    want = R.mlsmote(np.asfortranarray(X), Y, random_state=3)  # the converting path
+    got = R.mlsmote(X, Y, random_state=3)  # used as it is
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    for value in (np.nan, np.inf, -np.inf):
+        for i, j in ((0, 0), (199, 2), (399, 4)):
+            bad = X.copy()
+            bad[i, j] = value
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                R.mlsmote(bad, Y, random_state=3)
+    # no minority bag at all: the input rows are still checked
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        R.mlsmote(bad, np.ones((400, 2), int))

@@ -169,6 +169,8 @@ PARALLEL_ENTRIES = 1 << 22
 PARALLEL_WORK = 1 << 26
 #: Synthetic rows per block of the parallel synthesis pass.
 _SYN_ROWS = 4096
+#: Entries per block of the parallel row copies.
+_COPY_ENTRIES = 1 << 18
 
 RANKING, UNION, INTERSECTION = 0, 1, 2
 
@@ -843,6 +845,97 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
         else:
             map_tasks(run, order.shape[0], n_threads)
     return nbr, dist, count
+
+
+# ------------------------------------------------------------------------- row copies
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Copy n doubles / floats and tell whether every one is finite (all exponent bits set
+       means inf or NaN); integer tests, so the compiler vectorises the loop. */
+    static int fastml_copy_finite_d(const double *src, double *dst, Py_ssize_t n) {
+        uint64_t bad = 0, b;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            memcpy(&b, src + i, sizeof b);
+            bad |= ((b >> 52) & 0x7ffu) == 0x7ffu;
+            dst[i] = src[i];
+        }
+        return bad == 0;
+    }
+    static int fastml_copy_finite_f(const float *src, float *dst, Py_ssize_t n) {
+        uint32_t bad = 0, b;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            memcpy(&b, src + i, sizeof b);
+            bad |= ((b >> 23) & 0xffu) == 0xffu;
+            dst[i] = src[i];
+        }
+        return bad == 0;
+    }
+    """
+    int copy_finite_d "fastml_copy_finite_d"(const double* src, double* dst,
+                                             Py_ssize_t n) noexcept nogil
+    int copy_finite_f "fastml_copy_finite_f"(const float* src, float* dst,
+                                             Py_ssize_t n) noexcept nogil
+
+
+def copy_finite_block(const floating[:, ::1] src, floating[:, ::1] dst, Py_ssize_t lo,
+                      Py_ssize_t hi):
+    """Copy rows ``[lo, hi)`` of ``src`` into ``dst``; return whether they are all finite."""
+    cdef Py_ssize_t d = src.shape[1]
+    cdef int ok = 1
+    if hi <= lo or d == 0:
+        return True
+    with nogil:
+        if floating is double:
+            ok = copy_finite_d(&src[lo, 0], &dst[lo, 0], (hi - lo) * d)
+        else:
+            ok = copy_finite_f(&src[lo, 0], &dst[lo, 0], (hi - lo) * d)
+    return ok != 0
+
+
+def copy_finite(src, dst):
+    """Copy the (n, d) float32 / float64 ``src`` into the first n rows of ``dst`` (same
+    dtype, C-contiguous) in one pass; return whether every value is finite (the copy is
+    then complete; otherwise it may be partial). Large copies run as row blocks."""
+    cdef Py_ssize_t n = src.shape[0], d = src.shape[1]
+    if n * d < PARALLEL_ENTRIES:
+        return copy_finite_block(src, dst, 0, n)
+    n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
+    parts = map_tasks(
+        lambda b: copy_finite_block(src, dst, b * size, min(n, (b + 1) * size)), n_blocks
+    )
+    return all(parts)
+
+
+def gather_block(const floating[:, ::1] x, const int64_t[::1] rows, double[:, ::1] out,
+                 Py_ssize_t lo, Py_ssize_t hi):
+    """``out[t] = x[rows[t]]`` (as float64) for ``t`` in ``[lo, hi)``."""
+    cdef Py_ssize_t d = x.shape[1], t, f
+    cdef const floating* src
+    with nogil:
+        for t in range(lo, hi):
+            src = &x[rows[t], 0]
+            for f in range(d):
+                out[t, f] = <double>src[f]
+
+
+def gather(x, rows):
+    """The rows ``rows`` of the float32 / float64 C-contiguous ``x`` as a new C-contiguous
+    float64 array (``x[rows]`` in float64), large gathers in row blocks."""
+    rows = np.ascontiguousarray(rows, np.int64)
+    cdef Py_ssize_t n = rows.shape[0], d = x.shape[1]
+    out = np.empty((n, d), np.float64)
+    if n == 0 or d == 0:
+        return out
+    if n * d < PARALLEL_ENTRIES:
+        gather_block(x, rows, out, 0, n)
+        return out
+    n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
+    map_tasks(lambda b: gather_block(x, rows, out, b * size, min(n, (b + 1) * size)),
+              n_blocks)
+    return out
 
 
 # ------------------------------------------------------------------------------ synthesis
