@@ -293,6 +293,7 @@ def test_determinism_and_threads(monkeypatch):
     assert not np.array_equal(e[0], g[0])
     # the parallel twins give the same rows
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 0)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
     h = R.mlsmote(X, Y, random_state=3)
     np.testing.assert_array_equal(a[0], h[0])
@@ -976,6 +977,8 @@ def _resample_calls(seed):
 def test_identical_for_any_thread_count(monkeypatch, threads):
     # every pass in blocks / tasks (as large inputs run them), on 1, 2 and 3 threads
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 0)
+    monkeypatch.setattr(kern, "_SYN_ROWS", 7)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
     results = []
     for k in (1, 2, 3):
@@ -986,6 +989,7 @@ def test_identical_for_any_thread_count(monkeypatch, threads):
             np.testing.assert_array_equal(a, b)
     # and the one-block paths give the same
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 1 << 62)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 1 << 62)
     for a, b in zip(results[0], _resample_calls(2), strict=True):
         np.testing.assert_array_equal(a, b)

@@ -167,8 +167,13 @@ PARALLEL_ENTRIES = 1 << 22
 #: Above this many (seed, member, feature) triples the neighbour search runs its bags on
 #: the threads.
 PARALLEL_WORK = 1 << 26
-#: Synthetic rows per block of the parallel synthesis pass.
-_SYN_ROWS = 4096
+#: Synthetic rows per block of the parallel synthesis pass, and the work (rows x (features
+#: + labels x (neighbours + 1))) above which it is shared out: a synthetic row reads two
+#: random rows of the input and a label row per neighbour, so an entry costs several times
+#: one of the measure passes (about 2 ns on one core), and the synthesis pays for the
+#: threads from a lower count.
+_SYN_ROWS = 2048
+PARALLEL_SYN_ENTRIES = 1 << 19
 #: Entries per block of the parallel row copies.
 _COPY_ENTRIES = 1 << 18
 
@@ -1016,7 +1021,7 @@ def synthesize(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy
     per_feature = bool(per_feature)
     n = seeds.shape[0]
     work = n * (x.shape[1] + y.shape[1] * (nbrs.shape[1] + 1))
-    if work < PARALLEL_ENTRIES:
+    if work < PARALLEL_SYN_ENTRIES:
         synthesize_block(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy,
                          per_feature, key, out_x, out_y, 0, n)
         return
