@@ -35,7 +35,7 @@ import numpy as np
 
 from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import _all_finite, plain_array, random_generator
-from fastml.kernels._parallel import get_num_threads
+from fastml.kernels._parallel import blocks, get_num_threads, map_tasks
 
 __all__ = [
     "MLROS",
@@ -129,9 +129,44 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
     else:
         src = np.ascontiguousarray(_kernel_dtype(a))
         y8 = np.empty(a.shape, np.uint8)
-        if not kernels("validation").narrow01(src.reshape(-1), y8.reshape(-1)):
+        if not _narrow01(src.reshape(-1), y8.reshape(-1)):
             raise ValueError(f"{name} must contain only 0 and 1 (or booleans)")
     return _Labels(y8, names, kind, a.dtype, Y)
+
+
+#: Entries per block of the label conversions and copies run on the threads, and the size
+#: from which they are.
+_BLOCK_ENTRIES = 1 << 18
+_PARALLEL_ENTRIES = 1 << 19
+
+
+def _blockwise(fn, n: int, per_row: int = 1) -> list:
+    """``fn(lo, hi)`` over row blocks ``[lo, hi)`` of ``n`` rows (``per_row`` entries each):
+    on the threads for a large input, else one call (``fn`` releases the GIL)."""
+    if n * per_row < _PARALLEL_ENTRIES or get_num_threads() < 2:
+        return [fn(0, n)]
+    count, size = blocks(n, max(1, _BLOCK_ENTRIES // max(per_row, 1)))
+    return map_tasks(lambda b: fn(b * size, min(n, (b + 1) * size)), count)
+
+
+def _narrow01(src: np.ndarray, out: np.ndarray) -> bool:
+    """The 1-D 0/1 ``src`` into the uint8 ``out``; whether every value was 0 or 1."""
+    narrow = kernels("validation").narrow01
+    return all(_blockwise(lambda lo, hi: narrow(src[lo:hi], out[lo:hi]), src.shape[0]))
+
+
+def _stacked_labels(lab: _Labels, syn_y: np.ndarray) -> np.ndarray:
+    """The input labels then the rows ``syn_y`` (uint8), in one array of the output's
+    dtype (uint8 for bool, which :func:`_restore_labels` views as bool; else the input's
+    dtype), written in one pass."""
+    n, n_labels = lab.y.shape
+    dtype = np.uint8 if lab.dtype == np.bool_ else lab.dtype
+    out = np.empty((n + syn_y.shape[0], n_labels), dtype)
+    _blockwise(
+        lambda lo, hi: np.copyto(out[lo:hi], lab.y[lo:hi], casting="unsafe"), n, n_labels
+    )
+    out[n:] = syn_y
+    return out
 
 
 def _kernel_dtype(a: np.ndarray) -> np.ndarray:
@@ -801,8 +836,7 @@ def _mlsmote(
         if not kern.copy_finite(x, out_x):
             raise ValueError("X contains NaN or infinity.")
         rng = random_generator(random_state)
-    out_y = np.empty((n + n_syn, lab.y.shape[1]), np.uint8)
-    out_y[:n] = lab.y
+    syn_y = np.empty((n_syn, lab.y.shape[1]), np.uint8)
     width = max(k, 1)
     if n_syn == 0:
         seeds = chosen = labels = np.empty(0, np.int64)
@@ -830,11 +864,11 @@ def _mlsmote(
         kern.synthesize(
             x, lab.y, seeds, nbrs, m, chosen, numeric, categorical,
             _STRATEGIES.index(label_strategy), gap == "feature", _key(rng),
-            out_x[n:], out_y[n:],
+            out_x[n:], syn_y,
         )
     return _Synthesis(
         out_x if feats is None else _synthetic_features(X, feats, out_x, n),
-        _restore_labels(lab, out_y, None, n_syn),
+        _restore_labels(lab, _stacked_labels(lab, syn_y), None, n_syn),
         ir, mir, minority, seeds, chosen, nbrs, labels,
     )
 

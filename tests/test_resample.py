@@ -796,7 +796,10 @@ def test_scumble_rows_against_formula(n_labels):
     np.testing.assert_allclose(per_label, Y.T @ want, rtol=1e-12, atol=1e-13)
 
 
-def test_bags_against_columns():
+@pytest.mark.parametrize(("n_threads", "tasks"), [(1, False), (1, True), (3, True)])
+def test_bags_against_columns(monkeypatch, threads, n_threads, tasks):
+    threads(n_threads)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 0 if tasks else 1 << 62)
     rng = np.random.default_rng(21)
     Y = (rng.random((500, 6)) < [0.5, 0.1, 0.0, 0.9, 0.02, 1.0]).astype(np.uint8)
     for labels in ([], [2], [0, 1, 2, 3, 4, 5], [5, 1, 1, 4], [3, 0]):
@@ -978,6 +981,9 @@ def test_identical_for_any_thread_count(monkeypatch, threads):
     # every pass in blocks / tasks (as large inputs run them), on 1, 2 and 3 threads
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
     monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_COPY_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 0)
+    monkeypatch.setattr(kern, "_COPY_ENTRIES", 64)
     monkeypatch.setattr(kern, "_SYN_ROWS", 7)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
     results = []
@@ -990,6 +996,8 @@ def test_identical_for_any_thread_count(monkeypatch, threads):
     # and the one-block paths give the same
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 1 << 62)
     monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_COPY_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 1 << 62)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 1 << 62)
     for a, b in zip(results[0], _resample_calls(2), strict=True):
         np.testing.assert_array_equal(a, b)

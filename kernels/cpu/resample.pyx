@@ -174,8 +174,11 @@ PARALLEL_WORK = 1 << 26
 #: threads from a lower count.
 _SYN_ROWS = 2048
 PARALLEL_SYN_ENTRIES = 1 << 19
-#: Entries per block of the parallel row copies.
+#: Entries per block of the parallel row copies, and the size from which they are shared
+#: out; rows x bags from which the bags are found as tasks.
 _COPY_ENTRIES = 1 << 18
+PARALLEL_COPY_ENTRIES = 1 << 19
+PARALLEL_BAG_ENTRIES = 1 << 19
 
 RANKING, UNION, INTERSECTION = 0, 1, 2
 
@@ -323,34 +326,63 @@ def scumble(const uint8_t[:, ::1] y, ir, per_row=False):
 
 
 # ---------------------------------------------------------------------------------- bags
-def bags(const uint8_t[:, ::1] y, labels):
-    """Rows having each label of ``labels``, as CSC ``(ptr, rows)``: the rows of
-    ``labels[b]`` are ``rows[ptr[b]:ptr[b+1]]``, ascending."""
-    cdef const int64_t[::1] lab = np.ascontiguousarray(labels, np.int64)
-    cdef Py_ssize_t n = y.shape[0], n_bags = lab.shape[0], i, b, j
-    cdef int64_t c, k
-    ptr_a = np.zeros(n_bags + 1, np.int64)
-    cdef int64_t[::1] ptr = ptr_a
+def bags_count(const uint8_t[:, ::1] y, const int64_t[::1] lab, int64_t[::1] sizes,
+               Py_ssize_t lo, Py_ssize_t hi):
+    """``sizes[b]``: the rows having label ``lab[b]``, for bags ``[lo, hi)``."""
+    cdef Py_ssize_t n = y.shape[0], i, b, j
+    cdef int64_t c
     with nogil:  # one column at a time
-        for b in range(n_bags):
+        for b in range(lo, hi):
             j = lab[b]
             c = 0
             for i in range(n):
                 c += y[i, j] != 0
-            ptr[b + 1] = ptr[b] + c
+            sizes[b] = c
+
+
+def bags_fill(const uint8_t[:, ::1] y, const int64_t[::1] lab, const int64_t[::1] start,
+              int64_t[::1] rows, Py_ssize_t lo, Py_ssize_t hi):
+    """The rows of bags ``[lo, hi)``: bag ``b`` into ``rows[start[b]:]``, followed by one
+    spare slot that no other bag uses."""
+    cdef Py_ssize_t n = y.shape[0], i, b, j
+    cdef int64_t k
     # Branch-free fill: every row is written at the bag's cursor, which moves on only past
-    # a row having the label; the slot after a bag is the next bag's first (rewritten when
-    # that bag is filled) or the spare slot at the end.
-    out = np.empty(ptr[n_bags] + 1, np.int64)
-    cdef int64_t[::1] rows = out
+    # a row having the label; the rows without it land in the spare slot after the bag.
     with nogil:
-        for b in range(n_bags):
+        for b in range(lo, hi):
             j = lab[b]
-            k = ptr[b]
+            k = start[b]
             for i in range(n):
                 rows[k] = i
                 k += y[i, j] != 0
-    return ptr_a, out[:ptr[n_bags]]
+
+
+def bags(const uint8_t[:, ::1] y, labels):
+    """Rows having each label of ``labels``, as CSC ``(ptr, rows)``: the rows of
+    ``labels[b]`` are ``rows[ptr[b]:ptr[b+1]]``, ascending. Large inputs run their bags
+    as tasks (the result does not depend on the sharing)."""
+    lab_a = np.ascontiguousarray(labels, np.int64)
+    cdef Py_ssize_t n = y.shape[0], n_bags = lab_a.shape[0]
+    sizes = np.zeros(n_bags, np.int64)
+    ptr = np.zeros(n_bags + 1, np.int64)
+    if n_bags == 0:
+        return ptr, np.empty(0, np.int64)
+    parallel = n * n_bags >= PARALLEL_BAG_ENTRIES and n_bags >= 2
+    if parallel:
+        map_tasks(lambda b: bags_count(y, lab_a, sizes, b, b + 1), n_bags)
+    else:
+        bags_count(y, lab_a, sizes, 0, n_bags)
+    np.cumsum(sizes, out=ptr[1:])
+    spare = ptr[1:] + np.arange(n_bags)  # the spare slot after each bag
+    start = spare - sizes
+    padded = np.empty(ptr[n_bags] + n_bags, np.int64)
+    if parallel:
+        map_tasks(lambda b: bags_fill(y, lab_a, start, padded, b, b + 1), n_bags)
+    else:
+        bags_fill(y, lab_a, start, padded, 0, n_bags)
+    keep = np.ones(padded.shape[0], bool)
+    keep[spare] = False
+    return ptr, padded[keep]
 
 
 # ------------------------------------------------------------------------ neighbour search
@@ -905,7 +937,7 @@ def copy_finite(src, dst):
     dtype, C-contiguous) in one pass; return whether every value is finite (the copy is
     then complete; otherwise it may be partial). Large copies run as row blocks."""
     cdef Py_ssize_t n = src.shape[0], d = src.shape[1]
-    if n * d < PARALLEL_ENTRIES:
+    if n * d < PARALLEL_COPY_ENTRIES:
         return copy_finite_block(src, dst, 0, n)
     n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
     parts = map_tasks(
@@ -934,7 +966,7 @@ def gather(x, rows):
     out = np.empty((n, d), np.float64)
     if n == 0 or d == 0:
         return out
-    if n * d < PARALLEL_ENTRIES:
+    if n * d < PARALLEL_COPY_ENTRIES:
         gather_block(x, rows, out, 0, n)
         return out
     n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
