@@ -1183,3 +1183,30 @@ def test_mlsmote_plain_array_refuses_nan_and_infinity_anywhere(dtype):
     # no minority bag at all: the input rows are still checked
     with pytest.raises(ValueError, match="NaN or infinity"):
         R.mlsmote(bad, np.ones((400, 2), int))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_synthesis_contiguous_features_as_indexed(dtype):
+    # all-numeric rows take the contiguous loop; the same columns listed out of order take
+    # the indexed one: same random stream position per (row, feature), same bits
+    rng = np.random.default_rng(13)
+    n, d, L, k = 300, 11, 4, 3
+    x = (rng.normal(size=(n, d)) * 10).astype(dtype)
+    y = (rng.random((n, L)) < 0.4).astype(np.uint8)
+    t = 500
+    seeds = rng.integers(0, n, t)
+    nbrs = rng.integers(0, n, (t, k))
+    m = np.full(t, k, np.int64)
+    chosen = nbrs[np.arange(t), rng.integers(0, k, t)]
+    none = np.empty(0, np.int64)
+    outs = []
+    for numeric in (np.arange(d), rng.permutation(d)):
+        ox, oy = np.empty((t, d), dtype), np.empty((t, L), np.uint8)
+        kern.synthesize(x, y, seeds, nbrs, m, chosen, numeric, none, 0, True, 12345, ox, oy)
+        outs.append(ox)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    key = 12345
+    for r, f in ((0, 0), (7, d - 1), (t - 1, 5)):
+        g = uniform_stream(key, r * d + f)
+        a, b = float(x[seeds[r], f]), float(x[chosen[r], f])
+        assert outs[0][r, f] == dtype(a + g * (b - a))

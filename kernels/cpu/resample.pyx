@@ -80,6 +80,39 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* One synthetic row over all the features, each with its own gap: the loop of
+       synthesize_block, on contiguous features, so the compiler can vectorise the random
+       stream and the interpolation (lane arithmetic is plain IEEE: same bits). */
+    #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void fastml_interp_d(const double *xs, const double *xc, double *out,
+                                Py_ssize_t d, uint64_t key, uint64_t base) {
+        Py_ssize_t f;
+        for (f = 0; f < d; f++) {
+            double g = fastml_uniform(key, base + (uint64_t)f);
+            out[f] = xs[f] + g * (xc[f] - xs[f]);
+        }
+    }
+    #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void fastml_interp_f(const float *xs, const float *xc, float *out,
+                                Py_ssize_t d, uint64_t key, uint64_t base) {
+        Py_ssize_t f;
+        for (f = 0; f < d; f++) {
+            double g = fastml_uniform(key, base + (uint64_t)f), a = (double)xs[f];
+            out[f] = (float)(a + g * ((double)xc[f] - a));
+        }
+    }
+    """
+    void interp_d "fastml_interp_d"(const double* xs, const double* xc, double* out,
+                                    Py_ssize_t d, uint64_t key, uint64_t base) noexcept nogil
+    void interp_f "fastml_interp_f"(const float* xs, const float* xc, float* out,
+                                    Py_ssize_t d, uint64_t key, uint64_t base) noexcept nogil
+
+cdef extern from *:
+    """
     #include <string.h>
     /* The squared distances of a group of 4 seeds to members lo..hi-1: for each member, the
        4 sums run over the features in order, side by side in one 4-lane vector (lane g:
@@ -988,12 +1021,21 @@ def synthesize_block(const floating[:, ::1] x, const uint8_t[:, ::1] y,
     cdef int64_t s, c, m, cnt, best_n
     cdef double xs, g, v, best_v
     cdef bint keep
+    cdef bint all_numeric = numeric.shape[0] == d and d > 0
+    if all_numeric:  # numeric is 0, 1, ..., d - 1
+        for a in range(d):
+            all_numeric = all_numeric and numeric[a] == a
     with nogil:
         for t in range(lo, hi):
             s = seeds[t]
             c = chosen[t]
             m = n_nbrs[t]
-            if per_feature:
+            if per_feature and all_numeric:
+                if floating is double:
+                    interp_d(&x[s, 0], &x[c, 0], &out_x[t, 0], d, key, <uint64_t>(t * d))
+                else:
+                    interp_f(&x[s, 0], &x[c, 0], &out_x[t, 0], d, key, <uint64_t>(t * d))
+            elif per_feature:
                 for a in range(numeric.shape[0]):
                     f = numeric[a]
                     xs = <double>x[s, f]
