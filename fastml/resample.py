@@ -35,7 +35,7 @@ import numpy as np
 
 from fastml._backend import is_cupy, is_dask, kernels
 from fastml._validation import _all_finite, plain_array, random_generator
-from fastml.kernels._parallel import get_num_threads
+from fastml.kernels._parallel import blocks, get_num_threads, map_tasks
 
 __all__ = [
     "MLROS",
@@ -129,9 +129,44 @@ def _label_matrix(Y, name: str = "Y") -> _Labels:
     else:
         src = np.ascontiguousarray(_kernel_dtype(a))
         y8 = np.empty(a.shape, np.uint8)
-        if not kernels("validation").narrow01(src.reshape(-1), y8.reshape(-1)):
+        if not _narrow01(src.reshape(-1), y8.reshape(-1)):
             raise ValueError(f"{name} must contain only 0 and 1 (or booleans)")
     return _Labels(y8, names, kind, a.dtype, Y)
+
+
+#: Entries per block of the label conversions and copies run on the threads, and the size
+#: from which they are.
+_BLOCK_ENTRIES = 1 << 18
+_PARALLEL_ENTRIES = 1 << 19
+
+
+def _blockwise(fn, n: int, per_row: int = 1) -> list:
+    """``fn(lo, hi)`` over row blocks ``[lo, hi)`` of ``n`` rows (``per_row`` entries each):
+    on the threads for a large input, else one call (``fn`` releases the GIL)."""
+    if n * per_row < _PARALLEL_ENTRIES or get_num_threads() < 2:
+        return [fn(0, n)]
+    count, size = blocks(n, max(1, _BLOCK_ENTRIES // max(per_row, 1)))
+    return map_tasks(lambda b: fn(b * size, min(n, (b + 1) * size)), count)
+
+
+def _narrow01(src: np.ndarray, out: np.ndarray) -> bool:
+    """The 1-D 0/1 ``src`` into the uint8 ``out``; whether every value was 0 or 1."""
+    narrow = kernels("validation").narrow01
+    return all(_blockwise(lambda lo, hi: narrow(src[lo:hi], out[lo:hi]), src.shape[0]))
+
+
+def _stacked_labels(lab: _Labels, syn_y: np.ndarray) -> np.ndarray:
+    """The input labels then the rows ``syn_y`` (uint8), in one array of the output's
+    dtype (uint8 for bool, which :func:`_restore_labels` views as bool; else the input's
+    dtype), written in one pass."""
+    n, n_labels = lab.y.shape
+    dtype = np.uint8 if lab.dtype == np.bool_ else lab.dtype
+    out = np.empty((n + syn_y.shape[0], n_labels), dtype)
+    _blockwise(
+        lambda lo, hi: np.copyto(out[lo:hi], lab.y[lo:hi], casting="unsafe"), n, n_labels
+    )
+    out[n:] = syn_y
+    return out
 
 
 def _kernel_dtype(a: np.ndarray) -> np.ndarray:
@@ -699,6 +734,25 @@ def _categorical_mask(categorical_features, X, d: int) -> np.ndarray:
     return mask
 
 
+def _plain_features(X, n: int, categorical_features) -> np.ndarray | None:
+    """``X`` itself when MLSMOTE can use it as it is: a C-contiguous float32 / float64
+    ndarray in native byte order with ``n`` rows, some columns and no categorical one.
+    Its values are not checked here (the caller checks them while copying them into the
+    output). None otherwise (then :func:`_feature_matrix` validates and converts)."""
+    if (
+        type(X) is np.ndarray
+        and categorical_features is None
+        and X.ndim == 2
+        and X.shape[0] == n
+        and X.shape[1] > 0
+        and X.dtype in (np.float32, np.float64)
+        and X.dtype.isnative
+        and X.flags.c_contiguous
+    ):
+        return X
+    return None
+
+
 @dataclass
 class _Synthesis:
     x: object
@@ -735,15 +789,22 @@ def _mlsmote(
         max_samples = _positive_int(max_samples, "max_samples", minimum=0)
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
-    feats = _feature_matrix(X, n, categorical_features)
-    x = feats.x
+    plain = _plain_features(X, n, categorical_features)
+    if plain is None:
+        feats = _feature_matrix(X, n, categorical_features)
+        x = feats.x
+        cat = feats.categorical
+        numeric = np.flatnonzero(~cat)
+        categorical = np.flatnonzero(cat)
+        if numeric.size == 0:
+            raise ValueError("MLSMOTE needs at least one numeric (non-categorical) feature.")
+        rng = random_generator(random_state)
+    else:  # checked for NaN / infinity while copied into the output, below
+        feats = None
+        x = plain
+        numeric = np.arange(x.shape[1], dtype=np.int64)
+        categorical = np.empty(0, np.int64)
     d = x.shape[1]
-    cat = feats.categorical
-    numeric = np.flatnonzero(~cat)
-    categorical = np.flatnonzero(cat)
-    if numeric.size == 0:
-        raise ValueError("MLSMOTE needs at least one numeric (non-categorical) feature.")
-    rng = random_generator(random_state)
     kern = _k()
 
     if counts is None:
@@ -769,16 +830,22 @@ def _mlsmote(
 
     out_dtype = np.float32 if x.dtype == np.float32 else np.float64
     out_x = np.empty((n + n_syn, d), out_dtype)
-    out_x[:n] = x
-    out_y = np.empty((n + n_syn, lab.y.shape[1]), np.uint8)
-    out_y[:n] = lab.y
+    if feats is not None:
+        out_x[:n] = x
+    else:  # one pass: the input rows are copied and checked
+        if not kern.copy_finite(x, out_x):
+            raise ValueError("X contains NaN or infinity.")
+        rng = random_generator(random_state)
+    syn_y = np.empty((n_syn, lab.y.shape[1]), np.uint8)
     width = max(k, 1)
     if n_syn == 0:
         seeds = chosen = labels = np.empty(0, np.int64)
         nbrs = np.empty((0, width), np.int64)
     else:
-        pts = x[bag_rows] if categorical.size == 0 else x[np.ix_(bag_rows, numeric)]
-        pts = np.ascontiguousarray(pts, dtype=np.float64)
+        if categorical.size == 0:
+            pts = kern.gather(x, bag_rows)
+        else:
+            pts = np.ascontiguousarray(x[np.ix_(bag_rows, numeric)], dtype=np.float64)
         nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads())
         del pts
         # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
@@ -797,10 +864,11 @@ def _mlsmote(
         kern.synthesize(
             x, lab.y, seeds, nbrs, m, chosen, numeric, categorical,
             _STRATEGIES.index(label_strategy), gap == "feature", _key(rng),
-            out_x[n:], out_y[n:],
+            out_x[n:], syn_y,
         )
     return _Synthesis(
-        _synthetic_features(X, feats, out_x, n), _restore_labels(lab, out_y, None, n_syn),
+        out_x if feats is None else _synthetic_features(X, feats, out_x, n),
+        _restore_labels(lab, _stacked_labels(lab, syn_y), None, n_syn),
         ir, mir, minority, seeds, chosen, nbrs, labels,
     )
 

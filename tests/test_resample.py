@@ -293,6 +293,7 @@ def test_determinism_and_threads(monkeypatch):
     assert not np.array_equal(e[0], g[0])
     # the parallel twins give the same rows
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 0)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
     h = R.mlsmote(X, Y, random_state=3)
     np.testing.assert_array_equal(a[0], h[0])
@@ -795,7 +796,10 @@ def test_scumble_rows_against_formula(n_labels):
     np.testing.assert_allclose(per_label, Y.T @ want, rtol=1e-12, atol=1e-13)
 
 
-def test_bags_against_columns():
+@pytest.mark.parametrize(("n_threads", "tasks"), [(1, False), (1, True), (3, True)])
+def test_bags_against_columns(monkeypatch, threads, n_threads, tasks):
+    threads(n_threads)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 0 if tasks else 1 << 62)
     rng = np.random.default_rng(21)
     Y = (rng.random((500, 6)) < [0.5, 0.1, 0.0, 0.9, 0.02, 1.0]).astype(np.uint8)
     for labels in ([], [2], [0, 1, 2, 3, 4, 5], [5, 1, 1, 4], [3, 0]):
@@ -976,6 +980,11 @@ def _resample_calls(seed):
 def test_identical_for_any_thread_count(monkeypatch, threads):
     # every pass in blocks / tasks (as large inputs run them), on 1, 2 and 3 threads
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_COPY_ENTRIES", 0)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 0)
+    monkeypatch.setattr(kern, "_COPY_ENTRIES", 64)
+    monkeypatch.setattr(kern, "_SYN_ROWS", 7)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
     results = []
     for k in (1, 2, 3):
@@ -986,6 +995,9 @@ def test_identical_for_any_thread_count(monkeypatch, threads):
             np.testing.assert_array_equal(a, b)
     # and the one-block paths give the same
     monkeypatch.setattr(kern, "PARALLEL_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_SYN_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_COPY_ENTRIES", 1 << 62)
+    monkeypatch.setattr(kern, "PARALLEL_BAG_ENTRIES", 1 << 62)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 1 << 62)
     for a, b in zip(results[0], _resample_calls(2), strict=True):
         np.testing.assert_array_equal(a, b)
@@ -1113,3 +1125,88 @@ def test_mlsmote_categorical_columns_of_any_type_keep_their_dtype():
     assert out.dtype == np.float64 and set(out[200:, 1]) <= {0.0, 1.0, 2.0, 3.0}
     with pytest.raises(TypeError, match="categorical_features"):
         R.mlsmote(frame, Y)  # text columns cannot be interpolated
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_copy_finite_and_gather_against_numpy(monkeypatch, threads, dtype):
+    # Large enough for the row blocks on the threads; every non-finite value in any block
+    # (first, middle, last entry) must be seen.
+    monkeypatch.setattr(R, "get_num_threads", lambda: threads)
+    from fastml.kernels import _parallel
+
+    monkeypatch.setattr(_parallel, "_n_threads", threads)
+    rng = np.random.default_rng(5)
+    n, d = (1 << 22) // 7 + 3, 7
+    x = rng.normal(size=(n, d)).astype(dtype)
+    out = np.full((n + 5, d), 7.0, dtype)
+    assert kern.copy_finite(x, out)
+    np.testing.assert_array_equal(out[:n], x)
+    assert (out[n:] == 7).all()
+    tiny = np.finfo(dtype).smallest_subnormal
+    x[1, 2], x[2, 3] = np.finfo(dtype).max, tiny  # finite extremes pass
+    assert kern.copy_finite(x, out)
+    for value in (np.nan, np.inf, -np.inf):
+        for at in (0, n * d // 2, n * d - 1):
+            bad = x.copy()
+            bad.reshape(-1)[at] = value
+            assert not kern.copy_finite(bad, out)
+    small = x[:50]
+    assert kern.copy_finite(small, out)
+    small = small.copy()
+    small[49, 6] = np.nan
+    assert not kern.copy_finite(small, out)
+    rows = rng.integers(0, n, size=200_000)
+    got = kern.gather(x, rows)
+    assert got.dtype == np.float64 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, x[rows].astype(np.float64))
+    np.testing.assert_array_equal(kern.gather(x, rows[:9]), x[rows[:9]].astype(np.float64))
+    assert kern.gather(x, rows[:0]).shape == (0, d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mlsmote_plain_array_refuses_nan_and_infinity_anywhere(dtype):
+    rng = np.random.default_rng(8)
+    X, Y = clustered(rng, 400, 5, 4)
+    X = X.astype(dtype)
+    want = R.mlsmote(np.asfortranarray(X), Y, random_state=3)  # the converting path
+    got = R.mlsmote(X, Y, random_state=3)  # used as it is
+    for g, w in zip(got, want, strict=True):
+        assert g.dtype == w.dtype
+        np.testing.assert_array_equal(g, w)
+    for value in (np.nan, np.inf, -np.inf):
+        for i, j in ((0, 0), (199, 2), (399, 4)):
+            bad = X.copy()
+            bad[i, j] = value
+            with pytest.raises(ValueError, match="NaN or infinity"):
+                R.mlsmote(bad, Y, random_state=3)
+    # no minority bag at all: the input rows are still checked
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        R.mlsmote(bad, np.ones((400, 2), int))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_synthesis_contiguous_features_as_indexed(dtype):
+    # all-numeric rows take the contiguous loop; the same columns listed out of order take
+    # the indexed one: same random stream position per (row, feature), same bits
+    rng = np.random.default_rng(13)
+    n, d, L, k = 300, 11, 4, 3
+    x = (rng.normal(size=(n, d)) * 10).astype(dtype)
+    y = (rng.random((n, L)) < 0.4).astype(np.uint8)
+    t = 500
+    seeds = rng.integers(0, n, t)
+    nbrs = rng.integers(0, n, (t, k))
+    m = np.full(t, k, np.int64)
+    chosen = nbrs[np.arange(t), rng.integers(0, k, t)]
+    none = np.empty(0, np.int64)
+    outs = []
+    for numeric in (np.arange(d), rng.permutation(d)):
+        ox, oy = np.empty((t, d), dtype), np.empty((t, L), np.uint8)
+        kern.synthesize(x, y, seeds, nbrs, m, chosen, numeric, none, 0, True, 12345, ox, oy)
+        outs.append(ox)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    key = 12345
+    for r, f in ((0, 0), (7, d - 1), (t - 1, 5)):
+        g = uniform_stream(key, r * d + f)
+        a, b = float(x[seeds[r], f]), float(x[chosen[r], f])
+        assert outs[0][r, f] == dtype(a + g * (b - a))

@@ -80,6 +80,39 @@ cdef extern from *:
 
 cdef extern from *:
     """
+    /* One synthetic row over all the features, each with its own gap: the loop of
+       synthesize_block, on contiguous features, so the compiler can vectorise the random
+       stream and the interpolation (lane arithmetic is plain IEEE: same bits). */
+    #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void fastml_interp_d(const double *xs, const double *xc, double *out,
+                                Py_ssize_t d, uint64_t key, uint64_t base) {
+        Py_ssize_t f;
+        for (f = 0; f < d; f++) {
+            double g = fastml_uniform(key, base + (uint64_t)f);
+            out[f] = xs[f] + g * (xc[f] - xs[f]);
+        }
+    }
+    #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
+    __attribute__((target_clones("avx2", "default")))
+    #endif
+    static void fastml_interp_f(const float *xs, const float *xc, float *out,
+                                Py_ssize_t d, uint64_t key, uint64_t base) {
+        Py_ssize_t f;
+        for (f = 0; f < d; f++) {
+            double g = fastml_uniform(key, base + (uint64_t)f), a = (double)xs[f];
+            out[f] = (float)(a + g * ((double)xc[f] - a));
+        }
+    }
+    """
+    void interp_d "fastml_interp_d"(const double* xs, const double* xc, double* out,
+                                    Py_ssize_t d, uint64_t key, uint64_t base) noexcept nogil
+    void interp_f "fastml_interp_f"(const float* xs, const float* xc, float* out,
+                                    Py_ssize_t d, uint64_t key, uint64_t base) noexcept nogil
+
+cdef extern from *:
+    """
     #include <string.h>
     /* The squared distances of a group of 4 seeds to members lo..hi-1: for each member, the
        4 sums run over the features in order, side by side in one 4-lane vector (lane g:
@@ -167,8 +200,18 @@ PARALLEL_ENTRIES = 1 << 22
 #: Above this many (seed, member, feature) triples the neighbour search runs its bags on
 #: the threads.
 PARALLEL_WORK = 1 << 26
-#: Synthetic rows per block of the parallel synthesis pass.
-_SYN_ROWS = 4096
+#: Synthetic rows per block of the parallel synthesis pass, and the work (rows x (features
+#: + labels x (neighbours + 1))) above which it is shared out: a synthetic row reads two
+#: random rows of the input and a label row per neighbour, so an entry costs several times
+#: one of the measure passes (about 2 ns on one core), and the synthesis pays for the
+#: threads from a lower count.
+_SYN_ROWS = 2048
+PARALLEL_SYN_ENTRIES = 1 << 19
+#: Entries per block of the parallel row copies, and the size from which they are shared
+#: out; rows x bags from which the bags are found as tasks.
+_COPY_ENTRIES = 1 << 18
+PARALLEL_COPY_ENTRIES = 1 << 19
+PARALLEL_BAG_ENTRIES = 1 << 19
 
 RANKING, UNION, INTERSECTION = 0, 1, 2
 
@@ -316,34 +359,63 @@ def scumble(const uint8_t[:, ::1] y, ir, per_row=False):
 
 
 # ---------------------------------------------------------------------------------- bags
-def bags(const uint8_t[:, ::1] y, labels):
-    """Rows having each label of ``labels``, as CSC ``(ptr, rows)``: the rows of
-    ``labels[b]`` are ``rows[ptr[b]:ptr[b+1]]``, ascending."""
-    cdef const int64_t[::1] lab = np.ascontiguousarray(labels, np.int64)
-    cdef Py_ssize_t n = y.shape[0], n_bags = lab.shape[0], i, b, j
-    cdef int64_t c, k
-    ptr_a = np.zeros(n_bags + 1, np.int64)
-    cdef int64_t[::1] ptr = ptr_a
+def bags_count(const uint8_t[:, ::1] y, const int64_t[::1] lab, int64_t[::1] sizes,
+               Py_ssize_t lo, Py_ssize_t hi):
+    """``sizes[b]``: the rows having label ``lab[b]``, for bags ``[lo, hi)``."""
+    cdef Py_ssize_t n = y.shape[0], i, b, j
+    cdef int64_t c
     with nogil:  # one column at a time
-        for b in range(n_bags):
+        for b in range(lo, hi):
             j = lab[b]
             c = 0
             for i in range(n):
                 c += y[i, j] != 0
-            ptr[b + 1] = ptr[b] + c
+            sizes[b] = c
+
+
+def bags_fill(const uint8_t[:, ::1] y, const int64_t[::1] lab, const int64_t[::1] start,
+              int64_t[::1] rows, Py_ssize_t lo, Py_ssize_t hi):
+    """The rows of bags ``[lo, hi)``: bag ``b`` into ``rows[start[b]:]``, followed by one
+    spare slot that no other bag uses."""
+    cdef Py_ssize_t n = y.shape[0], i, b, j
+    cdef int64_t k
     # Branch-free fill: every row is written at the bag's cursor, which moves on only past
-    # a row having the label; the slot after a bag is the next bag's first (rewritten when
-    # that bag is filled) or the spare slot at the end.
-    out = np.empty(ptr[n_bags] + 1, np.int64)
-    cdef int64_t[::1] rows = out
+    # a row having the label; the rows without it land in the spare slot after the bag.
     with nogil:
-        for b in range(n_bags):
+        for b in range(lo, hi):
             j = lab[b]
-            k = ptr[b]
+            k = start[b]
             for i in range(n):
                 rows[k] = i
                 k += y[i, j] != 0
-    return ptr_a, out[:ptr[n_bags]]
+
+
+def bags(const uint8_t[:, ::1] y, labels):
+    """Rows having each label of ``labels``, as CSC ``(ptr, rows)``: the rows of
+    ``labels[b]`` are ``rows[ptr[b]:ptr[b+1]]``, ascending. Large inputs run their bags
+    as tasks (the result does not depend on the sharing)."""
+    lab_a = np.ascontiguousarray(labels, np.int64)
+    cdef Py_ssize_t n = y.shape[0], n_bags = lab_a.shape[0]
+    sizes = np.zeros(n_bags, np.int64)
+    ptr = np.zeros(n_bags + 1, np.int64)
+    if n_bags == 0:
+        return ptr, np.empty(0, np.int64)
+    parallel = n * n_bags >= PARALLEL_BAG_ENTRIES and n_bags >= 2
+    if parallel:
+        map_tasks(lambda b: bags_count(y, lab_a, sizes, b, b + 1), n_bags)
+    else:
+        bags_count(y, lab_a, sizes, 0, n_bags)
+    np.cumsum(sizes, out=ptr[1:])
+    spare = ptr[1:] + np.arange(n_bags)  # the spare slot after each bag
+    start = spare - sizes
+    padded = np.empty(ptr[n_bags] + n_bags, np.int64)
+    if parallel:
+        map_tasks(lambda b: bags_fill(y, lab_a, start, padded, b, b + 1), n_bags)
+    else:
+        bags_fill(y, lab_a, start, padded, 0, n_bags)
+    keep = np.ones(padded.shape[0], bool)
+    keep[spare] = False
+    return ptr, padded[keep]
 
 
 # ------------------------------------------------------------------------ neighbour search
@@ -845,6 +917,97 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     return nbr, dist, count
 
 
+# ------------------------------------------------------------------------- row copies
+cdef extern from *:
+    """
+    #include <string.h>
+    /* Copy n doubles / floats and tell whether every one is finite (all exponent bits set
+       means inf or NaN); integer tests, so the compiler vectorises the loop. */
+    static int fastml_copy_finite_d(const double *src, double *dst, Py_ssize_t n) {
+        uint64_t bad = 0, b;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            memcpy(&b, src + i, sizeof b);
+            bad |= ((b >> 52) & 0x7ffu) == 0x7ffu;
+            dst[i] = src[i];
+        }
+        return bad == 0;
+    }
+    static int fastml_copy_finite_f(const float *src, float *dst, Py_ssize_t n) {
+        uint32_t bad = 0, b;
+        Py_ssize_t i;
+        for (i = 0; i < n; i++) {
+            memcpy(&b, src + i, sizeof b);
+            bad |= ((b >> 23) & 0xffu) == 0xffu;
+            dst[i] = src[i];
+        }
+        return bad == 0;
+    }
+    """
+    int copy_finite_d "fastml_copy_finite_d"(const double* src, double* dst,
+                                             Py_ssize_t n) noexcept nogil
+    int copy_finite_f "fastml_copy_finite_f"(const float* src, float* dst,
+                                             Py_ssize_t n) noexcept nogil
+
+
+def copy_finite_block(const floating[:, ::1] src, floating[:, ::1] dst, Py_ssize_t lo,
+                      Py_ssize_t hi):
+    """Copy rows ``[lo, hi)`` of ``src`` into ``dst``; return whether they are all finite."""
+    cdef Py_ssize_t d = src.shape[1]
+    cdef int ok = 1
+    if hi <= lo or d == 0:
+        return True
+    with nogil:
+        if floating is double:
+            ok = copy_finite_d(&src[lo, 0], &dst[lo, 0], (hi - lo) * d)
+        else:
+            ok = copy_finite_f(&src[lo, 0], &dst[lo, 0], (hi - lo) * d)
+    return ok != 0
+
+
+def copy_finite(src, dst):
+    """Copy the (n, d) float32 / float64 ``src`` into the first n rows of ``dst`` (same
+    dtype, C-contiguous) in one pass; return whether every value is finite (the copy is
+    then complete; otherwise it may be partial). Large copies run as row blocks."""
+    cdef Py_ssize_t n = src.shape[0], d = src.shape[1]
+    if n * d < PARALLEL_COPY_ENTRIES:
+        return copy_finite_block(src, dst, 0, n)
+    n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
+    parts = map_tasks(
+        lambda b: copy_finite_block(src, dst, b * size, min(n, (b + 1) * size)), n_blocks
+    )
+    return all(parts)
+
+
+def gather_block(const floating[:, ::1] x, const int64_t[::1] rows, double[:, ::1] out,
+                 Py_ssize_t lo, Py_ssize_t hi):
+    """``out[t] = x[rows[t]]`` (as float64) for ``t`` in ``[lo, hi)``."""
+    cdef Py_ssize_t d = x.shape[1], t, f
+    cdef const floating* src
+    with nogil:
+        for t in range(lo, hi):
+            src = &x[rows[t], 0]
+            for f in range(d):
+                out[t, f] = <double>src[f]
+
+
+def gather(x, rows):
+    """The rows ``rows`` of the float32 / float64 C-contiguous ``x`` as a new C-contiguous
+    float64 array (``x[rows]`` in float64), large gathers in row blocks."""
+    rows = np.ascontiguousarray(rows, np.int64)
+    cdef Py_ssize_t n = rows.shape[0], d = x.shape[1]
+    out = np.empty((n, d), np.float64)
+    if n == 0 or d == 0:
+        return out
+    if n * d < PARALLEL_COPY_ENTRIES:
+        gather_block(x, rows, out, 0, n)
+        return out
+    n_blocks, size = blocks(n, max(1, _COPY_ENTRIES // max(d, 1)))
+    map_tasks(lambda b: gather_block(x, rows, out, b * size, min(n, (b + 1) * size)),
+              n_blocks)
+    return out
+
+
 # ------------------------------------------------------------------------------ synthesis
 def synthesize_block(const floating[:, ::1] x, const uint8_t[:, ::1] y,
                      const int64_t[::1] seeds, const int64_t[:, ::1] nbrs,
@@ -858,12 +1021,21 @@ def synthesize_block(const floating[:, ::1] x, const uint8_t[:, ::1] y,
     cdef int64_t s, c, m, cnt, best_n
     cdef double xs, g, v, best_v
     cdef bint keep
+    cdef bint all_numeric = numeric.shape[0] == d and d > 0
+    if all_numeric:  # numeric is 0, 1, ..., d - 1
+        for a in range(d):
+            all_numeric = all_numeric and numeric[a] == a
     with nogil:
         for t in range(lo, hi):
             s = seeds[t]
             c = chosen[t]
             m = n_nbrs[t]
-            if per_feature:
+            if per_feature and all_numeric:
+                if floating is double:
+                    interp_d(&x[s, 0], &x[c, 0], &out_x[t, 0], d, key, <uint64_t>(t * d))
+                else:
+                    interp_f(&x[s, 0], &x[c, 0], &out_x[t, 0], d, key, <uint64_t>(t * d))
+            elif per_feature:
                 for a in range(numeric.shape[0]):
                     f = numeric[a]
                     xs = <double>x[s, f]
@@ -923,7 +1095,7 @@ def synthesize(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy
     per_feature = bool(per_feature)
     n = seeds.shape[0]
     work = n * (x.shape[1] + y.shape[1] * (nbrs.shape[1] + 1))
-    if work < PARALLEL_ENTRIES:
+    if work < PARALLEL_SYN_ENTRIES:
         synthesize_block(x, y, seeds, nbrs, n_nbrs, chosen, numeric, categorical, strategy,
                          per_feature, key, out_x, out_y, 0, n)
         return
