@@ -62,7 +62,7 @@ FIRST_CALLS = {
     "MLSMOTE": ("fastml.resample", "MLSMOTE(random_state=0).fit_resample(x, y)"),
     "MLROS": ("fastml.resample", "MLROS(random_state=0).fit_resample(x, y)"),
     "multilabel_train_test_split": (
-        "fastml.split", "multilabel_train_test_split(x, y, test_size=0.2, random_state=0)"),
+        "fastml.split", "multilabel_train_test_split(x, y, y=y, test_size=0.2, random_state=0)"),
     "MultilabelStratifiedKFold": (
         "fastml.split", "list(MultilabelStratifiedKFold(5, random_state=0, shuffle=True)"
         ".split(x, y))"),
