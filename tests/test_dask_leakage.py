@@ -251,8 +251,12 @@ def test_bitmap_kernels_reject_bad_shapes():
     none = np.zeros(0, np.uint8)
     with pytest.raises(ValueError, match="bytes"):
         K.bitmap_set(words, none, True, 48, np.zeros(10, np.uint8))
-    with pytest.raises(ValueError, match="bytes"):
-        K.bitmap_set(words, none, True, 2, np.zeros(1, np.uint8))
+    for shift in (2, 62, 63, 64):
+        with pytest.raises(ValueError, match="bytes"):
+            K.bitmap_set(words, none, True, shift, np.zeros(1, np.uint8))
+    one_byte = np.zeros(1, np.uint8)  # shift 61: 8 bits
+    K.bitmap_set(words, none, False, 61, one_byte)
+    assert one_byte[0] == 1  # words 0..9 all have top 3 bits 0
     bm = np.zeros(1 << 13, np.uint8)
     with pytest.raises(ValueError, match="flags"):
         K.bitmap_set(words, np.zeros(3, np.uint8), True, 48, bm)

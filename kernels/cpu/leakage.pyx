@@ -995,7 +995,7 @@ cdef inline uint64_t _bitmap_value(uint64_t w, bint mix) noexcept nogil:
 
 cdef int _bitmap_check(Py_ssize_t n, const uint8_t[::1] excl, int shift,
                        const uint8_t[::1] bitmap) except -1:
-    if not 3 <= shift <= 63 or bitmap.shape[0] != (<Py_ssize_t>1) << (61 - shift):
+    if not 3 <= shift <= 61 or bitmap.shape[0] != (<Py_ssize_t>1) << (61 - shift):
         raise ValueError(f"a bitmap for shift {shift} has 2**{61 - shift} bytes, got "
                          f"{bitmap.shape[0]}")
     if excl.shape[0] not in (0, n):
