@@ -2,24 +2,35 @@
 
 Plan, for two ID columns A and B (either may also be in memory):
 
-1. Every partition hashes its IDs to 64 bits with a hash that gives Python-equal IDs equal
-   hashes across dtypes (``1``, ``1.0`` and ``True``; a ``str`` in an object, Arrow,
-   categorical or fixed-width column) and sets their bits in a bitmap; the bitmaps of a side
-   are OR-ed in a tree. IDs the hash cannot place (a ``Decimal`` that is no integer or
-   float, a ``datetime``, a tuple) make the whole other side a candidate.
+1. Every partition is read once into 64-bit words: plain numbers as their keys (no copy for
+   int64 / uint64; the compiled kernels hash them), other columns hashed here with a hash
+   that gives Python-equal IDs equal hashes across dtypes (``1``, ``1.0`` and ``True``; a
+   ``str`` in an object, Arrow, categorical or fixed-width column). Each partition sets
+   its hashes' bits in a bitmap (sized from the row counts, which the same pass gives) and
+   the bitmaps of a side are OR-ed in a tree. IDs the hash cannot place (a ``Decimal`` that
+   is no integer or float, a ``datetime``, a tuple) make the whole other side a candidate.
 2. Every partition keeps its *candidates*: rows whose bit is set in the other side's bitmap.
    A shared ID is a candidate on both sides by construction; in a clean split only the
-   bitmap's false positives remain (a few percent of the rows).
-3. The candidates are gathered and compared exactly by the in-memory functions. When there
-   are more than ``max_gather_rows`` of them, they are instead split by hash into buckets,
-   each bucket's two sides are brought together on a worker and compared there, and only
-   the per-bucket answers travel.
+   bitmap's false positives remain (the bitmap has 8 bits per row of the smaller side: about
+   1 in 8 rows of the larger side, more of the smaller side's when the other is larger).
+   Steps 1 and 2 are one graph: the client waits once, for the candidates' sizes.
+3. The candidates are gathered and compared exactly by the in-memory functions (the parts
+   small enough come with their sizes, the rest in a second look). When there are more
+   than ``max_gather_rows`` of them, they are instead split by hash into buckets, each
+   bucket's two sides are brought together on a worker and compared there, and only the
+   per-bucket answers travel.
 4. ``overlap_mask`` and row positions: the exact shared IDs are sent to every partition of
    the side asked about, which answers row by row (the result keeps the input's
    partitions).
 
-What reaches the client: the bitmaps (at most 32 MiB each), the shared IDs (the answer) and,
-below ``max_gather_rows``, the candidate rows. The full ID columns never do.
+What reaches the client: the row counts, the shared IDs (the answer) and, below
+``max_gather_rows``, the candidate rows. Bitmaps stay on the workers; the full ID columns
+never leave them.
+
+Why compiled bitmap loops and few temporaries: Dask's worker processes run with a small
+``MALLOC_TRIM_THRESHOLD_``, which makes every large temporary array cost fresh page faults
+(NumPy code there ran about 8x slower than on the client), so the per-partition work reads
+the partition's own buffer and allocates little beyond its bitmap.
 """
 
 from __future__ import annotations
@@ -35,21 +46,26 @@ MAX_GATHER_ROWS = 5_000_000
 _MIN_BITS, _MAX_BITS = 16, 28  # bitmap sizes: 2**16 .. 2**28 bits
 _N_BUCKETS = 64
 
-_M1 = np.uint64(0xBF58476D1CE4E5B9)
-_M2 = np.uint64(0x94D049BB133111EB)
+_M1 = np.uint64(0xFF51AFD7ED558CCD)
+_M2 = np.uint64(0xC4CEB9FE1A85EC53)
 _P = np.uint64(0x100000001B3)  # string hash: polynomial in this base over the UTF-8 bytes
 _WILD = np.uint64(0)  # hash of IDs the hash cannot place (they match anything)
+_S33 = np.uint64(33)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
+    """The compiled kernels' mix of 64-bit words (MurmurHash3's finaliser), 0 read as 1
+    (0 is reserved for "cannot place"); one scratch array, the rest in place."""
     x = x.astype(np.uint64, copy=True)
+    t = np.empty_like(x)
     with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= _M1
-        x ^= x >> np.uint64(27)
-        x *= _M2
-        x ^= x >> np.uint64(31)
-    x[x == _WILD] = 1  # 0 is reserved for "cannot place"
+        for m in (_M1, _M2):
+            np.right_shift(x, _S33, out=t)
+            x ^= t
+            x *= m
+        np.right_shift(x, _S33, out=t)
+        x ^= t
+    x[x == _WILD] = 1
     return x
 
 
@@ -183,7 +199,11 @@ def _temporal_hash(t: np.ndarray, family: str) -> np.ndarray:
 def _hash_column(part) -> tuple[np.ndarray, np.ndarray]:
     """``(hash, present)`` per row of one partition: uint64 hashes (0 = cannot place) and
     False for missing IDs (never shared)."""
-    col = _mem._as_column(part, "ids")
+    return _column_hashes(_mem._as_column(part, "ids"))
+
+
+def _column_hashes(col) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_hash_column` of a column already in ``fastml.leakage``'s form."""
     n = col.n_entities
     if col.family == "empty" or n == 0:
         h = np.zeros(n, np.uint64)
@@ -212,67 +232,118 @@ def _hash_column(part) -> tuple[np.ndarray, np.ndarray]:
     return h, present
 
 
-def _bitmap(part, bits: int) -> tuple[np.ndarray, bool]:
-    """(packed bitmap of the partition's hashes, whether it holds an unplaceable ID)."""
-    h, present = _hash_column(part)
-    h = h[present]
-    words = np.zeros(1 << (bits - 6), np.uint64)
-    wild = bool((h == _WILD).any())
-    idx = h >> np.uint64(64 - bits)
-    np.bitwise_or.at(words, (idx >> np.uint64(6)).astype(np.intp),
-                     np.left_shift(np.uint64(1), idx & np.uint64(63)))
-    return words, wild
+def _kernels():
+    from fastml._backend import kernels
+
+    return kernels("leakage")
 
 
-def _or(a, b):
-    return a[0] | b[0], a[1] or b[1]
+_NO_FLAGS = np.zeros(0, np.uint8)
 
 
-def _candidates(part, other, bits: int):
-    """Rows of ``part`` that may share an ID with the side whose bitmap is ``other``:
-    ``(positions, values, hashes)``."""
-    words, other_wild = other
-    h, present = _hash_column(part)
-    if other_wild:
-        keep = present
+def _prepared(part) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``(words, excl, mix)``: one partition as the bitmap kernels read it. Plain numbers are
+    their 64-bit keys (int64 / uint64 without a copy), which the kernels mix (``mix``); any
+    other column is its hashes (:func:`_hash_column`). ``excl`` flags the missing rows
+    (empty: none)."""
+    col = _mem._as_column(part, "ids")
+    if col.family == "num" and col.codes is None:
+        words = np.ascontiguousarray(_numeric_bits(col.numeric))
+        skip = col.skip
+        excl = _NO_FLAGS if skip is None else np.ascontiguousarray(skip).view(np.uint8)
+        return words, excl, True
+    h, present = _column_hashes(col)
+    excl = _NO_FLAGS if present.all() else (~present).view(np.uint8)
+    return h, excl, False
+
+
+def _count(prep) -> int:
+    return int(prep[0].shape[0])
+
+
+def _bitmap(prep, bits: int) -> tuple[np.ndarray, bool]:
+    """(bitmap of the partition's hashes, ``2**bits`` bits; whether it holds an unplaceable
+    ID)."""
+    words, excl, mix = prep
+    out = np.zeros(1 << (bits - 3), np.uint8)
+    wild = _kernels().bitmap_set(words, excl, mix, 64 - bits, out)
+    return out, bool(wild)
+
+
+def _or_many(items):
+    acc, wild = items[0][0].copy(), items[0][1]
+    for bitmap, w in items[1:]:
+        acc |= bitmap
+        wild = wild or w
+    return acc, wild
+
+
+def _or_tree(level):
+    import dask
+
+    while len(level) > 1:  # a tree of ORs, 8 at a time
+        level = [dask.delayed(_or_many)(level[i:i + 8]) for i in range(0, len(level), 8)]
+    return level[0]
+
+
+def _candidates(part, prep, other):
+    """The values of the rows of ``part`` that may share an ID with the side whose bitmap is
+    ``other`` (in row order)."""
+    words, excl, mix = prep
+    bitmap, other_wild = other
+    if other_wild:  # every present row
+        pos = np.arange(words.shape[0]) if excl.shape[0] == 0 else np.flatnonzero(excl == 0)
     else:
-        idx = h >> np.uint64(64 - bits)
-        bit = (words[(idx >> np.uint64(6)).astype(np.intp)] >> (idx & np.uint64(63)))
-        keep = present & ((bit & np.uint64(1)).astype(bool) | (h == _WILD))
-    pos = np.flatnonzero(keep)
-    return pos, _take(part, pos), h[pos]
+        keep = np.empty(words.shape[0], np.uint8)
+        shift = 62 - bitmap.shape[0].bit_length()  # 2**(61 - shift) bytes
+        _kernels().bitmap_probe(words, excl, mix, shift, bitmap, keep)
+        pos = np.flatnonzero(keep)
+    return _take(part, pos)
 
 
 def _take(part, pos: np.ndarray):
-    if hasattr(part, "iloc"):
-        return part.iloc[pos]
+    module = type(part).__module__.split(".")[0]
+    if module == "pandas":
+        dtype = part.dtype
+        if isinstance(dtype, np.dtype) and dtype.kind in "biuf" and not _mem._is_wide(dtype):
+            return np.asarray(part)[pos]  # plain numbers travel as NumPy (no index)
+        if hasattr(part, "iloc"):
+            return part.iloc[pos]
     if isinstance(part, np.ndarray):
         return part[pos]
-    if hasattr(part, "take") and type(part).__module__.split(".")[0] in ("pyarrow", "polars"):
-        return part.take(pos) if type(part).__module__.startswith("pyarrow") else part[pos]
+    if hasattr(part, "take") and module in ("pyarrow", "polars"):
+        return part.take(pos) if module == "pyarrow" else part[pos]
     arr = np.empty(len(part), dtype=object)
     arr[:] = list(part)
     return arr[pos]
 
 
 def _concat(values: list):
-    """One column from the candidate values of several partitions (same type each)."""
+    """One column from the candidate values of several partitions."""
     values = [v for v in values if len(v)] or values[:1]
     first = values[0]
-    if hasattr(first, "iloc"):
-        import pandas as pd
+    if len(values) == 1:
+        return first
+    if all(isinstance(v, np.ndarray) for v in values):
+        dtypes = {v.dtype for v in values}
+        if len(dtypes) > 1 and any(d.kind in "biuf" for d in dtypes):
+            # partitions of different numeric dtypes: their values as Python numbers (a
+            # common dtype could round 2**53 + 1 to 2**53)
+            return np.concatenate([v.astype(object) for v in values])
+        return np.concatenate(values)
+    if all(type(v) is type(first) for v in values):
+        if hasattr(first, "iloc"):
+            import pandas as pd
 
-        return pd.concat(values, ignore_index=True) if len(values) > 1 else first
-    if isinstance(first, np.ndarray):
-        return np.concatenate(values) if len(values) > 1 else first
-    if type(first).__module__.startswith("pyarrow"):
-        import pyarrow as pa
+            return pd.concat(values, ignore_index=True)
+        if type(first).__module__.startswith("pyarrow"):
+            import pyarrow as pa
 
-        return pa.chunked_array(values)
-    if type(first).__module__.startswith("polars"):
-        import polars as pl
+            return pa.chunked_array(values)
+        if type(first).__module__.startswith("polars"):
+            import polars as pl
 
-        return pl.concat(values)
+            return pl.concat(values)
     out = np.empty(sum(len(v) for v in values), dtype=object)
     out[:] = [x for v in values for x in v]
     return out
@@ -289,11 +360,13 @@ def _bits_for(n_a: int, n_b: int) -> int:
     return int(min(_MAX_BITS, max(_MIN_BITS, (8 * n - 1).bit_length())))
 
 
-def _lengths(x, parts, lazy) -> list:
-    """Rows per part, from the collection's metadata where it knows them (a Dask array's
-    chunks), else one pass over the parts."""
-    if not lazy:
-        return [len(parts[0])]
+def _bits_of(counts_a: list, counts_b: list) -> int:
+    return _bits_for(sum(counts_a), sum(counts_b))
+
+
+def _known_lengths(x) -> list | None:
+    """Rows per part of a Dask collection where it knows them without a pass (a Dask array's
+    chunks)."""
     chunks = getattr(x, "chunks", None)
     if chunks is not None and len(chunks) == 1 and all(c == c for c in chunks[0]):
         return [int(c) for c in chunks[0]]
@@ -301,64 +374,55 @@ def _lengths(x, parts, lazy) -> list:
 
 
 def _plan(a, b):
-    """Both sides' parts, rows per part, and their candidates (persisted: computed once)."""
+    """Both sides' parts, rows per part (ints, or persisted Dask delayed ints) and candidates
+    (persisted). One graph: each part is prepared (hashed) once, and counts, bitmaps, ORs and
+    candidates follow from it on the workers, without a round trip to the client."""
     import dask
 
-    pa, lazy_a = partitions(a)
-    pb, lazy_b = partitions(b)
-    la, lb = _lengths(a, pa, lazy_a), _lengths(b, pb, lazy_b)
-    if la is None or lb is None:
-        got = _compute([dask.delayed(len)(p) for p in pa] if la is None else [],
-                       [dask.delayed(len)(p) for p in pb] if lb is None else [])
-        la = list(got[0]) if la is None else la
-        lb = list(got[1]) if lb is None else lb
-    bits = _bits_for(sum(la), sum(lb))
-    maps = []
-    for parts in (pa, pb):
-        level = [dask.delayed(_bitmap)(p, bits) for p in parts]
-        while len(level) > 1:  # a tree of ORs, 8 at a time
-            level = [dask.delayed(_or_many)(level[i:i + 8]) for i in range(0, len(level), 8)]
-        maps.append(level[0])
-    cand_a = [dask.delayed(_candidates)(p, maps[1], bits) for p in pa]
-    cand_b = [dask.delayed(_candidates)(p, maps[0], bits) for p in pb]
-    cand_a, cand_b = dask.persist(cand_a, cand_b)
-    return pa, pb, cand_a, cand_b, la, lb
+    sides = []
+    for x in (a, b):
+        parts, lazy = partitions(x)
+        if not lazy:  # one key for the in-memory column, however many tasks read it
+            parts = [dask.delayed(parts[0])]
+        prep = [dask.delayed(_prepared)(p) for p in parts]
+        lengths = _known_lengths(x) if lazy else [len(x)]
+        sides.append((parts, prep, lengths or [dask.delayed(_count)(q) for q in prep]))
+    (pa, prep_a, la), (pb, prep_b, lb) = sides
+    if all(isinstance(n, int) for n in la + lb):
+        bits = _bits_of(la, lb)
+    else:
+        bits = dask.delayed(_bits_of)(la, lb)
+    map_a = _or_tree([dask.delayed(_bitmap)(q, bits) for q in prep_a])
+    map_b = _or_tree([dask.delayed(_bitmap)(q, bits) for q in prep_b])
+    cand_a = [dask.delayed(_candidates)(p, q, map_b) for p, q in zip(pa, prep_a, strict=True)]
+    cand_b = [dask.delayed(_candidates)(p, q, map_a) for p, q in zip(pb, prep_b, strict=True)]
+    cand_a, cand_b, la, lb = dask.persist(cand_a, cand_b, la, lb)
+    return pa, pb, list(la), list(lb), list(cand_a), list(cand_b)
 
 
-def _or_many(items):
-    acc = items[0]
-    for it in items[1:]:
-        acc = _or(acc, it)
-    return acc
+def _capped(values, cap: int):
+    """``(rows, values)`` of one part's candidates, the values only up to ``cap`` rows."""
+    n = len(values)
+    return n, (values if n <= cap else None)
 
 
-def _size(cand) -> int:
-    return len(cand[0])
-
-
-def _values(cand):
-    return cand[1]
-
-
-def _sizes(cands) -> list:
-    import dask
-
-    return list(_compute([dask.delayed(_size)(c) for c in cands])[0])
-
-
-def _gathered(cand_a, cand_b):
-    import dask
-
-    got_a, got_b = _compute([dask.delayed(_values)(c) for c in cand_a],
-                            [dask.delayed(_values)(c) for c in cand_b])
-    return _concat(list(got_a)), _concat(list(got_b))
-
-
-def _bucket_split(cand, n_buckets: int):
-    _, values, h = cand
+def _bucket_split(values, n_buckets: int):
+    """``values`` split by hash into ``n_buckets`` columns (in row order); an unplaceable ID
+    goes to every bucket."""
+    h, _ = _hash_column(values)
     bucket = (h & np.uint64(n_buckets - 1)).astype(np.intp)
-    wild = h == _WILD
-    return [_take(values, np.flatnonzero((bucket == j) | wild)) for j in range(n_buckets)]
+    wild = np.flatnonzero(h == _WILD)
+    if wild.shape[0]:
+        bucket[wild] = n_buckets  # last in the order below, then added to every bucket
+    order = np.argsort(bucket, kind="stable")
+    bounds = np.searchsorted(bucket[order], np.arange(n_buckets + 1))
+    out = []
+    for j in range(n_buckets):
+        pos = order[bounds[j]:bounds[j + 1]]
+        if wild.shape[0]:
+            pos = np.sort(np.concatenate([pos, wild]))
+        out.append(_take(values, pos))
+    return out
 
 
 def _bucket_shared(parts_a, parts_b):
@@ -366,16 +430,25 @@ def _bucket_shared(parts_a, parts_b):
     return _mem.shared_ids(a, b)
 
 
-def _shared_from_candidates(cand_a, cand_b, max_gather_rows: int):
-    """The exact shared IDs (as :func:`fastml.leakage.shared_ids` would return them)."""
+def _shared_from_candidates(cand_a, cand_b, max_gather_rows: int, extra=()):
+    """The exact shared IDs (as :func:`fastml.leakage.shared_ids` would return them), and
+    ``extra`` (Dask objects) computed along with the first look at the candidates."""
     import dask
 
-    n_cand = sum(_sizes(cand_a)) + sum(_sizes(cand_b))
-    if n_cand <= max_gather_rows or len(cand_a) + len(cand_b) <= 2:
+    cands = cand_a + cand_b
+    cap = max(0, max_gather_rows) // max(1, len(cands))
+    got, *extra = _compute([dask.delayed(_capped)(c, cap) for c in cands], *extra)
+    n_cand = sum(n for n, _ in got)
+    if n_cand <= max_gather_rows or len(cands) <= 2:
         log.debug("leakage: %d candidate rows (of %d + %d partitions) gathered and compared "
                   "in memory", n_cand, len(cand_a), len(cand_b))
-        a, b = _gathered(cand_a, cand_b)
-        return _mem.shared_ids(a, b)
+        values = [v for _, v in got]
+        later = [i for i, v in enumerate(values) if v is None]
+        if later:  # parts over the cap, the total under the limit
+            for i, v in zip(later, _compute([cands[i] for i in later])[0], strict=True):
+                values[i] = v
+        a, b = _concat(values[:len(cand_a)]), _concat(values[len(cand_a):])
+        return _mem.shared_ids(a, b), extra
     log.debug("leakage: %d candidate rows compared in %d hash buckets on the workers", n_cand,
               _N_BUCKETS)
     split_a = [dask.delayed(_bucket_split, nout=_N_BUCKETS)(c, _N_BUCKETS) for c in cand_a]
@@ -386,20 +459,20 @@ def _shared_from_candidates(cand_a, cand_b, max_gather_rows: int):
     ]
     found = [p for p in _compute(*per_bucket) if len(p)]
     if not found:
-        return _compute(per_bucket[0])[0]
+        return _compute(per_bucket[0])[0], extra
     # Buckets can repeat an unplaceable ID; the in-memory function dedupes and sorts.
     merged = _concat(found) if all(isinstance(f, np.ndarray) for f in found) else found[0]
-    return _mem.shared_ids(merged, merged)
+    return _mem.shared_ids(merged, merged), extra
 
 
 def has_leakage(a, b, *, max_gather_rows: int = MAX_GATHER_ROWS) -> bool:
-    _, _, cand_a, cand_b, _, _ = _plan(a, b)
-    return bool(len(_shared_from_candidates(cand_a, cand_b, max_gather_rows)))
+    _, _, _, _, cand_a, cand_b = _plan(a, b)
+    return bool(len(_shared_from_candidates(cand_a, cand_b, max_gather_rows)[0]))
 
 
 def shared_ids(a, b, *, max_gather_rows: int = MAX_GATHER_ROWS) -> np.ndarray:
-    _, _, cand_a, cand_b, _, _ = _plan(a, b)
-    return _shared_from_candidates(cand_a, cand_b, max_gather_rows)
+    _, _, _, _, cand_a, cand_b = _plan(a, b)
+    return _shared_from_candidates(cand_a, cand_b, max_gather_rows)[0]
 
 
 def _mask_part(part, ids):
@@ -412,11 +485,10 @@ def overlap_mask(a, b, *, max_gather_rows: int = MAX_GATHER_ROWS):
     import dask
     import dask.array as da
 
-    pa, pb, cand_a, cand_b, la, _ = _plan(a, b)
-    ids = _shared_from_candidates(cand_a, cand_b, max_gather_rows)
-    lazy = partitions(a)[1]
-    if not lazy:
-        return _mem.overlap_mask(a, ids)
+    if not partitions(a)[1]:
+        return _mem.overlap_mask(a, shared_ids(a, b, max_gather_rows=max_gather_rows))
+    pa, _, la, _, cand_a, cand_b = _plan(a, b)
+    ids, (la,) = _shared_from_candidates(cand_a, cand_b, max_gather_rows, [la])
     shared = dask.delayed(ids)
     chunks = [da.from_delayed(dask.delayed(_mask_part)(p, shared), shape=(n,), dtype=bool)
               for p, n in zip(pa, la, strict=True)]

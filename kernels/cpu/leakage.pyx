@@ -979,6 +979,73 @@ def dense_match(words_s, excl_s, lo_word, size, words_b, excl_b, stop_first, mas
     return bool(found[0]), hit, mask_s
 
 
+# ------------------------------------------------------------------ bitmaps of ID hashes
+# The Dask back end (fastml._dask.leakage) keeps the rows of a partition whose hash has its
+# bit set in a bitmap of the other side's hashes. Bit ``b = v >> shift`` of a value ``v`` is
+# bit ``b & 7`` of byte ``b >> 3``. With ``mix`` the words are keys (int64 / uint64 / canonical
+# float bits) and ``v = mix(word)``, 0 read as 1; without it they are hashes already and 0
+# marks an ID that the hash cannot place (such a row is kept whatever the bitmap says).
+
+cdef inline uint64_t _bitmap_value(uint64_t w, bint mix) noexcept nogil:
+    if mix:
+        w = _mix(w)
+        return w if w else 1
+    return w
+
+
+cdef int _bitmap_check(Py_ssize_t n, const uint8_t[::1] excl, int shift,
+                       const uint8_t[::1] bitmap) except -1:
+    if not 3 <= shift <= 61 or bitmap.shape[0] != (<Py_ssize_t>1) << (61 - shift):
+        raise ValueError(f"a bitmap for shift {shift} has 2**{61 - shift} bytes, got "
+                         f"{bitmap.shape[0]}")
+    if excl.shape[0] not in (0, n):
+        raise ValueError(f"excl has {excl.shape[0]} flags for {n} rows")
+    return 0
+
+
+def bitmap_set(const uint64_t[::1] words, const uint8_t[::1] excl, bint mix, int shift,
+               uint8_t[::1] bitmap):
+    """Sets the bit of every row not excluded; True when one of their values is 0."""
+    _bitmap_check(words.shape[0], excl, shift, bitmap)
+    cdef const uint8_t* ex = _bytes(excl)
+    cdef uint8_t* bm = &bitmap[0]
+    cdef Py_ssize_t i, n = words.shape[0]
+    cdef uint64_t v
+    cdef bint zero = False
+    with nogil:
+        for i in range(n):
+            if ex != NULL and ex[i]:
+                continue
+            v = _bitmap_value(words[i], mix)
+            zero |= v == 0
+            v >>= shift
+            bm[v >> 3] |= <uint8_t>(1 << (v & 7))
+    return bool(zero)
+
+
+def bitmap_probe(const uint64_t[::1] words, const uint8_t[::1] excl, bint mix, int shift,
+                 const uint8_t[::1] bitmap, uint8_t[::1] keep):
+    """``keep[i] = 1`` for the rows not excluded whose value is 0 or has its bit set, else 0;
+    returns how many are kept."""
+    _bitmap_check(words.shape[0], excl, shift, bitmap)
+    if keep.shape[0] != words.shape[0]:
+        raise ValueError(f"keep has {keep.shape[0]} flags for {words.shape[0]} rows")
+    cdef const uint8_t* ex = _bytes(excl)
+    cdef const uint8_t* bm = &bitmap[0]
+    cdef Py_ssize_t i, n = words.shape[0], count = 0
+    cdef uint64_t v
+    cdef uint8_t k
+    with nogil:
+        for i in range(n):
+            v = _bitmap_value(words[i], mix)
+            k = (v == 0) | ((bm[(v >> shift) >> 3] >> ((v >> shift) & 7)) & 1)
+            if ex != NULL and ex[i]:
+                k = 0
+            keep[i] = k
+            count += k
+    return count
+
+
 # ----------------------------------------------------------------------------- conversions
 
 cdef inline Py_ssize_t _utf8_size(uint32_t c) noexcept nogil:
