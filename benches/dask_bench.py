@@ -73,6 +73,7 @@ def run(small: bool, repeat: int) -> list[tuple]:
         s = y + rng.standard_normal((n, k)).astype(np.float64)
         dy = da.from_array(y, chunks=(n // 8, k)).persist()
         ds = da.from_array(s, chunks=(n // 8, k)).persist()
+        distributed.wait([dy, ds])  # loaded before timing
         t_gather, ref3 = _best(
             lambda: average_precision_score(dy.compute(), ds.compute()), repeat)
         try:
