@@ -171,9 +171,15 @@ class Scored:
         return float(sum_sw / sum_w), int(n_bad)
 
 
-def _check_block(y, s, w, dtype):
+def _check_block(y, s, w, dtype, check: bool = True):
+    """A block's (uint8 targets, scores in ``dtype``, float64 weights or None), validated
+    unless ``check`` is False (a later pass over blocks the first pass validated)."""
     y = np.asarray(y)
     s = np.asarray(s)
+    if not check:
+        w = None if w is None else np.asarray(w, dtype=np.float64)
+        return (np.ascontiguousarray(y, dtype=np.uint8),
+                np.ascontiguousarray(s, dtype=dtype), w)
     if y.dtype.kind not in "biuf" or y.dtype == np.float16:
         raise ValueError(f"y_true must hold 0 and 1, got dtype {y.dtype}")
     if y.size and not np.isin(y, (0, 1)).all():
@@ -206,7 +212,7 @@ def _positives_block(y, s, w, flat: bool, dtype):
 
 def _histogram_block(y, s, w, shared, flat: bool, e: int, thr: float, dtype):
     k = kernels("metrics_curves")
-    y, s, w = _check_block(y, s, w, dtype)
+    y, s, w = _check_block(y, s, w, dtype, check=False)  # validated by the first pass
     use_w = w is not None
     wk = np.ldexp(w, -e) if use_w else np.ones(1)
     n, n_labels = y.shape
