@@ -15,10 +15,14 @@ back), on axes you pass or on a new figure. Install matplotlib with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fastml.resample import irlbl_from_counts, label_counts, label_matrix
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["plot_irlbl", "plot_label_balance", "plot_label_frequency"]
 
@@ -64,7 +68,7 @@ def _label_axis(ax, names: Sequence[str]) -> None:
 def plot_label_frequency(
     Y, label_names=None, *, normalize: bool = False, sort: bool = False, log: bool = False,
     ax=None,
-):
+) -> Axes:
     """Bar chart of the positives of each label.
 
     Parameters
@@ -115,7 +119,9 @@ def plot_label_frequency(
     return ax
 
 
-def plot_label_balance(Y, weights="frequency", label_names=None, *, axes=None):
+def plot_label_balance(
+    Y, weights="frequency", label_names=None, *, axes=None
+) -> tuple[Axes, Axes]:
     """Positive vs negative share of each label's loss weight, before and after weighting.
 
     Before weighting every sample counts 1, so the shares are the prevalence and its
@@ -205,7 +211,9 @@ def plot_label_balance(Y, weights="frequency", label_names=None, *, axes=None):
     return before_ax, after_ax
 
 
-def plot_irlbl(Y_before, Y_after=None, label_names=None, *, log: bool = False, ax=None):
+def plot_irlbl(
+    Y_before, Y_after=None, label_names=None, *, log: bool = False, ax=None
+) -> Axes:
     """IRLbl per label before (and after) resampling, with MeanIR as dashed lines.
 
     Parameters

@@ -917,7 +917,7 @@ def mlsmote(
     max_samples: int | None = None,
     categorical_features=None,
     random_state=None,
-):
+) -> tuple:
     """MLSMOTE (Charte, Rivera, del Jesus & Herrera, 2015): synthetic rows for minority labels.
 
     The minority labels are those whose IRLbl exceeds MeanIR, computed once on the input.
@@ -1180,7 +1180,7 @@ _RUS_PARAMS = (
 )
 
 
-def mlros(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
+def mlros(X, Y, *, sampling_ratio: float = 0.25, random_state=None) -> tuple:
     """ML-ROS (Charte et al., 2015): clone random rows of the minority labels.
 
     The minority labels (IRLbl > MeanIR, MeanIR computed once on the input) are visited in
@@ -1219,7 +1219,7 @@ def mlros(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
     return _random_resample(X, Y, sampling_ratio, random_state, True)[:2]
 
 
-def mlrus(X, Y, *, sampling_ratio: float = 0.25, random_state=None):
+def mlrus(X, Y, *, sampling_ratio: float = 0.25, random_state=None) -> tuple:
     """ML-RUS (Charte et al., 2015): delete random rows of the majority labels.
 
     The majority labels (IRLbl < MeanIR, MeanIR computed once on the input) are visited in

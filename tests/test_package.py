@@ -126,3 +126,19 @@ def test_no_cpu_call_imports_numba_or_compiles():
         """
     )
     assert not info["numba"], "a CPU call imported Numba"
+
+
+def test_public_functions_have_return_annotations():
+    import importlib
+    import inspect
+
+    missing = []
+    for name in ("fastml", "fastml.metrics", "fastml.losses", "fastml.leakage",
+                 "fastml.resample", "fastml.split", "fastml.plot"):
+        module = importlib.import_module(name)
+        for attr in getattr(module, "__all__", []):
+            obj = getattr(module, attr)
+            if inspect.isfunction(obj) and (
+                    inspect.signature(obj).return_annotation is inspect.Signature.empty):
+                missing.append(f"{name}.{attr}")
+    assert not missing, missing

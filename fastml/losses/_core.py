@@ -368,7 +368,7 @@ def weighted_bce(
     from_logits: bool = True,
     return_grad: bool = False,
     return_hess: bool = False,
-):
+) -> float | np.ndarray | tuple:
     """Per-label weighted binary cross-entropy, with its gradient and hessian w.r.t. the
     logits from the same pass.
 
@@ -489,7 +489,7 @@ def focal_loss(
     from_logits: bool = True,
     return_grad: bool = False,
     return_hess: bool = False,
-):
+) -> float | np.ndarray | tuple:
     """Sigmoid focal loss (Lin et al. 2017, as torchvision's ``sigmoid_focal_loss``), with
     its gradient and hessian w.r.t. the logits from the same pass.
 

@@ -77,7 +77,7 @@ def _counts(y, s, w):
 @reference_fallback("precision_recall_curve")
 def precision_recall_curve(
     y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=False
-):
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Precision-recall pairs at every threshold of a binary problem.
 
     Drop-in for :func:`sklearn.metrics.precision_recall_curve` (same arrays, warnings and
@@ -111,7 +111,9 @@ def precision_recall_curve(
 
 
 @reference_fallback("roc_curve")
-def roc_curve(y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True):
+def roc_curve(
+    y_true, y_score, *, pos_label=None, sample_weight=None, drop_intermediate=True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Receiver operating characteristic points of a binary problem.
 
     Drop-in for :func:`sklearn.metrics.roc_curve` (same arrays, warnings and errors).

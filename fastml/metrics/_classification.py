@@ -602,7 +602,7 @@ def precision_recall_fscore_support(
     warn_for=("precision", "recall", "f-score"),
     sample_weight=None,
     zero_division="warn",
-):
+) -> tuple:
     """Precision, recall, F-beta score and support for each label, or their average.
 
     Drop-in for :func:`sklearn.metrics.precision_recall_fscore_support`: same signature,
@@ -665,7 +665,7 @@ def precision_score(
     average: str | None = "binary",
     sample_weight=None,
     zero_division="warn",
-):
+) -> float | np.ndarray:
     """Precision ``tp / (tp + fp)``, per label or averaged.
 
     Drop-in for :func:`sklearn.metrics.precision_score`; accelerated for multi-label 0/1
@@ -710,7 +710,7 @@ def recall_score(
     average: str | None = "binary",
     sample_weight=None,
     zero_division="warn",
-):
+) -> float | np.ndarray:
     """Recall ``tp / (tp + fn)``, per label or averaged.
 
     Drop-in for :func:`sklearn.metrics.recall_score`; accelerated for multi-label 0/1
@@ -754,7 +754,7 @@ def f1_score(
     average: str | None = "binary",
     sample_weight=None,
     zero_division="warn",
-):
+) -> float | np.ndarray:
     """F1 score, the harmonic mean of precision and recall, per label or averaged.
 
     Drop-in for :func:`sklearn.metrics.f1_score`; accelerated for multi-label 0/1 indicator
@@ -799,7 +799,7 @@ def fbeta_score(
     average: str | None = "binary",
     sample_weight=None,
     zero_division="warn",
-):
+) -> float | np.ndarray:
     """F-beta score, the weighted harmonic mean of precision and recall (recall ``beta``
     times as important), per label or averaged.
 
@@ -907,7 +907,7 @@ def classification_report(
     digits: int = 2,
     output_dict: bool = False,
     zero_division="warn",
-):
+) -> str | dict:
     """Text (or dict) report of precision, recall, F1 and support per label, then the micro,
     macro, weighted and samples averages.
 

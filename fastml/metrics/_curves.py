@@ -7,7 +7,7 @@ in one parallel kernel call (``fastml.kernels.cpu.metrics_curves``) from one sor
 from __future__ import annotations
 
 from numbers import Real
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -40,6 +40,9 @@ from fastml.kernels.cpu.metrics_curves import (
     POS_W,
     TP_AT,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _AVERAGES = (None, "micro", "macro", "weighted", "samples")
 _NO_POSITIVE = (
@@ -256,7 +259,7 @@ def _warn_no_positive(stats: np.ndarray, once: bool) -> None:
 @reference_fallback("average_precision_score")
 def average_precision_score(
     y_true, y_score, *, average="macro", pos_label=1, sample_weight=None
-):
+) -> float | np.ndarray:
     """Average precision (AP) from prediction scores, exactly as scikit-learn computes it.
 
     AP is the step integral of the precision-recall curve,
@@ -361,7 +364,7 @@ def roc_auc_score(
     max_fpr=None,
     multi_class="raise",
     labels=None,
-):
+) -> float | np.ndarray:
     """Area under the ROC curve, exactly as scikit-learn computes it.
 
     Parameters
@@ -426,7 +429,9 @@ def roc_auc_score(
 # --------------------------------------------------------------------------- batch axis
 
 
-def batch_average_precision_score(y_true, y_score, *, average="macro", sample_weight=None):
+def batch_average_precision_score(
+    y_true, y_score, *, average="macro", sample_weight=None
+) -> np.ndarray:
     """Average precision of B score matrices against one target matrix, in one parallel call.
 
     For B models or checkpoints scored on one validation set: ``y_score[b]`` is scored against
@@ -576,7 +581,9 @@ def _label_names(label_names, n_labels: int, y_true=None) -> list:
     return names
 
 
-def multilabel_report(y_true, y_score, threshold=0.5, *, label_names=None):
+def multilabel_report(
+    y_true, y_score, threshold=0.5, *, label_names=None
+) -> pd.DataFrame | dict[str, np.ndarray]:
     """Per-label metrics table from one sorted pass per label.
 
     For every label: support (number of positives), prevalence, average precision, ROC AUC,
