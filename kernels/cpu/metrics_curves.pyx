@@ -46,7 +46,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport INFINITY, NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from fastml.kernels._parallel import blocks, map_tasks
@@ -514,22 +514,106 @@ cdef inline double _next_w(const double* w, Py_ssize_t wdiv, Py_ssize_t wmod, Py
     return wi
 
 
+cdef struct Slot:
+    double v0  # the bucket's smallest value (+inf for an empty bucket)
+    double v1  # its second smallest (+inf for a bucket of fewer than two)
+    int32_t k  # number of values in lower buckets
+    int32_t c  # number of values in the bucket
+
+
+cdef enum:
+    NEG_BLOCK = 256  # rows whose negatives are gathered before they are located
+
+
+cdef inline Py_ssize_t _slot(double v, double lo, double scale, double top) noexcept nogil:
+    """The bucket of any finite ``v``, clamped to [0, nb - 1] (``top`` = nb - 1) without
+    branches: values below the positives land in bucket 0, above them in the last."""
+    cdef double x = (v - lo) * scale
+    x = x if x > 0.0 else 0.0
+    x = x if x < top else top
+    return <Py_ssize_t>x
+
+
+cdef void _slots(const score_t* a, const int32_t* first, Py_ssize_t nb,
+                 Slot* tab) noexcept nogil:
+    """The interleaved table of a bucket index: for bucket b its start, its size and its first
+    value, read together in one cache access."""
+    cdef Py_ssize_t b
+    for b in range(nb):
+        tab[b].k = first[b]
+        tab[b].c = first[b + 1] - first[b]
+        tab[b].v0 = <double>a[first[b]] if tab[b].c > 0 else INFINITY
+        tab[b].v1 = <double>a[first[b] + 1] if tab[b].c > 1 else INFINITY
+
+
 cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssize_t wdiv,
                      Py_ssize_t wmod, bint use_w, double thr, const score_t* a, Py_ssize_t m,
-                     const BucketIndex* ix, double* hist, double* tie, Py_ssize_t lo,
-                     Py_ssize_t hi, double* res) noexcept nogil:
-    """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``.
+                     const Slot* tab, double a_lo, double scale, Py_ssize_t nb, double* ht,
+                     Py_ssize_t lo, Py_ssize_t hi, double* res) noexcept nogil:
+    """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``
+    (``m >= 1``), bucketed by ``tab`` (:func:`_slots`, ``nb`` buckets).
 
-    Adds into ``hist[0:m+1]`` and ``tie[0:m]``; sets ``res[0:3]`` to (negative weight,
-    negative weight with score >= thr, number of negatives) of the block.
+    Adds into the interleaved ``ht[0:2m+2]``: ``ht[2r]`` is the weight of negatives with
+    ``#{a <= v} == r``, ``ht[2r+1]`` that of negatives equal to ``a[r-1]``. Sets ``res[0:3]``
+    to (negative weight, negative weight with score >= thr, number of negatives) of the block.
+
+    Rows go in blocks: the negatives of a block are gathered first (no branch on the target),
+    then located. Locating is branch-free unless the bucket holds two values or more, so the
+    table and histogram accesses of consecutive negatives overlap.
     """
-    cdef Py_ssize_t i, r, q = 0, rem = 0
+    cdef Py_ssize_t i, i0, i1, t, cnt, r, k, q = 0, rem = 0
+    cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0, v, eq, top = <double>(nb - 1)
+    cdef double vb[NEG_BLOCK]
+    cdef double wb[NEG_BLOCK]
+    cdef Py_ssize_t sb[NEG_BLOCK]
+    cdef const Slot* e
+    if use_w and hi > lo:
+        q = (lo // wdiv) % wmod
+        rem = lo % wdiv
+    i0 = lo
+    while i0 < hi:
+        i1 = min(hi, i0 + NEG_BLOCK)
+        cnt = 0
+        if use_w:
+            for i in range(i0, i1):
+                vb[cnt] = <double>s[i]
+                wb[cnt] = _next_w(w, wdiv, wmod, &q, &rem)
+                cnt += y[i] == 0
+        else:
+            for i in range(i0, i1):
+                vb[cnt] = <double>s[i]
+                cnt += y[i] == 0
+        for t in range(cnt):
+            sb[t] = _slot(vb[t], a_lo, scale, top)
+        for t in range(cnt):
+            v = vb[t]
+            if use_w:
+                wi = wb[t]
+            e = &tab[sb[t]]
+            k = e.k
+            if e.c > 2:
+                r = k + _count_le_d(a, k, k + e.c, v)
+                eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
+            else:
+                r = k + (v >= e.v0) + (v >= e.v1)
+                eq = <double>((v == e.v0) | (v == e.v1))
+            ht[2 * r] += wi
+            ht[2 * r + 1] += wi * eq
+            neg_w += wi
+            fp_at += wi * (v >= thr)
+        n_neg += <double>cnt
+        i0 = i1
+    res[0] = neg_w
+    res[1] = fp_at
+    res[2] = n_neg
+
+
+cdef void _negatives_none(const uint8_t* y, const double* w, Py_ssize_t wdiv, Py_ssize_t wmod,
+                          bint use_w, double thr, const score_t* s, Py_ssize_t lo,
+                          Py_ssize_t hi, double* res) noexcept nogil:
+    """:func:`_negatives` without positives: only the sums (every negative is below them)."""
+    cdef Py_ssize_t i, q = 0, rem = 0
     cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0
-    cdef score_t v
-    cdef const int32_t* first = ix.first
-    cdef double a_lo = ix.lo, scale = ix.scale
-    cdef Py_ssize_t nb = ix.nb
-    cdef bint bucketed = ix.bucketed
     if use_w and hi > lo:
         q = (lo // wdiv) % wmod
         rem = lo % wdiv
@@ -538,18 +622,24 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
             wi = _next_w(w, wdiv, wmod, &q, &rem)
         if y[i]:
             continue
-        v = s[i]
-        r = _locate(v, a, m, first, a_lo, scale, nb, bucketed)
-        hist[r] += wi
-        if r > 0 and a[r - 1] == v:
-            tie[r - 1] += wi
         neg_w += wi
-        if v >= thr:
+        if s[i] >= thr:
             fp_at += wi
         n_neg += 1.0
     res[0] = neg_w
     res[1] = fp_at
     res[2] = n_neg
+
+
+cdef inline Py_ssize_t _count_le_d(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                   double v) noexcept nogil:
+    """Number of values of the ascending ``a[lo:hi]`` (``hi > lo``) that are <= v."""
+    cdef Py_ssize_t n = hi - lo, half, base = lo
+    while n > 1:
+        half = n >> 1
+        base = base + half if <double>a[base + half] <= v else base
+        n -= half
+    return base - lo + (1 if <double>a[base] <= v else 0)
 
 
 cdef inline double _area_to(double x0, double y0, double x1, double y1,
@@ -565,9 +655,12 @@ cdef inline double _area_to(double x0, double y0, double x1, double y1,
 
 
 cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double* hist,
-                  const double* tie, double neg_w, double fp_at, Py_ssize_t n_pos,
-                  double n_neg, double thr, double max_fpr, double* out) noexcept nogil:
-    """Suffix pass over the distinct positive scores: fills ``out[0:N_STATS]``."""
+                  const double* tie, Py_ssize_t hs, double neg_w, double fp_at,
+                  Py_ssize_t n_pos, double n_neg, double thr, double max_fpr,
+                  double* out) noexcept nogil:
+    """Suffix pass over the distinct positive scores: fills ``out[0:N_STATS]``. ``hist[r]``
+    and ``tie[k]`` are read at ``hist[r * hs]``, ``tie[k * hs]`` (``hs``: 1 for a partial, 2
+    for the interleaved histogram of :func:`_negatives`)."""
     cdef Py_ssize_t j
     cdef double pos_w = 0.0, fp = 0.0, tp = 0.0, ap = 0.0, auc = 0.0, pauc = 0.0
     cdef double best_f1 = -1.0, best_thr = INFINITY, tp_at = 0.0, tp_gt, denom, f1, fp_gt
@@ -578,13 +671,13 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
     j = m
     while j > 0:
         j -= 1
-        fp += hist[j + 1]
+        fp += hist[(j + 1) * hs]
         tp_gt = tp
         tp += pw[j]
         denom = tp + fp
         if pw[j] != 0.0 and denom > 0.0:
             ap += pw[j] * (tp / denom)
-        auc += pw[j] * ((neg_w - fp) + 0.5 * tie[j])
+        auc += pw[j] * ((neg_w - fp) + 0.5 * tie[j * hs])
         f1 = 2.0 * tp / (tp + fp + pos_w) if pos_w > 0.0 else 0.0
         if f1 > best_f1:
             best_f1 = f1
@@ -592,7 +685,7 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
         if a[j] >= thr:
             tp_at = tp
         if max_fpr > 0.0:
-            fp_gt = fp - tie[j]
+            fp_gt = fp - tie[j * hs]
             pauc += _area_to(x_prev, y_prev, fp_gt, tp_gt, x_max)
             pauc += _area_to(fp_gt, tp_gt, fp, tp, x_max)
             x_prev = fp
@@ -628,21 +721,19 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
 cdef struct Work:
     void* pv  # score_t values, cap entries
     double* pw  # cap entries
-    double* hist  # cap + 1 entries
-    double* tie  # cap entries
+    double* ht  # interleaved histogram, 2 * (cap + 1) entries
     SortBuf sb
-    int32_t* first  # cap_first entries
+    Slot* tab  # cap_tab entries
     Py_ssize_t cap
-    Py_ssize_t cap_first
+    Py_ssize_t cap_tab
 
 
 cdef void _work_free(Work* ws) noexcept nogil:
     free(ws.pv)
     free(ws.pw)
-    free(ws.hist)
-    free(ws.tie)
+    free(ws.ht)
     _sortbuf_free(&ws.sb)
-    free(ws.first)
+    free(ws.tab)
     memset(ws, 0, sizeof(Work))
 
 
@@ -651,37 +742,61 @@ cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint use_w) noexcept nogil:
     if cap > ws.cap:
         free(ws.pv)
         free(ws.pw)
-        free(ws.hist)
-        free(ws.tie)
+        free(ws.ht)
         ws.pv = malloc(cap * sizeof(double))
         ws.pw = <double*>malloc(cap * sizeof(double))
-        ws.hist = <double*>malloc((cap + 1) * sizeof(double))
-        ws.tie = <double*>malloc(cap * sizeof(double))
+        ws.ht = <double*>malloc(2 * (cap + 1) * sizeof(double))
         ws.cap = cap
-        if ws.pv == NULL or ws.pw == NULL or ws.hist == NULL or ws.tie == NULL:
+        if ws.pv == NULL or ws.pw == NULL or ws.ht == NULL:
             ws.cap = 0
             return -1
     return 0
 
 
-cdef int _work_first(Work* ws, Py_ssize_t cap) noexcept nogil:
-    if cap > ws.cap_first:
-        free(ws.first)
-        ws.first = <int32_t*>malloc(cap * sizeof(int32_t))
-        ws.cap_first = cap
-        if ws.first == NULL:
-            ws.cap_first = 0
+cdef int _work_tab(Work* ws, Py_ssize_t cap) noexcept nogil:
+    if cap > ws.cap_tab:
+        free(ws.tab)
+        ws.tab = <Slot*>malloc(cap * sizeof(Slot))
+        ws.cap_tab = cap
+        if ws.tab == NULL:
+            ws.cap_tab = 0
             return -1
     return 0
+
+
+cdef Py_ssize_t _tab_size(Py_ssize_t m) noexcept nogil:
+    """Buckets of the table of ``m`` distinct positives (one: plain binary search): twice
+    :func:`_n_buckets`, so that few negatives meet a bucket of more than two values."""
+    return min(2 * _n_buckets(m), MAX_BUCKETS) if m >= MIN_BUCKETED else 1
+
+
+cdef void _build_tab(const score_t* a, Py_ssize_t m, Slot* tab, Py_ssize_t nb, double* lo,
+                     double* scale) noexcept nogil:
+    """The bucket table (:func:`_slots`) of the ascending distinct ``a[0:m]`` (``m >= 1``)
+    with ``nb`` buckets (:func:`_tab_size`), built directly: sizes, then starts."""
+    cdef Py_ssize_t k, b, run = 0
+    cdef double span, top = <double>(nb - 1)
+    lo[0] = <double>a[0]
+    span = <double>a[m - 1] - lo[0]
+    scale[0] = <double>nb / span if span > 0.0 and nb > 1 else 0.0
+    for b in range(nb):
+        tab[b].c = 0
+    for k in range(m):
+        tab[_slot(<double>a[k], lo[0], scale[0], top)].c += 1
+    for b in range(nb):
+        tab[b].k = <int32_t>run
+        tab[b].v0 = <double>a[run] if tab[b].c > 0 else INFINITY
+        tab[b].v1 = <double>a[run + 1] if tab[b].c > 1 else INFINITY
+        run += tab[b].c
 
 
 cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
                   Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr, double max_fpr,
                   Work* ws, double* out) noexcept nogil:
     """Statistics of one binary problem ``s[0:n]``, sequentially: 0, or -1 out of memory."""
-    cdef Py_ssize_t i, m, n_pos = 0
-    cdef BucketIndex ix
+    cdef Py_ssize_t i, m, nb, n_pos = 0
     cdef double res[3]
+    cdef double lo, scale
     cdef score_t* pv
     for i in range(n):
         n_pos += y[i] != 0
@@ -689,17 +804,18 @@ cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double
         return -1
     pv = <score_t*>ws.pv
     m = _positives(s, y, n, w, wdiv, wmod, use_w, n_pos, pv, ws.pw, &ws.sb)
-    memset(ws.hist, 0, (m + 1) * sizeof(double))
-    memset(ws.tie, 0, (m + 1) * sizeof(double))
-    ix.bucketed = False
-    if m >= MIN_BUCKETED:
-        ix.nb = _n_buckets(m)
-        if _work_first(ws, ix.nb + 1) < 0:
+    memset(ws.ht, 0, 2 * (m + 1) * sizeof(double))
+    if m == 0:
+        _negatives_none(y, w, wdiv, wmod, use_w, thr, s, 0, n, res)
+    else:
+        nb = _tab_size(m)
+        if _work_tab(ws, nb) < 0:
             return -1
-        ix.first = ws.first
-        _bucket_index(pv, m, &ix)
-    _negatives(s, y, w, wdiv, wmod, use_w, thr, pv, m, &ix, ws.hist, ws.tie, 0, n, res)
-    _finish(pv, ws.pw, m, ws.hist, ws.tie, res[0], res[1], n_pos, res[2], thr, max_fpr, out)
+        _build_tab(pv, m, ws.tab, nb, &lo, &scale)
+        _negatives(s, y, w, wdiv, wmod, use_w, thr, pv, m, ws.tab, lo, scale, nb, ws.ht, 0, n,
+                   res)
+    _finish(pv, ws.pw, m, ws.ht, ws.ht + 3, 2, res[0], res[1], n_pos, res[2], thr, max_fpr,
+            out)
     return 0
 
 
@@ -760,24 +876,53 @@ def histogram_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1
     ``tie[0:m]`` (negative weight equal to ``a[k]``), then negative weight, negative weight
     with score ``>= thr`` and number of negatives. Partials of blocks add (:func:`combine`).
     """
-    cdef Py_ssize_t m = a.shape[0]
-    cdef BucketIndex ix
+    cdef Py_ssize_t m = a.shape[0], nb, k
     cdef const int32_t[::1] first
+    cdef double a_lo, scale
+    cdef Slot* tab = NULL
+    cdef double* ht = NULL
+    cdef Slot one
     if index is None:
         index = bucket_index(a)
     first_arr, lo_v, scale_v, nb_v = index
     first = first_arr
-    ix.first = <int32_t*>&first[0]
-    ix.lo = lo_v
-    ix.scale = scale_v
-    ix.nb = nb_v
-    ix.bucketed = ix.nb > 0
+    a_lo, scale, nb = lo_v, scale_v, nb_v
     part_arr = np.zeros(2 * m + 4)
     cdef double[::1] part = part_arr
+    if hi <= lo:
+        return part_arr
     with nogil:
-        if hi > lo:
-            _negatives(&s[0], &y[0], &w[0], wdiv, wmod, use_w, thr, &a[0], m, &ix, &part[0],
-                       &part[m + 1], lo, hi, &part[2 * m + 1])
+        if m == 0:
+            _negatives_none(&y[0], &w[0], wdiv, wmod, use_w, thr, &s[0], lo, hi,
+                            &part[2 * m + 1])
+            part[0] = part[2 * m + 1]
+        else:
+            ht = <double*>calloc(2 * (m + 1), sizeof(double))
+            if nb > 0:
+                tab = <Slot*>malloc(nb * sizeof(Slot))
+                if tab != NULL:
+                    _slots(&a[0], &first[0], nb, tab)
+            else:  # one bucket: plain binary search
+                nb = 1
+                scale = 0.0
+                a_lo = <double>a[0]
+                one.k = 0
+                one.c = <int32_t>m
+                one.v0 = <double>a[0]
+                one.v1 = <double>a[1] if m > 1 else INFINITY
+                tab = &one
+            if tab != NULL and ht != NULL:
+                _negatives(&s[0], &y[0], &w[0], wdiv, wmod, use_w, thr, &a[0], m, tab, a_lo,
+                           scale, nb, ht, lo, hi, &part[2 * m + 1])
+                for k in range(m + 1):
+                    part[k] = ht[2 * k]
+                for k in range(m):
+                    part[m + 1 + k] = ht[2 * k + 3]
+            if tab != &one:
+                free(tab)
+            free(ht)
+    if m > 0 and (tab == NULL or ht == NULL):
+        raise MemoryError()
     return part_arr
 
 
@@ -794,7 +939,7 @@ def finish_stats(const score_t[::1] a, const double[::1] pw, Py_ssize_t n_pos,
     out_arr = np.empty(_N_STATS)
     cdef double[::1] out = out_arr
     with nogil:
-        _finish(&a[0], &pw[0], m, &part[0], &part[m + 1], part[2 * m + 1], part[2 * m + 2],
+        _finish(&a[0], &pw[0], m, &part[0], &part[m + 1], 1, part[2 * m + 1], part[2 * m + 2],
                 n_pos, part[2 * m + 3], thr, max_fpr, &out[0])
     return out_arr
 
