@@ -105,6 +105,7 @@ ctypedef fused elem_t:
 
 cdef Py_ssize_t MIN_BUCKETED = 64  # fewer distinct positives than this: plain binary search
 cdef Py_ssize_t MAX_BUCKETS = 1 << 22
+cdef Py_ssize_t TAB_DOUBLE_MAX = 1 << 18  # buckets (6 MiB of table)
 cdef Py_ssize_t PARTITIONED_MIN = 1 << 15  # distinct positives from which flat problems partition
 cdef int PART_BITS = 8
 cdef Py_ssize_t FLAT_ROWS = 65536  # rows per block of a flat problem
@@ -560,9 +561,11 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``
     (``m >= 1``), bucketed by ``tab`` (:func:`_slots`, ``nb`` buckets).
 
-    Adds into the interleaved ``ht[0:2m+2]``: ``ht[2r]`` is the weight of negatives with
-    ``#{a <= v} == r``, ``ht[2r+1]`` that of negatives equal to ``a[r-1]``. Sets ``res[0:3]``
-    to (negative weight, negative weight with score >= thr, number of negatives) of the block.
+    Fills the interleaved ``ht[0:2m+2]`` (zero on entry): ``ht[2r]`` is the weight of
+    negatives with ``#{a <= v} == r``, ``ht[2r+1]`` that of negatives equal to ``a[r-1]``.
+    Sets ``res[0:3]`` to (negative weight, negative weight with score >= thr, number of
+    negatives) of the block. Unweighted, the histogram is counted in integers (in the same
+    memory, converted at the end): no floating-point latency in the dependency chains.
 
     Rows go in blocks: the negatives of a block are gathered first (no branch on the target),
     then located. Locating is branch-free unless the bucket holds two values or more, so the
@@ -570,6 +573,8 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     """
     cdef Py_ssize_t i, i0, i1, t, cnt, r, k, q = 0, rem = 0
     cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0, v, eq, top = <double>(nb - 1)
+    cdef int64_t n_fp = 0, eqi, ci
+    cdef int64_t* hc = <int64_t*>ht
     cdef double vb[NEG_BLOCK]
     cdef double wb[NEG_BLOCK]
     cdef Py_ssize_t sb[NEG_BLOCK]
@@ -592,27 +597,49 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
                 cnt += y[i] == 0
         for t in range(cnt):
             sb[t] = _slot(vb[t], a_lo, scale, top)
-        for t in range(cnt):
-            FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
-            v = vb[t]
-            if use_w:
+        if use_w:
+            for t in range(cnt):
+                FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
+                v = vb[t]
                 wi = wb[t]
-            e = &tab[sb[t]]
-            k = e.k
-            if e.c > 2:
-                r = k + _count_le_d(a, k, k + e.c, v)
-                eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
-            else:
-                r = k + (v >= e.v0) + (v >= e.v1)
-                eq = <double>((v == e.v0) | (v == e.v1))
-            ht[2 * r] += wi
-            ht[2 * r + 1] += wi * eq
-            neg_w += wi
-            fp_at += wi * (v >= thr)
+                e = &tab[sb[t]]
+                k = e.k
+                if e.c > 2:
+                    r = k + _count_le_d(a, k, k + e.c, v)
+                    eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
+                else:
+                    r = k + (v >= e.v0) + (v >= e.v1)
+                    eq = <double>((v == e.v0) | (v == e.v1))
+                ht[2 * r] += wi
+                ht[2 * r + 1] += wi * eq
+                neg_w += wi
+                fp_at += wi * (v >= thr)
+        else:
+            for t in range(cnt):
+                FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
+                v = vb[t]
+                e = &tab[sb[t]]
+                k = e.k
+                if e.c > 2:
+                    r = k + _count_le_d(a, k, k + e.c, v)
+                    eqi = r > k and <double>a[r - 1] == v
+                else:
+                    r = k + (v >= e.v0) + (v >= e.v1)
+                    eqi = (v == e.v0) | (v == e.v1)
+                hc[2 * r] += 1
+                hc[2 * r + 1] += eqi
+                n_fp += v >= thr
         n_neg += <double>cnt
         i0 = i1
-    res[0] = neg_w
-    res[1] = fp_at
+    if use_w:
+        res[0] = neg_w
+        res[1] = fp_at
+    else:
+        for k in range(2 * m + 2):
+            memcpy(&ci, &ht[k], sizeof(int64_t))  # the count stored there (no aliasing)
+            ht[k] = <double>ci
+        res[0] = n_neg
+        res[1] = <double>n_fp
     res[2] = n_neg
 
 
@@ -774,8 +801,14 @@ cdef int _work_tab(Work* ws, Py_ssize_t cap) noexcept nogil:
 
 cdef Py_ssize_t _tab_size(Py_ssize_t m) noexcept nogil:
     """Buckets of the table of ``m`` distinct positives (one: plain binary search): twice
-    :func:`_n_buckets`, so that few negatives meet a bucket of more than two values."""
-    return min(2 * _n_buckets(m), MAX_BUCKETS) if m >= MIN_BUCKETED else 1
+    :func:`_n_buckets` while the table stays small (few negatives then meet a bucket of more
+    than two values), :func:`_n_buckets` beyond (a table out of cache costs more than the
+    searches it saves)."""
+    cdef Py_ssize_t nb
+    if m < MIN_BUCKETED:
+        return 1
+    nb = _n_buckets(m)
+    return 2 * nb if 2 * nb <= TAB_DOUBLE_MAX else nb
 
 
 cdef void _build_tab(const score_t* a, Py_ssize_t m, Slot* tab, Py_ssize_t nb, double* lo,
