@@ -573,7 +573,7 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     """
     cdef Py_ssize_t i, i0, i1, t, cnt, r, k, q = 0, rem = 0
     cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0, v, eq, top = <double>(nb - 1)
-    cdef int64_t n_fp = 0, eqi, ci
+    cdef int64_t n_fp = 0
     cdef int64_t* hc = <int64_t*>ht
     cdef double vb[NEG_BLOCK]
     cdef double wb[NEG_BLOCK]
@@ -615,32 +615,52 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
                 neg_w += wi
                 fp_at += wi * (v >= thr)
         else:
-            for t in range(cnt):
-                FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
-                v = vb[t]
-                e = &tab[sb[t]]
-                k = e.k
-                if e.c > 2:
-                    r = k + _count_le_d(a, k, k + e.c, v)
-                    eqi = r > k and <double>a[r - 1] == v
-                else:
-                    r = k + (v >= e.v0) + (v >= e.v1)
-                    eqi = (v == e.v0) | (v == e.v1)
-                hc[2 * r] += 1
-                hc[2 * r + 1] += eqi
-                n_fp += v >= thr
+            n_fp += _count_block(vb, sb, cnt, tab, a, hc, thr)
         n_neg += <double>cnt
         i0 = i1
     if use_w:
         res[0] = neg_w
         res[1] = fp_at
     else:
-        for k in range(2 * m + 2):
-            memcpy(&ci, &ht[k], sizeof(int64_t))  # the count stored there (no aliasing)
-            ht[k] = <double>ci
+        _counts_to_weights(ht, 2 * m + 2)
         res[0] = n_neg
         res[1] = <double>n_fp
     res[2] = n_neg
+
+
+cdef inline int64_t _count_block(const double* vb, const Py_ssize_t* sb, Py_ssize_t cnt,
+                                 const Slot* tab, const score_t* a, int64_t* hc,
+                                 double thr) noexcept nogil:
+    """Count the negatives ``vb[0:cnt]`` (their buckets in ``sb``) into the interleaved
+    integer histogram ``hc`` (layout of :func:`_negatives`); returns how many are >= thr."""
+    cdef Py_ssize_t t, k, r
+    cdef int64_t eqi, n_fp = 0
+    cdef double v
+    cdef const Slot* e
+    for t in range(cnt):
+        FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
+        v = vb[t]
+        e = &tab[sb[t]]
+        k = e.k
+        if e.c > 2:
+            r = k + _count_le_d(a, k, k + e.c, v)
+            eqi = r > k and <double>a[r - 1] == v
+        else:
+            r = k + (v >= e.v0) + (v >= e.v1)
+            eqi = (v == e.v0) | (v == e.v1)
+        hc[2 * r] += 1
+        hc[2 * r + 1] += eqi
+        n_fp += v >= thr
+    return n_fp
+
+
+cdef inline void _counts_to_weights(double* ht, Py_ssize_t size) noexcept nogil:
+    """The int64 counts stored in ``ht[0:size]``, as float64 in place."""
+    cdef Py_ssize_t k
+    cdef int64_t ci
+    for k in range(size):
+        memcpy(&ci, &ht[k], sizeof(int64_t))  # read as stored (no aliasing)
+        ht[k] = <double>ci
 
 
 cdef void _negatives_none(const uint8_t* y, const double* w, Py_ssize_t wdiv, Py_ssize_t wmod,
@@ -1288,6 +1308,146 @@ def label_stats_block(const score_t[:, :, ::1] s, const uint8_t[:, ::1] y, const
         raise MemoryError()
 
 
+def _split_count_block(const uint8_t[:, ::1] y, int64_t[::1] counts, Py_ssize_t lo,
+                       Py_ssize_t hi):
+    """Positives of rows [lo, hi) per label (``counts``, L entries)."""
+    cdef Py_ssize_t i, j, L = y.shape[1]
+    with nogil:
+        for i in range(lo, hi):
+            for j in range(L):
+                counts[j] += y[i, j] != 0
+
+
+def _split_block(const score_t[:, ::1] s, const uint8_t[:, ::1] y, score_t[:, ::1] out,
+                 const int64_t[::1] pos_at, const int64_t[::1] neg_at, Py_ssize_t lo,
+                 Py_ssize_t hi):
+    """Rows [lo, hi) of the row-major ``s`` (n, L) into the label-major ``out`` (L, n), split
+    by target: label j's positives from ``out[j, pos_at[j]]`` on, its negatives from
+    ``out[j, neg_at[j]]`` on, each in row order."""
+    cdef Py_ssize_t i, j, k, L = s.shape[1], n = out.shape[1]
+    cdef Py_ssize_t* at = <Py_ssize_t*>malloc(2 * max(L, 1) * sizeof(Py_ssize_t))
+    cdef score_t* o
+    if at == NULL:
+        raise MemoryError()
+    with nogil:
+        for j in range(L):
+            at[2 * j] = j * n + neg_at[j]  # slot 2j + y: negatives, then positives
+            at[2 * j + 1] = j * n + pos_at[j]
+        o = &out[0, 0]
+        for i in range(lo, hi):
+            for j in range(L):
+                k = 2 * j + (y[i, j] != 0)
+                o[at[k]] = s[i, j]
+                at[k] += 1
+        free(at)
+
+
+def _split_stats_block(const score_t[:, :, ::1] v, const int64_t[::1] n_pos, double thr,
+                       double max_fpr, double[:, :, ::1] out, Py_ssize_t lo, Py_ssize_t hi):
+    """Label problems ``lo <= t < hi`` (t = b * L + j) of the split label-major ``v``
+    (B, L, n): label j's ``n_pos[j]`` positives first, then its negatives (unweighted)."""
+    cdef Py_ssize_t t, b, j, L = v.shape[1], n = v.shape[2], most = 0
+    cdef int err = 0
+    cdef uint8_t* ones = NULL
+    cdef Work ws
+    memset(&ws, 0, sizeof(Work))
+    with nogil:
+        for t in range(lo, hi):
+            most = max(most, n_pos[t % L])
+        ones = <uint8_t*>malloc(most + 1)
+        err = -1 if ones == NULL else _work_reserve(&ws, most + 1, False)
+        if ones != NULL:
+            memset(ones, 1, most + 1)
+        for t in range(lo, hi):
+            if err:
+                break
+            b = t // L
+            j = t % L
+            err = _split_problem(&v[b, j, 0], n_pos[j], n - n_pos[j], ones, thr, max_fpr, &ws,
+                                 &out[b, j, 0])
+        _work_free(&ws)
+        free(ones)
+    if err:
+        raise MemoryError()
+
+
+cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
+                        const uint8_t* ones, double thr, double max_fpr, Work* ws,
+                        double* out) noexcept nogil:
+    """:func:`_problem` (unweighted) of a label whose positives ``v[0:n_pos]`` and negatives
+    ``v[n_pos:n_pos+n_neg]`` are already apart: the negatives are located with no target to
+    read and no gathering."""
+    cdef Py_ssize_t m, nb, i0, i1, t, cnt
+    cdef double lo, scale, top, n_fp = 0.0
+    cdef double res[3]
+    cdef double vb[NEG_BLOCK]
+    cdef Py_ssize_t sb[NEG_BLOCK]
+    cdef const score_t* neg = v + n_pos
+    cdef score_t* pv
+    cdef double one = 1.0
+    if _work_reserve(ws, n_pos + 1, False) < 0 or _sortbuf_reserve(&ws.sb, n_pos, False) < 0:
+        return -1
+    pv = <score_t*>ws.pv
+    m = _positives(v, ones, n_pos, &one, 1, 1, False, n_pos, pv, ws.pw, &ws.sb)
+    memset(ws.ht, 0, 2 * (m + 1) * sizeof(double))
+    if m == 0:
+        _negatives_none(ones, &one, 1, 1, False, thr, neg, 0, 0, res)
+        for t in range(n_neg):
+            n_fp += neg[t] >= thr
+        res[0] = <double>n_neg
+        res[1] = n_fp
+        res[2] = <double>n_neg
+    else:
+        nb = _tab_size(m)
+        if _work_tab(ws, nb) < 0:
+            return -1
+        _build_tab(pv, m, ws.tab, nb, &lo, &scale)
+        top = <double>(nb - 1)
+        i0 = 0
+        while i0 < n_neg:
+            i1 = min(n_neg, i0 + NEG_BLOCK)
+            cnt = i1 - i0
+            for t in range(cnt):
+                vb[t] = <double>neg[i0 + t]
+                sb[t] = _slot(vb[t], lo, scale, top)
+            n_fp += <double>_count_block(vb, sb, cnt, ws.tab, pv, <int64_t*>ws.ht, thr)
+            i0 = i1
+        _counts_to_weights(ws.ht, 2 * m + 2)
+        res[0] = <double>n_neg
+        res[1] = n_fp
+        res[2] = <double>n_neg
+    _finish(pv, ws.pw, m, ws.ht, ws.ht + 3, 2, res[0], res[1], n_pos, res[2], thr, max_fpr,
+            out)
+    return 0
+
+
+def _split_stats(s, y, thr, max_fpr):
+    """:func:`column_stats` of row-major, unweighted input: every label's scores are copied
+    to a label-major buffer already split into positives and negatives (one pass over the
+    rows, in row blocks), so that no target is transposed or read again."""
+    n_batch, n, n_labels = s.shape
+    out = np.empty((n_batch, n_labels, _N_STATS))
+    total = n_batch * n_labels
+    if total == 0:
+        return out
+    n_blocks, size = blocks(n, max(1, TASK_WORK // max(n_labels, 1)), MAX_TASKS)
+    counts = np.zeros((n_blocks, n_labels), np.int64)
+    map_tasks(lambda c: _split_count_block(y, counts[c], c * size, min(n, (c + 1) * size)),
+              n_blocks)
+    n_pos = counts.sum(axis=0)
+    pos_at = np.cumsum(counts, axis=0) - counts  # positives before each block, per label
+    rows_before = np.minimum(np.arange(n_blocks) * size, n)[:, np.newaxis]
+    neg_at = n_pos + (rows_before - pos_at)
+    v = np.empty((n_batch, n_labels, n), s.dtype)
+    map_tasks(lambda t: _split_block(
+        s[t // n_blocks], y, v[t // n_blocks], pos_at[t % n_blocks], neg_at[t % n_blocks],
+        (t % n_blocks) * size, min(n, (t % n_blocks + 1) * size)), n_batch * n_blocks)
+    count, size = blocks(total, max(1, TASK_WORK // max(n, 1)), MAX_TASKS)
+    map_tasks(lambda t: _split_stats_block(
+        v, n_pos, thr, max_fpr, out, t * size, min(total, (t + 1) * size)), count)
+    return out
+
+
 def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
     """Statistics of every label of every batch member: ``out[b, j, :]``.
 
@@ -1296,6 +1456,8 @@ def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
     the scores), so that every label's column is read contiguously. Returns float64
     (B, L, N_STATS).
     """
+    if not label_major and not use_w:
+        return _split_stats(s, y, thr, max_fpr)
     if not label_major:
         s = to_label_major(s)
         y = to_label_major(y[np.newaxis])[0]
