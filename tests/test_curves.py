@@ -968,6 +968,35 @@ def test_row_major_split_path_matches_label_major(dtype, n, n_labels, n_batch):
                 assert rows[b, j, k.AP] == pytest.approx(ref, rel=1e-12)
 
 
+def test_packed_counts_and_their_float64_fallback_agree():
+    # unweighted negatives are counted in packed 32-bit pairs (count, ties) below 2^32 rows,
+    # in float64 from there on (the row paths): lowering the limit gives the same partials
+    # and statistics, and the row-major split path is then not taken
+    k = _kernel()
+    rng = np.random.default_rng(31)
+    n, n_labels = 3000, 3
+    y = (rng.random((n, n_labels)) < 0.2).astype(np.uint8)
+    s = np.round(y + rng.standard_normal((1, n, n_labels)), 1)  # ties
+    yj, sj = np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(s[0, :, 0])
+    a, _, _ = k.sorted_positives(sj, yj, np.ones(1), 1, n, False)
+
+    def run():
+        return (k.histogram_block(sj, yj, np.ones(1), 1, n, False, 0.5, a, 0, n),
+                k.column_stats(s, y, False, np.ones(1), False, 0.5, 0.3),
+                k.flat_stats(s.reshape(1, -1), y.reshape(-1), np.ones(1), 1, 1, False, 0.5,
+                             0.0))
+
+    packed = run()
+    old = k._set_packed_max(100)
+    try:
+        wide = run()
+    finally:
+        k._set_packed_max(old)
+    for p, q in zip(packed, wide, strict=True):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(packed[0], _plain_partial(a, sj, yj, np.ones(n), 0.5))
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 15, 17, 100, 4099, 200_000])
 def test_sorted_positives_on_hard_orders(n):
     k = _kernel()

@@ -227,6 +227,15 @@ cdef void _sort(elem_t* a, Py_ssize_t n) noexcept nogil:
     _intro_sort(a, n, depth)
 
 
+def _set_packed_max(int64_t value):
+    """Test hook: the number of negatives from which unweighted histograms are counted in
+    float64 instead of packed 32-bit counts (normally 2^32); returns the previous value."""
+    global PACKED_MAX
+    old = PACKED_MAX
+    PACKED_MAX = value
+    return old
+
+
 def _introsort(score_t[::1] a, int depth):
     """Test hook: sort ``a`` in place with the introsort, at most ``depth`` quicksort levels
     before the heapsort takes over (0: heapsort only)."""
@@ -532,6 +541,8 @@ cdef enum:
     NEG_BLOCK = 256  # rows whose negatives are gathered before they are located
     PREFETCH_AHEAD = 8  # negatives between the prefetch of a table slot and its use
 
+cdef int64_t PACKED_MAX = <int64_t>1 << 32  # negatives counted with packed 32-bit counts
+
 
 cdef inline Py_ssize_t _slot(double v, double lo, double scale, double top) noexcept nogil:
     """The bucket of any finite ``v``, clamped to [0, nb - 1] (``top`` = nb - 1) without
@@ -564,8 +575,9 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     Fills the interleaved ``ht[0:2m+2]`` (zero on entry): ``ht[2r]`` is the weight of
     negatives with ``#{a <= v} == r``, ``ht[2r+1]`` that of negatives equal to ``a[r-1]``.
     Sets ``res[0:3]`` to (negative weight, negative weight with score >= thr, number of
-    negatives) of the block. Unweighted, the histogram is counted in integers (in the same
-    memory, converted at the end): no floating-point latency in the dependency chains.
+    negatives) of the block. Unweighted, the histogram is counted in integers, both counts
+    of a value in one 64-bit word (see :func:`_count_block`; in the same memory, unpacked at
+    the end): one memory update per negative and no floating-point latency in the chains.
 
     Rows go in blocks: the negatives of a block are gathered first (no branch on the target),
     then located. Locating is branch-free unless the bucket holds two values or more, so the
@@ -574,7 +586,8 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     cdef Py_ssize_t i, i0, i1, t, cnt, r, k, q = 0, rem = 0
     cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0, v, eq, top = <double>(nb - 1)
     cdef int64_t n_fp = 0
-    cdef int64_t* hc = <int64_t*>ht
+    cdef uint64_t* hc = <uint64_t*>ht
+    cdef bint dbl = use_w or hi - lo >= PACKED_MAX
     cdef double vb[NEG_BLOCK]
     cdef double wb[NEG_BLOCK]
     cdef Py_ssize_t sb[NEG_BLOCK]
@@ -595,9 +608,12 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
             for i in range(i0, i1):
                 vb[cnt] = <double>s[i]
                 cnt += y[i] == 0
+            if dbl:  # too many rows for the packed counts: unit weights
+                for t in range(cnt):
+                    wb[t] = 1.0
         for t in range(cnt):
             sb[t] = _slot(vb[t], a_lo, scale, top)
-        if use_w:
+        if dbl:
             for t in range(cnt):
                 FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
                 v = vb[t]
@@ -618,21 +634,23 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
             n_fp += _count_block(vb, sb, cnt, tab, a, hc, thr)
         n_neg += <double>cnt
         i0 = i1
-    if use_w:
+    if dbl:
         res[0] = neg_w
         res[1] = fp_at
     else:
-        _counts_to_weights(ht, 2 * m + 2)
+        _counts_to_weights(ht, m + 1)
         res[0] = n_neg
         res[1] = <double>n_fp
     res[2] = n_neg
 
 
 cdef inline int64_t _count_block(const double* vb, const Py_ssize_t* sb, Py_ssize_t cnt,
-                                 const Slot* tab, const score_t* a, int64_t* hc,
+                                 const Slot* tab, const score_t* a, uint64_t* hc,
                                  double thr) noexcept nogil:
-    """Count the negatives ``vb[0:cnt]`` (their buckets in ``sb``) into the interleaved
-    integer histogram ``hc`` (layout of :func:`_negatives`); returns how many are >= thr."""
+    """Count the negatives ``vb[0:cnt]`` (their buckets in ``sb``) into the packed histogram
+    ``hc[0:m+1]``: ``hc[r]`` holds, in its low 32 bits, the number of negatives with
+    ``#{a <= v} == r`` and in its high 32 bits the number equal to ``a[r-1]`` (fewer than
+    PACKED_MAX negatives in all, so neither overflows). Returns how many are >= thr."""
     cdef Py_ssize_t t, k, r
     cdef int64_t eqi, n_fp = 0
     cdef double v
@@ -648,19 +666,22 @@ cdef inline int64_t _count_block(const double* vb, const Py_ssize_t* sb, Py_ssiz
         else:
             r = k + (v >= e.v0) + (v >= e.v1)
             eqi = (v == e.v0) | (v == e.v1)
-        hc[2 * r] += 1
-        hc[2 * r + 1] += eqi
+        hc[r] += 1 + (<uint64_t>eqi << 32)
         n_fp += v >= thr
     return n_fp
 
 
 cdef inline void _counts_to_weights(double* ht, Py_ssize_t size) noexcept nogil:
-    """The int64 counts stored in ``ht[0:size]``, as float64 in place."""
-    cdef Py_ssize_t k
-    cdef int64_t ci
-    for k in range(size):
-        memcpy(&ci, &ht[k], sizeof(int64_t))  # read as stored (no aliasing)
-        ht[k] = <double>ci
+    """The packed counts of :func:`_count_block` stored in the first ``size`` words of
+    ``ht``, unpacked in place into the interleaved float64 layout ``ht[0:2*size]`` (from the
+    top down: word r is read before ``ht[2r]``, ``ht[2r+1]`` overwrite it)."""
+    cdef Py_ssize_t r = size
+    cdef uint64_t c
+    while r > 0:
+        r -= 1
+        memcpy(&c, &ht[r], sizeof(uint64_t))  # read as stored (no aliasing)
+        ht[2 * r] = <double>(c & <uint64_t>0xFFFFFFFF)
+        ht[2 * r + 1] = <double>(c >> 32)
 
 
 cdef void _negatives_none(const uint8_t* y, const double* w, Py_ssize_t wdiv, Py_ssize_t wmod,
@@ -1410,9 +1431,9 @@ cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
             for t in range(cnt):
                 vb[t] = <double>neg[i0 + t]
                 sb[t] = _slot(vb[t], lo, scale, top)
-            n_fp += <double>_count_block(vb, sb, cnt, ws.tab, pv, <int64_t*>ws.ht, thr)
+            n_fp += <double>_count_block(vb, sb, cnt, ws.tab, pv, <uint64_t*>ws.ht, thr)
             i0 = i1
-        _counts_to_weights(ws.ht, 2 * m + 2)
+        _counts_to_weights(ws.ht, m + 1)
         res[0] = <double>n_neg
         res[1] = n_fp
         res[2] = <double>n_neg
@@ -1456,7 +1477,7 @@ def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
     the scores), so that every label's column is read contiguously. Returns float64
     (B, L, N_STATS).
     """
-    if not label_major and not use_w:
+    if not label_major and not use_w and s.shape[1] < PACKED_MAX:
         return _split_stats(s, y, thr, max_fpr)
     if not label_major:
         s = to_label_major(s)
