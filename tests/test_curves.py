@@ -980,11 +980,16 @@ def test_packed_counts_and_their_float64_fallback_agree():
     yj, sj = np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(s[0, :, 0])
     a, _, _ = k.sorted_positives(sj, yj, np.ones(1), 1, n, False)
 
+    # a flat problem with enough distinct positives to be partitioned
+    yf = (rng.random(90_000) < 0.5).astype(np.uint8)
+    sf = np.round(yf + rng.standard_normal(90_000), 5)[np.newaxis]
+
     def run():
         return (k.histogram_block(sj, yj, np.ones(1), 1, n, False, 0.5, a, 0, n),
                 k.column_stats(s, y, False, np.ones(1), False, 0.5, 0.3),
                 k.flat_stats(s.reshape(1, -1), y.reshape(-1), np.ones(1), 1, 1, False, 0.5,
-                             0.0))
+                             0.0),
+                k.flat_stats(sf, yf, np.ones(1), 1, 1, False, 0.5, 0.0))
 
     packed = run()
     old = k._set_packed_max(100)

@@ -1097,11 +1097,12 @@ def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint 
     local histograms. Each partition gets the bucket table (:func:`_slots`) of its own
     buckets and an interleaved local histogram, both in cache, and is located as in
     :func:`_negatives`."""
-    cdef Py_ssize_t p, qi, k0, base, b, b0, b1, r, k, i, width, most_w = 0, most_b = 0
-    cdef double v, wi = 1.0, eq, top
+    cdef Py_ssize_t p, qi, k0, base, b, b0, b1, i, t, cnt, width, most_w = 0, most_b = 0
+    cdef double top
+    cdef double vb[NEG_BLOCK]
+    cdef Py_ssize_t sb[NEG_BLOCK]
     cdef Slot* tab = NULL
     cdef double* ht = NULL
-    cdef const Slot* e
     cdef bint failed = False
     with nogil:
         for p in range(p0, p1):
@@ -1126,20 +1127,20 @@ def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint 
                 tab[b].k -= <int32_t>k0
             memset(ht, 0, 2 * (width + 2) * sizeof(double))
             top = <double>(b1 - 1)
-            for qi in range(part_start[p], part_start[p + 1]):
-                v = <double>buf_v[qi]
-                if use_w:
-                    wi = buf_w[qi]
-                e = &tab[_slot(v, a_lo, scale, top) - b0]
-                k = e.k
-                if e.c > 2:
-                    r = k + _count_le_d(&a[k0], k, k + e.c, v)
-                    eq = 1.0 if r > k and <double>a[k0 + r - 1] == v else 0.0
-                else:
-                    r = k + (v >= e.v0) + (v >= e.v1)
-                    eq = <double>((v == e.v0) | (v == e.v1))
-                ht[2 * r] += wi
-                ht[2 * r + 1] += wi * eq
+            if not use_w and part_start[p + 1] - part_start[p] < PACKED_MAX:
+                # unweighted: packed counts, as in _negatives
+                qi = part_start[p]
+                while qi < part_start[p + 1]:
+                    cnt = min(<Py_ssize_t>NEG_BLOCK, part_start[p + 1] - qi)
+                    for t in range(cnt):
+                        vb[t] = <double>buf_v[qi + t]
+                        sb[t] = _slot(vb[t], a_lo, scale, top) - b0
+                    _count_block(vb, sb, cnt, tab, &a[k0], <uint64_t*>ht, INFINITY)
+                    qi += cnt
+                _counts_to_weights(ht, width + 1)
+            else:
+                _resolve_weighted(buf_v, buf_w, use_w, &a[k0], tab, a_lo, scale, b0, top, ht,
+                                  part_start[p], part_start[p + 1])
             for i in range(width + 1):
                 local_hist[base + i] += ht[2 * i]
             for i in range(width):
@@ -1148,6 +1149,31 @@ def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint 
         free(ht)
     if failed:
         raise MemoryError()
+
+
+cdef void _resolve_weighted(const score_t[::1] buf_v, const double[::1] buf_w, bint use_w,
+                            const score_t* a, const Slot* tab, double a_lo, double scale,
+                            Py_ssize_t b0, double top, double* ht, Py_ssize_t q0,
+                            Py_ssize_t q1) noexcept nogil:
+    """One partition's negatives ``q0 <= qi < q1`` into the float64 interleaved ``ht``
+    (``a`` and ``tab`` local to the partition; weights when ``use_w``, else ones)."""
+    cdef Py_ssize_t qi, k, r
+    cdef double v, wi = 1.0, eq
+    cdef const Slot* e
+    for qi in range(q0, q1):
+        v = <double>buf_v[qi]
+        if use_w:
+            wi = buf_w[qi]
+        e = &tab[_slot(v, a_lo, scale, top) - b0]
+        k = e.k
+        if e.c > 2:
+            r = k + _count_le_d(a, k, k + e.c, v)
+            eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
+        else:
+            r = k + (v >= e.v0) + (v >= e.v1)
+            eq = <double>((v == e.v0) | (v == e.v1))
+        ht[2 * r] += wi
+        ht[2 * r + 1] += wi * eq
 
 
 def _part_merge(double[::1] part, Py_ssize_t m, const int64_t[::1] lo_k,
