@@ -544,13 +544,13 @@ cdef enum:
 cdef int64_t PACKED_MAX = <int64_t>1 << 32  # negatives counted with packed 32-bit counts
 
 
-cdef inline Py_ssize_t _slot(double v, double lo, double scale, double top) noexcept nogil:
+cdef inline int32_t _slot(double v, double lo, double scale, double top) noexcept nogil:
     """The bucket of any finite ``v``, clamped to [0, nb - 1] (``top`` = nb - 1) without
     branches: values below the positives land in bucket 0, above them in the last."""
     cdef double x = (v - lo) * scale
     x = x if x > 0.0 else 0.0
     x = x if x < top else top
-    return <Py_ssize_t>x
+    return <int32_t>x
 
 
 cdef void _slots(const score_t* a, const int32_t* first, Py_ssize_t nb,
@@ -590,7 +590,7 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     cdef bint dbl = use_w or hi - lo >= PACKED_MAX
     cdef double vb[NEG_BLOCK]
     cdef double wb[NEG_BLOCK]
-    cdef Py_ssize_t sb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
     cdef const Slot* e
     if use_w and hi > lo:
         q = (lo // wdiv) % wmod
@@ -644,13 +644,14 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
     res[2] = n_neg
 
 
-cdef inline int64_t _count_block(const double* vb, const Py_ssize_t* sb, Py_ssize_t cnt,
+cdef inline int64_t _count_block(const double* vb, const int32_t* sb, Py_ssize_t cnt,
                                  const Slot* tab, const score_t* a, uint64_t* hc,
                                  double thr) noexcept nogil:
     """Count the negatives ``vb[0:cnt]`` (their buckets in ``sb``) into the packed histogram
     ``hc[0:m+1]``: ``hc[r]`` holds, in its low 32 bits, the number of negatives with
     ``#{a <= v} == r`` and in its high 32 bits the number equal to ``a[r-1]`` (fewer than
-    PACKED_MAX negatives in all, so neither overflows). Returns how many are >= thr."""
+    PACKED_MAX negatives in all, so neither overflows). Returns how many are >= thr (a
+    separate pass, skipped for an infinite ``thr``)."""
     cdef Py_ssize_t t, k, r
     cdef int64_t eqi, n_fp = 0
     cdef double v
@@ -667,7 +668,9 @@ cdef inline int64_t _count_block(const double* vb, const Py_ssize_t* sb, Py_ssiz
             r = k + (v >= e.v0) + (v >= e.v1)
             eqi = (v == e.v0) | (v == e.v1)
         hc[r] += 1 + (<uint64_t>eqi << 32)
-        n_fp += v >= thr
+    if thr < INFINITY:
+        for t in range(cnt):
+            n_fp += vb[t] >= thr
     return n_fp
 
 
@@ -1100,7 +1103,7 @@ def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint 
     cdef Py_ssize_t p, qi, k0, base, b, b0, b1, i, t, cnt, width, most_w = 0, most_b = 0
     cdef double top
     cdef double vb[NEG_BLOCK]
-    cdef Py_ssize_t sb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
     cdef Slot* tab = NULL
     cdef double* ht = NULL
     cdef bint failed = False
@@ -1428,7 +1431,7 @@ cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
     cdef double lo, scale, top, n_fp = 0.0
     cdef double res[3]
     cdef double vb[NEG_BLOCK]
-    cdef Py_ssize_t sb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
     cdef const score_t* neg = v + n_pos
     cdef score_t* pv
     cdef double one = 1.0
