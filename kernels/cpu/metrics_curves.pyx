@@ -1036,31 +1036,58 @@ def _part_count_block(const score_t[::1] s, const uint8_t[::1] y, const double[:
                       double[::1] edge, Py_ssize_t lo, Py_ssize_t hi):
     """Negatives of rows [lo, hi) per partition (``counts``) and their edge sums (``edge``:
     weight below all positives, at or above the top one, equal to the top one, all, with
-    score >= thr, number)."""
+    score >= thr, number). The sums are kept in registers (row order, as the one-shot
+    order); unweighted, everything is counted without branches."""
     cdef Py_ssize_t i, q = 0, rem = 0
-    cdef double v, wi = 1.0
+    cdef double v, wi = 1.0, top = <double>(nb - 1)
+    cdef double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0, e4 = 0.0, e5 = 0.0
+    cdef int64_t c0 = 0, c1 = 0, c2 = 0, c4 = 0, c5 = 0, neg, below, above
     with nogil:
-        if use_w and hi > lo:
-            q = (lo // wdiv) % wmod
-            rem = lo % wdiv
-        for i in range(lo, hi):
-            if use_w:
+        if use_w:
+            if hi > lo:
+                q = (lo // wdiv) % wmod
+                rem = lo % wdiv
+            for i in range(lo, hi):
                 wi = _next_w(&w[0], wdiv, wmod, &q, &rem)
-            if y[i]:
-                continue
-            v = s[i]
-            edge[3] += wi
-            edge[5] += 1.0
-            if v >= thr:
-                edge[4] += wi
-            if v < a_lo:
-                edge[0] += wi
-            elif v >= a_hi:
-                edge[1] += wi
-                if v == a_hi:
-                    edge[2] += wi
-            else:
-                counts[_bucket(v, a_lo, scale, nb) >> shift] += 1
+                if y[i]:
+                    continue
+                v = s[i]
+                e3 += wi
+                e5 += 1.0
+                if v >= thr:
+                    e4 += wi
+                if v < a_lo:
+                    e0 += wi
+                elif v >= a_hi:
+                    e1 += wi
+                    if v == a_hi:
+                        e2 += wi
+                else:
+                    counts[_bucket(v, a_lo, scale, nb) >> shift] += 1
+        else:
+            for i in range(lo, hi):
+                v = s[i]
+                neg = y[i] == 0
+                below = v < a_lo
+                above = v >= a_hi
+                c5 += neg
+                c4 += neg & (v >= thr)
+                c0 += neg & below
+                c1 += neg & above
+                c2 += neg & (v == a_hi)
+                counts[_slot(v, a_lo, scale, top) >> shift] += neg & ~(below | above)
+            e0 = <double>c0
+            e1 = <double>c1
+            e2 = <double>c2
+            e3 = <double>c5
+            e4 = <double>c4
+            e5 = <double>c5
+        edge[0] += e0
+        edge[1] += e1
+        edge[2] += e2
+        edge[3] += e3
+        edge[4] += e4
+        edge[5] += e5
 
 
 def _part_scatter_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
