@@ -7,8 +7,8 @@ One binary problem (scores ``s``, 0/1 targets ``y``, optional weights):
 1. the positives' scores are gathered, sorted and deduplicated into ascending distinct values
    ``a[0..m)`` with the positive weight of each value (:func:`sorted_positives`);
 2. every negative is located among them: ``r = #{a <= v}``, through a monotone linear bucket
-   map of ``a`` and a short binary search inside ``v``'s bucket. It adds its weight to
-   ``hist[r]`` (and to ``tie[r - 1]`` when ``a[r - 1] == v``) (:func:`histogram_block`);
+   map of ``a``. It adds its weight to ``hist[r]`` (and to ``tie[r - 1]`` when
+   ``a[r - 1] == v``) (:func:`histogram_block`);
 3. a suffix pass over ``j = m-1 .. 0`` gives the negative weight with score ``>= a[j]``
    (false positives at threshold ``a[j]``, ties included: scikit-learn's rule that tied
    scores form one threshold) and the positive weight with score ``>= a[j]``
@@ -17,13 +17,25 @@ One binary problem (scores ``s``, 0/1 targets ``y``, optional weights):
 AP, ROC AUC, F1 at every threshold follow without sorting the negatives:
 O(P log P + N log P) per problem, exact (the histogram counts; nothing is binned).
 
+How step 2 runs (the hot loop; about one negative in ten nanoseconds or less): one table
+entry per bucket holds the bucket's start in ``a``, its size and its first two values, so a
+negative is located with one table access and no branch unless its bucket holds three values
+or more (rare: about two buckets per value while the table stays within a few MiB). Negatives
+go in blocks: their buckets are computed first (a vectorised pass), then looked up, the table
+entries prefetched a few negatives ahead, so that the accesses of consecutive negatives
+overlap. The histogram and the tie counts of a value sit side by side; unweighted, both are
+32-bit counts packed in one 64-bit word (one memory update per negative).
+
 Step 2 splits by rows: the histogram of a block of rows is the *partial*, histograms add
 (*combine*, in block order), and step 3 is the *finish*. The one-shot calls cut the work into
 tasks fixed by the input's shape and run them through the parallel driver
 (``fastml.kernels._parallel``), so results are identical for every thread count:
 
-- :func:`column_stats`: one problem per label (row-major input is first transposed in
-  cache-sized tiles, so every label's column is read contiguously); tasks are groups of labels;
+- :func:`column_stats`: one problem per label; tasks are groups of labels. Row-major input is
+  first copied label-major, in row blocks: unweighted, each label's scores are split on the
+  way into its positives then its negatives (so no target is transposed or read again, and
+  the negatives are located straight from the buffer); weighted, scores and targets are
+  transposed in cache-sized tiles;
 - :func:`row_stats`: one problem per row (``average="samples"``); tasks are groups of rows;
 - :func:`flat_stats`: one large problem per batch member (1-D input, ``average="micro"``);
   tasks are row blocks of the negatives. With many distinct positives (tables that do not fit
