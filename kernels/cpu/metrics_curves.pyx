@@ -392,19 +392,6 @@ cdef int _sortbuf_reserve(SortBuf* sb, Py_ssize_t n_pos, bint use_w) noexcept no
 
 
 # --------------------------------------------------------------------- problem building blocks
-cdef inline Py_ssize_t _count_le(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
-                                 score_t v) noexcept nogil:
-    """Number of values of the ascending ``a[lo:hi]`` that are <= v (branch-free search)."""
-    cdef Py_ssize_t n = hi - lo, half, base = lo
-    if n <= 0:
-        return 0
-    while n > 1:
-        half = n >> 1
-        base = base + half if a[base + half] <= v else base
-        n -= half
-    return base - lo + (1 if a[base] <= v else 0)
-
-
 cdef struct BucketIndex:
     int32_t* first  # first[b]: number of values whose bucket is < b (nb + 1 entries)
     double lo
@@ -442,22 +429,6 @@ cdef void _bucket_index(const score_t* a, Py_ssize_t m, BucketIndex* ix) noexcep
     for b in range(nb):
         first[b + 1] += first[b]
     ix.bucketed = True
-
-
-cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m, const int32_t* first,
-                               double a_lo, double scale, Py_ssize_t nb,
-                               bint bucketed) noexcept nogil:
-    """``#{a <= v}`` for the ascending distinct ``a[0:m]`` (index fields passed as values, so
-    that they stay in registers while the histogram is written)."""
-    cdef Py_ssize_t b
-    if not bucketed:
-        return _count_le(a, 0, m, v)
-    if v < a_lo:
-        return 0
-    if v >= a[m - 1]:
-        return m
-    b = _bucket(v, a_lo, scale, nb)
-    return first[b] + _count_le(a, first[b], first[b + 1], v)
 
 
 cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
