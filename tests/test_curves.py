@@ -955,6 +955,7 @@ def test_row_major_split_path_matches_label_major(dtype, n, n_labels, n_batch):
     y = (rng.random((n, n_labels)) < prevalence).astype(np.uint8)
     s = (y + rng.standard_normal((n_batch, n, n_labels))).astype(dtype)
     s[..., 0] = np.round(s[..., 0] * 4) / 4  # heavy ties in label 0
+    s[:, ::3, 0] *= -1  # and signed zeros among them
     for thr, max_fpr in ((np.inf, 0.0), (0.5, 0.25)):
         rows = k.column_stats(s, y, False, np.ones(1), False, thr, max_fpr)
         labels = k.column_stats(np.ascontiguousarray(s.transpose(0, 2, 1)),

@@ -1405,38 +1405,33 @@ def _split_block(const score_t[:, ::1] s, const uint8_t[:, ::1] y, score_t[:, ::
 def _split_stats_block(const score_t[:, :, ::1] v, const int64_t[::1] n_pos, double thr,
                        double max_fpr, double[:, :, ::1] out, Py_ssize_t lo, Py_ssize_t hi):
     """Label problems ``lo <= t < hi`` (t = b * L + j) of the split label-major ``v``
-    (B, L, n): label j's ``n_pos[j]`` positives first, then its negatives (unweighted)."""
+    (B, L, n): label j's ``n_pos[j]`` positives first, ascending (sorted by the caller),
+    then its negatives (unweighted)."""
     cdef Py_ssize_t t, b, j, L = v.shape[1], n = v.shape[2], most = 0
     cdef int err = 0
-    cdef uint8_t* ones = NULL
     cdef Work ws
     memset(&ws, 0, sizeof(Work))
     with nogil:
         for t in range(lo, hi):
             most = max(most, n_pos[t % L])
-        ones = <uint8_t*>malloc(most + 1)
-        err = -1 if ones == NULL else _work_reserve(&ws, most + 1, False)
-        if ones != NULL:
-            memset(ones, 1, most + 1)
+        err = _work_reserve(&ws, most + 1, False)
         for t in range(lo, hi):
             if err:
                 break
             b = t // L
             j = t % L
-            err = _split_problem(&v[b, j, 0], n_pos[j], n - n_pos[j], ones, thr, max_fpr, &ws,
+            err = _split_problem(&v[b, j, 0], n_pos[j], n - n_pos[j], thr, max_fpr, &ws,
                                  &out[b, j, 0])
         _work_free(&ws)
-        free(ones)
     if err:
         raise MemoryError()
 
 
 cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
-                        const uint8_t* ones, double thr, double max_fpr, Work* ws,
-                        double* out) noexcept nogil:
-    """:func:`_problem` (unweighted) of a label whose positives ``v[0:n_pos]`` and negatives
-    ``v[n_pos:n_pos+n_neg]`` are already apart: the negatives are located with no target to
-    read and no gathering."""
+                        double thr, double max_fpr, Work* ws, double* out) noexcept nogil:
+    """:func:`_problem` (unweighted) of a label whose positives ``v[0:n_pos]`` (ascending)
+    and negatives ``v[n_pos:n_pos+n_neg]`` are already apart: the positives are only
+    deduplicated, the negatives located with no target to read and no gathering."""
     cdef Py_ssize_t m, nb, i0, i1, t, cnt
     cdef double lo, scale, top, n_fp = 0.0
     cdef double res[3]
@@ -1444,14 +1439,19 @@ cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
     cdef int32_t sb[NEG_BLOCK]
     cdef const score_t* neg = v + n_pos
     cdef score_t* pv
-    cdef double one = 1.0
-    if _work_reserve(ws, n_pos + 1, False) < 0 or _sortbuf_reserve(&ws.sb, n_pos, False) < 0:
+    if _work_reserve(ws, n_pos + 1, False) < 0:
         return -1
     pv = <score_t*>ws.pv
-    m = _positives(v, ones, n_pos, &one, 1, 1, False, n_pos, pv, ws.pw, &ws.sb)
+    m = 0
+    for t in range(n_pos):
+        if m > 0 and v[t] == pv[m - 1]:
+            ws.pw[m - 1] += 1.0
+        else:
+            pv[m] = v[t]
+            ws.pw[m] = 1.0
+            m += 1
     memset(ws.ht, 0, 2 * (m + 1) * sizeof(double))
     if m == 0:
-        _negatives_none(ones, &one, 1, 1, False, thr, neg, 0, 0, res)
         for t in range(n_neg):
             n_fp += neg[t] >= thr
         res[0] = <double>n_neg
@@ -1503,8 +1503,16 @@ def _split_stats(s, y, thr, max_fpr):
         s[t // n_blocks], y, v[t // n_blocks], pos_at[t % n_blocks], neg_at[t % n_blocks],
         (t % n_blocks) * size, min(n, (t % n_blocks + 1) * size)), n_batch * n_blocks)
     count, size = blocks(total, max(1, TASK_WORK // max(n, 1)), MAX_TASKS)
-    map_tasks(lambda t: _split_stats_block(
-        v, n_pos, thr, max_fpr, out, t * size, min(total, (t + 1) * size)), count)
+
+    def task(t):
+        lo, hi = t * size, min(total, (t + 1) * size)
+        for u in range(lo, hi):
+            b, j = divmod(u, n_labels)
+            if n_pos[j] > 1:
+                v[b, j, :n_pos[j]].sort()  # NumPy's sort (vectorised; releases the GIL)
+        _split_stats_block(v, n_pos, thr, max_fpr, out, lo, hi)
+
+    map_tasks(task, count)
     return out
 
 
