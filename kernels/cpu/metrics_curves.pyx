@@ -50,7 +50,9 @@ share one per-row weight vector. Bounds and wrap-around are therefore not checke
 
 Sorting is written here and runs without the GIL: many positives are radix sorted on integer
 keys that order the floats (stable, so the weights of tied positive scores add in row order),
-few by an introsort.
+few by an introsort. The unweighted split copy of :func:`column_stats` is the exception: its
+positives are contiguous, so they are sorted in place by NumPy's vectorised sort (which
+releases the GIL; order among equal values does not matter without weights).
 """
 
 import numpy as np
