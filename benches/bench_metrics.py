@@ -62,7 +62,12 @@ SHAPES = {
         "batch": [Shape(1_000, 20, batch=3), Shape(100, 500, batch=2)],
     },
     "default": {
-        "fast": [Shape(100_000, 20), Shape(2_000, 2_000), Shape(100_000, 14, "cxr")],
+        "fast": [
+            Shape(100_000, 20),
+            Shape(2_000, 2_000),
+            Shape(100_000, 14, "cxr"),
+            Shape(300_000, 14, "cxr"),
+        ],
         "rowloop": [Shape(20_000, 20), Shape(2_000, 2_000), Shape(20_000, 14, "cxr")],
         "batch": [
             Shape(20_000, 20, batch=8),

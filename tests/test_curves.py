@@ -879,6 +879,132 @@ def test_histogram_partials_against_plain_counts(dtype, weighted, n_values):
     assert stats[k.AP] == pytest.approx(ref_ap, rel=1e-12)
 
 
+def _plain_partial(a, s, y, wv, thr):
+    """The partial of histogram_block from NumPy (searchsorted), for checks."""
+    m = len(a)
+    neg = y == 0
+    r = np.searchsorted(a, s[neg], side="right")
+    hist = np.bincount(r, wv[neg], minlength=m + 1)
+    tied = (r > 0) & (a[np.maximum(r - 1, 0)] == s[neg])
+    tie = np.bincount(r[tied] - 1, wv[neg][tied], minlength=m)
+    return np.concatenate([hist, tie, [wv[neg].sum(), wv[neg][s[neg] >= thr].sum(), neg.sum()]])
+
+
+def _bucket_stress(rng, n_pos, n_neg, dtype):
+    """Positives whose bucket table has empty buckets, buckets of one, two and many values
+    (a dense cluster of close values), and negatives tied with the first, second and later
+    value of a bucket, between values, and below and above all positives."""
+    sparse = rng.uniform(0.0, 1.0, n_pos // 2)
+    dense = 0.5 + rng.uniform(0.0, 1e-4, n_pos - n_pos // 2)
+    pos = np.concatenate([sparse, dense]).astype(dtype)
+    a = np.unique(pos)
+    neg = np.concatenate([
+        rng.choice(a, n_neg // 4),  # ties, with any value of a bucket
+        rng.uniform(-0.5, 1.5, n_neg // 4),  # between, below and above
+        0.5 + rng.uniform(0.0, 1e-4, n_neg // 4),  # inside the dense cluster
+        np.nextafter(rng.choice(a, n_neg - 3 * (n_neg // 4)), np.inf),  # just above a value
+    ]).astype(dtype)
+    s = np.concatenate([pos, neg])
+    y = np.concatenate([np.ones(len(pos), np.uint8), np.zeros(len(neg), np.uint8)])
+    order = rng.permutation(len(s))
+    return np.ascontiguousarray(s[order]), np.ascontiguousarray(y[order])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("n_pos", [1, 2, 3, 63, 64, 700, 40_000])
+def test_bucket_table_paths_match_plain_histogram(dtype, weighted, n_pos):
+    # one problem through every locating path: per label (column_stats, its own bucket
+    # table), by row blocks (histogram_block, the shared bucket_index) and flattened
+    # (flat_stats; partitioned by bucket from 2^15 distinct positives), against NumPy
+    k = _kernel()
+    rng = np.random.default_rng([n_pos, weighted, np.dtype(dtype).itemsize])
+    s, y = _bucket_stress(rng, n_pos, max(400, 2 * n_pos), dtype)
+    n = len(s)
+    w = rng.random(n) + 0.25 if weighted else np.ones(1)
+    wv = w if weighted else np.ones(n)
+    thr = 0.5
+    a, pw, n_pos_k = k.sorted_positives(s, y, w, 1, n, weighted)
+    plain = _plain_partial(a, s, y, wv, thr)
+    whole = k.histogram_block(s, y, w, 1, n, weighted, thr, a, 0, n)
+    np.testing.assert_allclose(whole, plain, rtol=1e-12, atol=1e-9)
+    if not weighted:
+        np.testing.assert_array_equal(whole, plain)
+    ref = skm.roc_auc_score(y, s, sample_weight=w if weighted else None)
+    for max_fpr in (0.0, 0.3):
+        expected = k.finish_stats(a, pw, n_pos_k, whole, thr, max_fpr)
+        if max_fpr == 0.0:
+            assert expected[k.AUC] == pytest.approx(ref, rel=1e-12)
+        per_label = k.column_stats(s[np.newaxis, np.newaxis], y[np.newaxis], True, w, weighted,
+                                   thr, max_fpr)[0, 0]
+        flat = k.flat_stats(s[np.newaxis], y, w, 1, n, weighted, thr, max_fpr)[0]
+        np.testing.assert_array_equal(per_label, expected)
+        np.testing.assert_allclose(flat, expected, rtol=1e-12)
+        if not weighted:
+            np.testing.assert_array_equal(flat, expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n, n_labels, n_batch", [(1, 1, 1), (5, 3, 2), (700, 4, 1),
+                                                  (50_000, 3, 2), (30_000, 7, 1)])
+def test_row_major_split_path_matches_label_major(dtype, n, n_labels, n_batch):
+    # unweighted row-major input is split by target into a label-major buffer (positives,
+    # then negatives) in row blocks: the same statistics as the label-major path, bit for
+    # bit, for labels with no positive, no negative, ties, and several row blocks
+    k = _kernel()
+    rng = np.random.default_rng([n, n_labels, n_batch, np.dtype(dtype).itemsize])
+    prevalence = rng.choice([0.0, 0.002, 0.05, 0.5, 1.0], n_labels)
+    y = (rng.random((n, n_labels)) < prevalence).astype(np.uint8)
+    s = (y + rng.standard_normal((n_batch, n, n_labels))).astype(dtype)
+    s[..., 0] = np.round(s[..., 0] * 4) / 4  # heavy ties in label 0
+    s[:, ::3, 0] *= -1  # and signed zeros among them
+    for thr, max_fpr in ((np.inf, 0.0), (0.5, 0.25)):
+        rows = k.column_stats(s, y, False, np.ones(1), False, thr, max_fpr)
+        labels = k.column_stats(np.ascontiguousarray(s.transpose(0, 2, 1)),
+                                np.ascontiguousarray(y.T), True, np.ones(1), False, thr,
+                                max_fpr)
+        np.testing.assert_array_equal(rows, labels)
+    for b in range(n_batch):
+        for j in range(n_labels):
+            if 0 < y[:, j].sum() < n:
+                ref = skm.average_precision_score(y[:, j], s[b, :, j])
+                assert rows[b, j, k.AP] == pytest.approx(ref, rel=1e-12)
+
+
+def test_packed_counts_and_their_float64_fallback_agree():
+    # unweighted negatives are counted in packed 32-bit pairs (count, ties) below 2^32 rows,
+    # in float64 from there on (the row paths): lowering the limit gives the same partials
+    # and statistics, and the row-major split path is then not taken
+    k = _kernel()
+    rng = np.random.default_rng(31)
+    n, n_labels = 3000, 3
+    y = (rng.random((n, n_labels)) < 0.2).astype(np.uint8)
+    s = np.round(y + rng.standard_normal((1, n, n_labels)), 1)  # ties
+    yj, sj = np.ascontiguousarray(y[:, 0]), np.ascontiguousarray(s[0, :, 0])
+    a, _, _ = k.sorted_positives(sj, yj, np.ones(1), 1, n, False)
+
+    # a flat problem with enough distinct positives to be partitioned
+    yf = (rng.random(90_000) < 0.5).astype(np.uint8)
+    sf = np.round(yf + rng.standard_normal(90_000), 5)[np.newaxis]
+
+    def run():
+        return (k.histogram_block(sj, yj, np.ones(1), 1, n, False, 0.5, a, 0, n),
+                k.column_stats(s, y, False, np.ones(1), False, 0.5, 0.3),
+                k.flat_stats(s.reshape(1, -1), y.reshape(-1), np.ones(1), 1, 1, False, 0.5,
+                             0.0),
+                k.flat_stats(sf, yf, np.ones(1), 1, 1, False, 0.5, 0.0))
+
+    packed = run()
+    old = k._set_packed_max(100)
+    try:
+        wide = run()
+    finally:
+        k._set_packed_max(old)
+    for p, q in zip(packed, wide, strict=True):
+        np.testing.assert_array_equal(p, q)
+    np.testing.assert_array_equal(packed[0], _plain_partial(a, sj, yj, np.ones(n), 0.5))
+
+
 @pytest.mark.parametrize("n", [0, 1, 2, 15, 17, 100, 4099, 200_000])
 def test_sorted_positives_on_hard_orders(n):
     k = _kernel()

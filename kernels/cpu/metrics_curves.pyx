@@ -7,8 +7,8 @@ One binary problem (scores ``s``, 0/1 targets ``y``, optional weights):
 1. the positives' scores are gathered, sorted and deduplicated into ascending distinct values
    ``a[0..m)`` with the positive weight of each value (:func:`sorted_positives`);
 2. every negative is located among them: ``r = #{a <= v}``, through a monotone linear bucket
-   map of ``a`` and a short binary search inside ``v``'s bucket. It adds its weight to
-   ``hist[r]`` (and to ``tie[r - 1]`` when ``a[r - 1] == v``) (:func:`histogram_block`);
+   map of ``a``. It adds its weight to ``hist[r]`` (and to ``tie[r - 1]`` when
+   ``a[r - 1] == v``) (:func:`histogram_block`);
 3. a suffix pass over ``j = m-1 .. 0`` gives the negative weight with score ``>= a[j]``
    (false positives at threshold ``a[j]``, ties included: scikit-learn's rule that tied
    scores form one threshold) and the positive weight with score ``>= a[j]``
@@ -17,13 +17,25 @@ One binary problem (scores ``s``, 0/1 targets ``y``, optional weights):
 AP, ROC AUC, F1 at every threshold follow without sorting the negatives:
 O(P log P + N log P) per problem, exact (the histogram counts; nothing is binned).
 
+How step 2 runs (the hot loop; about one negative in ten nanoseconds or less): one table
+entry per bucket holds the bucket's start in ``a``, its size and its first two values, so a
+negative is located with one table access and no branch unless its bucket holds three values
+or more (rare: about two buckets per value while the table stays within a few MiB). Negatives
+go in blocks: their buckets are computed first (a vectorised pass), then looked up, the table
+entries prefetched a few negatives ahead, so that the accesses of consecutive negatives
+overlap. The histogram and the tie counts of a value sit side by side; unweighted, both are
+32-bit counts packed in one 64-bit word (one memory update per negative).
+
 Step 2 splits by rows: the histogram of a block of rows is the *partial*, histograms add
 (*combine*, in block order), and step 3 is the *finish*. The one-shot calls cut the work into
 tasks fixed by the input's shape and run them through the parallel driver
 (``fastml.kernels._parallel``), so results are identical for every thread count:
 
-- :func:`column_stats`: one problem per label (row-major input is first transposed in
-  cache-sized tiles, so every label's column is read contiguously); tasks are groups of labels;
+- :func:`column_stats`: one problem per label; tasks are groups of labels. Row-major input is
+  first copied label-major, in row blocks: unweighted, each label's scores are split on the
+  way into its positives then its negatives (so no target is transposed or read again, and
+  the negatives are located straight from the buffer); weighted, scores and targets are
+  transposed in cache-sized tiles;
 - :func:`row_stats`: one problem per row (``average="samples"``); tasks are groups of rows;
 - :func:`flat_stats`: one large problem per batch member (1-D input, ``average="micro"``);
   tasks are row blocks of the negatives. With many distinct positives (tables that do not fit
@@ -38,7 +50,9 @@ share one per-row weight vector. Bounds and wrap-around are therefore not checke
 
 Sorting is written here and runs without the GIL: many positives are radix sorted on integer
 keys that order the floats (stable, so the weights of tied positive scores add in row order),
-few by an introsort.
+few by an introsort. The unweighted split copy of :func:`column_stats` is the exception: its
+positives are contiguous, so they are sorted in place by NumPy's vectorised sort (which
+releases the GIL; order among equal values does not matter without weights).
 """
 
 import numpy as np
@@ -46,12 +60,18 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport INFINITY, NAN
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport calloc, free, malloc
 from libc.string cimport memcpy, memset
 
 from fastml.kernels._parallel import blocks, map_tasks
 
 cnp.import_array()
+
+cdef extern from *:
+    """
+    #define FASTML_PREFETCH(p) __builtin_prefetch((const void*)(p))
+    """
+    void FASTML_PREFETCH(const void* p) noexcept nogil
 
 # Columns of the per-problem statistics table.
 cdef enum:
@@ -99,6 +119,7 @@ ctypedef fused elem_t:
 
 cdef Py_ssize_t MIN_BUCKETED = 64  # fewer distinct positives than this: plain binary search
 cdef Py_ssize_t MAX_BUCKETS = 1 << 22
+cdef Py_ssize_t TAB_DOUBLE_MAX = 1 << 18  # buckets (6 MiB of table)
 cdef Py_ssize_t PARTITIONED_MIN = 1 << 15  # distinct positives from which flat problems partition
 cdef int PART_BITS = 8
 cdef Py_ssize_t FLAT_ROWS = 65536  # rows per block of a flat problem
@@ -218,6 +239,15 @@ cdef void _sort(elem_t* a, Py_ssize_t n) noexcept nogil:
         depth += 2
         k >>= 1
     _intro_sort(a, n, depth)
+
+
+def _set_packed_max(int64_t value):
+    """Test hook: the number of negatives from which unweighted histograms are counted in
+    float64 instead of packed 32-bit counts (normally 2^32); returns the previous value."""
+    global PACKED_MAX
+    old = PACKED_MAX
+    PACKED_MAX = value
+    return old
 
 
 def _introsort(score_t[::1] a, int depth):
@@ -364,19 +394,6 @@ cdef int _sortbuf_reserve(SortBuf* sb, Py_ssize_t n_pos, bint use_w) noexcept no
 
 
 # --------------------------------------------------------------------- problem building blocks
-cdef inline Py_ssize_t _count_le(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
-                                 score_t v) noexcept nogil:
-    """Number of values of the ascending ``a[lo:hi]`` that are <= v (branch-free search)."""
-    cdef Py_ssize_t n = hi - lo, half, base = lo
-    if n <= 0:
-        return 0
-    while n > 1:
-        half = n >> 1
-        base = base + half if a[base + half] <= v else base
-        n -= half
-    return base - lo + (1 if a[base] <= v else 0)
-
-
 cdef struct BucketIndex:
     int32_t* first  # first[b]: number of values whose bucket is < b (nb + 1 entries)
     double lo
@@ -414,22 +431,6 @@ cdef void _bucket_index(const score_t* a, Py_ssize_t m, BucketIndex* ix) noexcep
     for b in range(nb):
         first[b + 1] += first[b]
     ix.bucketed = True
-
-
-cdef inline Py_ssize_t _locate(score_t v, const score_t* a, Py_ssize_t m, const int32_t* first,
-                               double a_lo, double scale, Py_ssize_t nb,
-                               bint bucketed) noexcept nogil:
-    """``#{a <= v}`` for the ascending distinct ``a[0:m]`` (index fields passed as values, so
-    that they stay in registers while the histogram is written)."""
-    cdef Py_ssize_t b
-    if not bucketed:
-        return _count_le(a, 0, m, v)
-    if v < a_lo:
-        return 0
-    if v >= a[m - 1]:
-        return m
-    b = _bucket(v, a_lo, scale, nb)
-    return first[b] + _count_le(a, first[b], first[b + 1], v)
 
 
 cdef Py_ssize_t _positives(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
@@ -514,22 +515,169 @@ cdef inline double _next_w(const double* w, Py_ssize_t wdiv, Py_ssize_t wmod, Py
     return wi
 
 
+cdef struct Slot:
+    double v0  # the bucket's smallest value (+inf for an empty bucket)
+    double v1  # its second smallest (+inf for a bucket of fewer than two)
+    int32_t k  # number of values in lower buckets
+    int32_t c  # number of values in the bucket
+
+
+cdef enum:
+    NEG_BLOCK = 256  # rows whose negatives are gathered before they are located
+    PREFETCH_AHEAD = 8  # negatives between the prefetch of a table slot and its use
+
+cdef int64_t PACKED_MAX = <int64_t>1 << 32  # negatives counted with packed 32-bit counts
+
+
+cdef inline int32_t _slot(double v, double lo, double scale, double top) noexcept nogil:
+    """The bucket of any finite ``v``, clamped to [0, nb - 1] (``top`` = nb - 1) without
+    branches: values below the positives land in bucket 0, above them in the last."""
+    cdef double x = (v - lo) * scale
+    x = x if x > 0.0 else 0.0
+    x = x if x < top else top
+    return <int32_t>x
+
+
+cdef void _slots(const score_t* a, const int32_t* first, Py_ssize_t nb,
+                 Slot* tab) noexcept nogil:
+    """The interleaved table of a bucket index: for bucket b its start, its size and its first
+    value, read together in one cache access."""
+    cdef Py_ssize_t b
+    for b in range(nb):
+        tab[b].k = first[b]
+        tab[b].c = first[b + 1] - first[b]
+        tab[b].v0 = <double>a[first[b]] if tab[b].c > 0 else INFINITY
+        tab[b].v1 = <double>a[first[b] + 1] if tab[b].c > 1 else INFINITY
+
+
 cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssize_t wdiv,
                      Py_ssize_t wmod, bint use_w, double thr, const score_t* a, Py_ssize_t m,
-                     const BucketIndex* ix, double* hist, double* tie, Py_ssize_t lo,
-                     Py_ssize_t hi, double* res) noexcept nogil:
-    """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``.
+                     const Slot* tab, double a_lo, double scale, Py_ssize_t nb, double* ht,
+                     Py_ssize_t lo, Py_ssize_t hi, double* res) noexcept nogil:
+    """Histogram the negatives of ``s[lo:hi]`` against the distinct positives ``a[0:m]``
+    (``m >= 1``), bucketed by ``tab`` (:func:`_slots`, ``nb`` buckets).
 
-    Adds into ``hist[0:m+1]`` and ``tie[0:m]``; sets ``res[0:3]`` to (negative weight,
-    negative weight with score >= thr, number of negatives) of the block.
+    Fills the interleaved ``ht[0:2m+2]`` (zero on entry): ``ht[2r]`` is the weight of
+    negatives with ``#{a <= v} == r``, ``ht[2r+1]`` that of negatives equal to ``a[r-1]``.
+    Sets ``res[0:3]`` to (negative weight, negative weight with score >= thr, number of
+    negatives) of the block. Unweighted, the histogram is counted in integers, both counts
+    of a value in one 64-bit word (see :func:`_count_block`; in the same memory, unpacked at
+    the end): one memory update per negative and no floating-point latency in the chains.
+
+    Rows go in blocks: the negatives of a block are gathered first (no branch on the target),
+    then located. Locating is branch-free unless the bucket holds two values or more, so the
+    table and histogram accesses of consecutive negatives overlap.
     """
-    cdef Py_ssize_t i, r, q = 0, rem = 0
+    cdef Py_ssize_t i, i0, i1, t, cnt, r, k, q = 0, rem = 0
+    cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0, v, eq, top = <double>(nb - 1)
+    cdef int64_t n_fp = 0
+    cdef uint64_t* hc = <uint64_t*>ht
+    cdef bint dbl = use_w or hi - lo >= PACKED_MAX
+    cdef double vb[NEG_BLOCK]
+    cdef double wb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
+    cdef const Slot* e
+    if use_w and hi > lo:
+        q = (lo // wdiv) % wmod
+        rem = lo % wdiv
+    i0 = lo
+    while i0 < hi:
+        i1 = min(hi, i0 + NEG_BLOCK)
+        cnt = 0
+        if use_w:
+            for i in range(i0, i1):
+                vb[cnt] = <double>s[i]
+                wb[cnt] = _next_w(w, wdiv, wmod, &q, &rem)
+                cnt += y[i] == 0
+        else:
+            for i in range(i0, i1):
+                vb[cnt] = <double>s[i]
+                cnt += y[i] == 0
+            if dbl:  # too many rows for the packed counts: unit weights
+                for t in range(cnt):
+                    wb[t] = 1.0
+        for t in range(cnt):
+            sb[t] = _slot(vb[t], a_lo, scale, top)
+        if dbl:
+            for t in range(cnt):
+                FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
+                v = vb[t]
+                wi = wb[t]
+                e = &tab[sb[t]]
+                k = e.k
+                if e.c > 2:
+                    r = k + _count_le_d(a, k, k + e.c, v)
+                    eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
+                else:
+                    r = k + (v >= e.v0) + (v >= e.v1)
+                    eq = <double>((v == e.v0) | (v == e.v1))
+                ht[2 * r] += wi
+                ht[2 * r + 1] += wi * eq
+                neg_w += wi
+                fp_at += wi * (v >= thr)
+        else:
+            n_fp += _count_block(vb, sb, cnt, tab, a, hc, thr)
+        n_neg += <double>cnt
+        i0 = i1
+    if dbl:
+        res[0] = neg_w
+        res[1] = fp_at
+    else:
+        _counts_to_weights(ht, m + 1)
+        res[0] = n_neg
+        res[1] = <double>n_fp
+    res[2] = n_neg
+
+
+cdef inline int64_t _count_block(const double* vb, const int32_t* sb, Py_ssize_t cnt,
+                                 const Slot* tab, const score_t* a, uint64_t* hc,
+                                 double thr) noexcept nogil:
+    """Count the negatives ``vb[0:cnt]`` (their buckets in ``sb``) into the packed histogram
+    ``hc[0:m+1]``: ``hc[r]`` holds, in its low 32 bits, the number of negatives with
+    ``#{a <= v} == r`` and in its high 32 bits the number equal to ``a[r-1]`` (fewer than
+    PACKED_MAX negatives in all, so neither overflows). Returns how many are >= thr (a
+    separate pass, skipped for an infinite ``thr``)."""
+    cdef Py_ssize_t t, k, r
+    cdef int64_t eqi, n_fp = 0
+    cdef double v
+    cdef const Slot* e
+    for t in range(cnt):
+        FASTML_PREFETCH(&tab[sb[t + PREFETCH_AHEAD if t + PREFETCH_AHEAD < cnt else t]])
+        v = vb[t]
+        e = &tab[sb[t]]
+        k = e.k
+        if e.c > 2:
+            r = k + _count_le_d(a, k, k + e.c, v)
+            eqi = r > k and <double>a[r - 1] == v
+        else:
+            r = k + (v >= e.v0) + (v >= e.v1)
+            eqi = (v == e.v0) | (v == e.v1)
+        hc[r] += 1 + (<uint64_t>eqi << 32)
+    if thr < INFINITY:
+        for t in range(cnt):
+            n_fp += vb[t] >= thr
+    return n_fp
+
+
+cdef inline void _counts_to_weights(double* ht, Py_ssize_t size) noexcept nogil:
+    """The packed counts of :func:`_count_block` stored in the first ``size`` words of
+    ``ht``, unpacked in place into the interleaved float64 layout ``ht[0:2*size]`` (from the
+    top down: word r is read before ``ht[2r]``, ``ht[2r+1]`` overwrite it)."""
+    cdef Py_ssize_t r = size
+    cdef uint64_t c
+    while r > 0:
+        r -= 1
+        memcpy(&c, &ht[r], sizeof(uint64_t))  # read as stored (no aliasing)
+        ht[2 * r] = <double>(c & <uint64_t>0xFFFFFFFF)
+        ht[2 * r + 1] = <double>(c >> 32)
+
+
+cdef void _negatives_none(const uint8_t* y, const double* w, Py_ssize_t wdiv, Py_ssize_t wmod,
+                          bint use_w, double thr, const score_t* s, Py_ssize_t lo,
+                          Py_ssize_t hi, double* res) noexcept nogil:
+    """:func:`_negatives` without positives: only the sums (every negative is below them)."""
+    cdef Py_ssize_t i, q = 0, rem = 0
     cdef double wi = 1.0, neg_w = 0.0, fp_at = 0.0, n_neg = 0.0
-    cdef score_t v
-    cdef const int32_t* first = ix.first
-    cdef double a_lo = ix.lo, scale = ix.scale
-    cdef Py_ssize_t nb = ix.nb
-    cdef bint bucketed = ix.bucketed
     if use_w and hi > lo:
         q = (lo // wdiv) % wmod
         rem = lo % wdiv
@@ -538,18 +686,24 @@ cdef void _negatives(const score_t* s, const uint8_t* y, const double* w, Py_ssi
             wi = _next_w(w, wdiv, wmod, &q, &rem)
         if y[i]:
             continue
-        v = s[i]
-        r = _locate(v, a, m, first, a_lo, scale, nb, bucketed)
-        hist[r] += wi
-        if r > 0 and a[r - 1] == v:
-            tie[r - 1] += wi
         neg_w += wi
-        if v >= thr:
+        if s[i] >= thr:
             fp_at += wi
         n_neg += 1.0
     res[0] = neg_w
     res[1] = fp_at
     res[2] = n_neg
+
+
+cdef inline Py_ssize_t _count_le_d(const score_t* a, Py_ssize_t lo, Py_ssize_t hi,
+                                   double v) noexcept nogil:
+    """Number of values of the ascending ``a[lo:hi]`` (``hi > lo``) that are <= v."""
+    cdef Py_ssize_t n = hi - lo, half, base = lo
+    while n > 1:
+        half = n >> 1
+        base = base + half if <double>a[base + half] <= v else base
+        n -= half
+    return base - lo + (1 if <double>a[base] <= v else 0)
 
 
 cdef inline double _area_to(double x0, double y0, double x1, double y1,
@@ -565,9 +719,12 @@ cdef inline double _area_to(double x0, double y0, double x1, double y1,
 
 
 cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double* hist,
-                  const double* tie, double neg_w, double fp_at, Py_ssize_t n_pos,
-                  double n_neg, double thr, double max_fpr, double* out) noexcept nogil:
-    """Suffix pass over the distinct positive scores: fills ``out[0:N_STATS]``."""
+                  const double* tie, Py_ssize_t hs, double neg_w, double fp_at,
+                  Py_ssize_t n_pos, double n_neg, double thr, double max_fpr,
+                  double* out) noexcept nogil:
+    """Suffix pass over the distinct positive scores: fills ``out[0:N_STATS]``. ``hist[r]``
+    and ``tie[k]`` are read at ``hist[r * hs]``, ``tie[k * hs]`` (``hs``: 1 for a partial, 2
+    for the interleaved histogram of :func:`_negatives`)."""
     cdef Py_ssize_t j
     cdef double pos_w = 0.0, fp = 0.0, tp = 0.0, ap = 0.0, auc = 0.0, pauc = 0.0
     cdef double best_f1 = -1.0, best_thr = INFINITY, tp_at = 0.0, tp_gt, denom, f1, fp_gt
@@ -578,13 +735,13 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
     j = m
     while j > 0:
         j -= 1
-        fp += hist[j + 1]
+        fp += hist[(j + 1) * hs]
         tp_gt = tp
         tp += pw[j]
         denom = tp + fp
         if pw[j] != 0.0 and denom > 0.0:
             ap += pw[j] * (tp / denom)
-        auc += pw[j] * ((neg_w - fp) + 0.5 * tie[j])
+        auc += pw[j] * ((neg_w - fp) + 0.5 * tie[j * hs])
         f1 = 2.0 * tp / (tp + fp + pos_w) if pos_w > 0.0 else 0.0
         if f1 > best_f1:
             best_f1 = f1
@@ -592,7 +749,7 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
         if a[j] >= thr:
             tp_at = tp
         if max_fpr > 0.0:
-            fp_gt = fp - tie[j]
+            fp_gt = fp - tie[j * hs]
             pauc += _area_to(x_prev, y_prev, fp_gt, tp_gt, x_max)
             pauc += _area_to(fp_gt, tp_gt, fp, tp, x_max)
             x_prev = fp
@@ -628,21 +785,19 @@ cdef void _finish(const score_t* a, const double* pw, Py_ssize_t m, const double
 cdef struct Work:
     void* pv  # score_t values, cap entries
     double* pw  # cap entries
-    double* hist  # cap + 1 entries
-    double* tie  # cap entries
+    double* ht  # interleaved histogram, 2 * (cap + 1) entries
     SortBuf sb
-    int32_t* first  # cap_first entries
+    Slot* tab  # cap_tab entries
     Py_ssize_t cap
-    Py_ssize_t cap_first
+    Py_ssize_t cap_tab
 
 
 cdef void _work_free(Work* ws) noexcept nogil:
     free(ws.pv)
     free(ws.pw)
-    free(ws.hist)
-    free(ws.tie)
+    free(ws.ht)
     _sortbuf_free(&ws.sb)
-    free(ws.first)
+    free(ws.tab)
     memset(ws, 0, sizeof(Work))
 
 
@@ -651,37 +806,67 @@ cdef int _work_reserve(Work* ws, Py_ssize_t cap, bint use_w) noexcept nogil:
     if cap > ws.cap:
         free(ws.pv)
         free(ws.pw)
-        free(ws.hist)
-        free(ws.tie)
+        free(ws.ht)
         ws.pv = malloc(cap * sizeof(double))
         ws.pw = <double*>malloc(cap * sizeof(double))
-        ws.hist = <double*>malloc((cap + 1) * sizeof(double))
-        ws.tie = <double*>malloc(cap * sizeof(double))
+        ws.ht = <double*>malloc(2 * (cap + 1) * sizeof(double))
         ws.cap = cap
-        if ws.pv == NULL or ws.pw == NULL or ws.hist == NULL or ws.tie == NULL:
+        if ws.pv == NULL or ws.pw == NULL or ws.ht == NULL:
             ws.cap = 0
             return -1
     return 0
 
 
-cdef int _work_first(Work* ws, Py_ssize_t cap) noexcept nogil:
-    if cap > ws.cap_first:
-        free(ws.first)
-        ws.first = <int32_t*>malloc(cap * sizeof(int32_t))
-        ws.cap_first = cap
-        if ws.first == NULL:
-            ws.cap_first = 0
+cdef int _work_tab(Work* ws, Py_ssize_t cap) noexcept nogil:
+    if cap > ws.cap_tab:
+        free(ws.tab)
+        ws.tab = <Slot*>malloc(cap * sizeof(Slot))
+        ws.cap_tab = cap
+        if ws.tab == NULL:
+            ws.cap_tab = 0
             return -1
     return 0
+
+
+cdef Py_ssize_t _tab_size(Py_ssize_t m) noexcept nogil:
+    """Buckets of the table of ``m`` distinct positives (one: plain binary search): twice
+    :func:`_n_buckets` while the table stays small (few negatives then meet a bucket of more
+    than two values), :func:`_n_buckets` beyond (a table out of cache costs more than the
+    searches it saves)."""
+    cdef Py_ssize_t nb
+    if m < MIN_BUCKETED:
+        return 1
+    nb = _n_buckets(m)
+    return 2 * nb if 2 * nb <= TAB_DOUBLE_MAX else nb
+
+
+cdef void _build_tab(const score_t* a, Py_ssize_t m, Slot* tab, Py_ssize_t nb, double* lo,
+                     double* scale) noexcept nogil:
+    """The bucket table (:func:`_slots`) of the ascending distinct ``a[0:m]`` (``m >= 1``)
+    with ``nb`` buckets (:func:`_tab_size`), built directly: sizes, then starts."""
+    cdef Py_ssize_t k, b, run = 0
+    cdef double span, top = <double>(nb - 1)
+    lo[0] = <double>a[0]
+    span = <double>a[m - 1] - lo[0]
+    scale[0] = <double>nb / span if span > 0.0 and nb > 1 else 0.0
+    for b in range(nb):
+        tab[b].c = 0
+    for k in range(m):
+        tab[_slot(<double>a[k], lo[0], scale[0], top)].c += 1
+    for b in range(nb):
+        tab[b].k = <int32_t>run
+        tab[b].v0 = <double>a[run] if tab[b].c > 0 else INFINITY
+        tab[b].v1 = <double>a[run + 1] if tab[b].c > 1 else INFINITY
+        run += tab[b].c
 
 
 cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double* w,
                   Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w, double thr, double max_fpr,
                   Work* ws, double* out) noexcept nogil:
     """Statistics of one binary problem ``s[0:n]``, sequentially: 0, or -1 out of memory."""
-    cdef Py_ssize_t i, m, n_pos = 0
-    cdef BucketIndex ix
+    cdef Py_ssize_t i, m, nb, n_pos = 0
     cdef double res[3]
+    cdef double lo, scale
     cdef score_t* pv
     for i in range(n):
         n_pos += y[i] != 0
@@ -689,17 +874,18 @@ cdef int _problem(const score_t* s, const uint8_t* y, Py_ssize_t n, const double
         return -1
     pv = <score_t*>ws.pv
     m = _positives(s, y, n, w, wdiv, wmod, use_w, n_pos, pv, ws.pw, &ws.sb)
-    memset(ws.hist, 0, (m + 1) * sizeof(double))
-    memset(ws.tie, 0, (m + 1) * sizeof(double))
-    ix.bucketed = False
-    if m >= MIN_BUCKETED:
-        ix.nb = _n_buckets(m)
-        if _work_first(ws, ix.nb + 1) < 0:
+    memset(ws.ht, 0, 2 * (m + 1) * sizeof(double))
+    if m == 0:
+        _negatives_none(y, w, wdiv, wmod, use_w, thr, s, 0, n, res)
+    else:
+        nb = _tab_size(m)
+        if _work_tab(ws, nb) < 0:
             return -1
-        ix.first = ws.first
-        _bucket_index(pv, m, &ix)
-    _negatives(s, y, w, wdiv, wmod, use_w, thr, pv, m, &ix, ws.hist, ws.tie, 0, n, res)
-    _finish(pv, ws.pw, m, ws.hist, ws.tie, res[0], res[1], n_pos, res[2], thr, max_fpr, out)
+        _build_tab(pv, m, ws.tab, nb, &lo, &scale)
+        _negatives(s, y, w, wdiv, wmod, use_w, thr, pv, m, ws.tab, lo, scale, nb, ws.ht, 0, n,
+                   res)
+    _finish(pv, ws.pw, m, ws.ht, ws.ht + 3, 2, res[0], res[1], n_pos, res[2], thr, max_fpr,
+            out)
     return 0
 
 
@@ -760,24 +946,53 @@ def histogram_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1
     ``tie[0:m]`` (negative weight equal to ``a[k]``), then negative weight, negative weight
     with score ``>= thr`` and number of negatives. Partials of blocks add (:func:`combine`).
     """
-    cdef Py_ssize_t m = a.shape[0]
-    cdef BucketIndex ix
+    cdef Py_ssize_t m = a.shape[0], nb, k
     cdef const int32_t[::1] first
+    cdef double a_lo, scale
+    cdef Slot* tab = NULL
+    cdef double* ht = NULL
+    cdef Slot one
     if index is None:
         index = bucket_index(a)
     first_arr, lo_v, scale_v, nb_v = index
     first = first_arr
-    ix.first = <int32_t*>&first[0]
-    ix.lo = lo_v
-    ix.scale = scale_v
-    ix.nb = nb_v
-    ix.bucketed = ix.nb > 0
+    a_lo, scale, nb = lo_v, scale_v, nb_v
     part_arr = np.zeros(2 * m + 4)
     cdef double[::1] part = part_arr
+    if hi <= lo:
+        return part_arr
     with nogil:
-        if hi > lo:
-            _negatives(&s[0], &y[0], &w[0], wdiv, wmod, use_w, thr, &a[0], m, &ix, &part[0],
-                       &part[m + 1], lo, hi, &part[2 * m + 1])
+        if m == 0:
+            _negatives_none(&y[0], &w[0], wdiv, wmod, use_w, thr, &s[0], lo, hi,
+                            &part[2 * m + 1])
+            part[0] = part[2 * m + 1]
+        else:
+            ht = <double*>calloc(2 * (m + 1), sizeof(double))
+            if nb > 0:
+                tab = <Slot*>malloc(nb * sizeof(Slot))
+                if tab != NULL:
+                    _slots(&a[0], &first[0], nb, tab)
+            else:  # one bucket: plain binary search
+                nb = 1
+                scale = 0.0
+                a_lo = <double>a[0]
+                one.k = 0
+                one.c = <int32_t>m
+                one.v0 = <double>a[0]
+                one.v1 = <double>a[1] if m > 1 else INFINITY
+                tab = &one
+            if tab != NULL and ht != NULL:
+                _negatives(&s[0], &y[0], &w[0], wdiv, wmod, use_w, thr, &a[0], m, tab, a_lo,
+                           scale, nb, ht, lo, hi, &part[2 * m + 1])
+                for k in range(m + 1):
+                    part[k] = ht[2 * k]
+                for k in range(m):
+                    part[m + 1 + k] = ht[2 * k + 3]
+            if tab != &one:
+                free(tab)
+            free(ht)
+    if m > 0 and (tab == NULL or ht == NULL):
+        raise MemoryError()
     return part_arr
 
 
@@ -794,7 +1009,7 @@ def finish_stats(const score_t[::1] a, const double[::1] pw, Py_ssize_t n_pos,
     out_arr = np.empty(_N_STATS)
     cdef double[::1] out = out_arr
     with nogil:
-        _finish(&a[0], &pw[0], m, &part[0], &part[m + 1], part[2 * m + 1], part[2 * m + 2],
+        _finish(&a[0], &pw[0], m, &part[0], &part[m + 1], 1, part[2 * m + 1], part[2 * m + 2],
                 n_pos, part[2 * m + 3], thr, max_fpr, &out[0])
     return out_arr
 
@@ -806,31 +1021,58 @@ def _part_count_block(const score_t[::1] s, const uint8_t[::1] y, const double[:
                       double[::1] edge, Py_ssize_t lo, Py_ssize_t hi):
     """Negatives of rows [lo, hi) per partition (``counts``) and their edge sums (``edge``:
     weight below all positives, at or above the top one, equal to the top one, all, with
-    score >= thr, number)."""
+    score >= thr, number). The sums are kept in registers (row order, as the one-shot
+    order); unweighted, everything is counted without branches."""
     cdef Py_ssize_t i, q = 0, rem = 0
-    cdef double v, wi = 1.0
+    cdef double v, wi = 1.0, top = <double>(nb - 1)
+    cdef double e0 = 0.0, e1 = 0.0, e2 = 0.0, e3 = 0.0, e4 = 0.0, e5 = 0.0
+    cdef int64_t c0 = 0, c1 = 0, c2 = 0, c4 = 0, c5 = 0, neg, below, above
     with nogil:
-        if use_w and hi > lo:
-            q = (lo // wdiv) % wmod
-            rem = lo % wdiv
-        for i in range(lo, hi):
-            if use_w:
+        if use_w:
+            if hi > lo:
+                q = (lo // wdiv) % wmod
+                rem = lo % wdiv
+            for i in range(lo, hi):
                 wi = _next_w(&w[0], wdiv, wmod, &q, &rem)
-            if y[i]:
-                continue
-            v = s[i]
-            edge[3] += wi
-            edge[5] += 1.0
-            if v >= thr:
-                edge[4] += wi
-            if v < a_lo:
-                edge[0] += wi
-            elif v >= a_hi:
-                edge[1] += wi
-                if v == a_hi:
-                    edge[2] += wi
-            else:
-                counts[_bucket(v, a_lo, scale, nb) >> shift] += 1
+                if y[i]:
+                    continue
+                v = s[i]
+                e3 += wi
+                e5 += 1.0
+                if v >= thr:
+                    e4 += wi
+                if v < a_lo:
+                    e0 += wi
+                elif v >= a_hi:
+                    e1 += wi
+                    if v == a_hi:
+                        e2 += wi
+                else:
+                    counts[_bucket(v, a_lo, scale, nb) >> shift] += 1
+        else:
+            for i in range(lo, hi):
+                v = s[i]
+                neg = y[i] == 0
+                below = v < a_lo
+                above = v >= a_hi
+                c5 += neg
+                c4 += neg & (v >= thr)
+                c0 += neg & below
+                c1 += neg & above
+                c2 += neg & (v == a_hi)
+                counts[_slot(v, a_lo, scale, top) >> shift] += neg & ~(below | above)
+            e0 = <double>c0
+            e1 = <double>c1
+            e2 = <double>c2
+            e3 = <double>c5
+            e4 = <double>c4
+            e5 = <double>c5
+        edge[0] += e0
+        edge[1] += e1
+        edge[2] += e2
+        edge[3] += e3
+        edge[4] += e4
+        edge[5] += e5
 
 
 def _part_scatter_block(const score_t[::1] s, const uint8_t[::1] y, const double[::1] w,
@@ -864,26 +1106,89 @@ def _part_resolve_block(const score_t[::1] buf_v, const double[::1] buf_w, bint 
                         const score_t[::1] a, const int32_t[::1] first, double a_lo,
                         double scale, Py_ssize_t nb, const int64_t[::1] lo_k,
                         const int64_t[::1] part_start, const int64_t[::1] local_start,
-                        double[::1] local_hist, double[::1] local_tie, Py_ssize_t p0,
-                        Py_ssize_t p1):
+                        double[::1] local_hist, double[::1] local_tie, int shift,
+                        Py_ssize_t p0, Py_ssize_t p1):
     """Resolve partitions [p0, p1) against their slices of the positives, into their own
-    local histograms."""
-    cdef Py_ssize_t p, qi, k0, base, b, r
-    cdef score_t v
-    cdef double wi = 1.0
+    local histograms. Each partition gets the bucket table (:func:`_slots`) of its own
+    buckets and an interleaved local histogram, both in cache, and is located as in
+    :func:`_negatives`."""
+    cdef Py_ssize_t p, qi, k0, base, b, b0, b1, i, t, cnt, width, most_w = 0, most_b = 0
+    cdef double top
+    cdef double vb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
+    cdef Slot* tab = NULL
+    cdef double* ht = NULL
+    cdef bint failed = False
     with nogil:
         for p in range(p0, p1):
+            most_w = max(most_w, lo_k[p + 1] - lo_k[p])
+            b0 = min(nb, p << shift)
+            most_b = max(most_b, min(nb, (p + 1) << shift) - b0)
+        tab = <Slot*>malloc(max(1, most_b) * sizeof(Slot))
+        ht = <double*>malloc(2 * (most_w + 2) * sizeof(double))
+        failed = tab == NULL or ht == NULL
+        for p in range(p0, p1):
+            if failed:
+                break
             k0 = lo_k[p]
             base = local_start[p]
-            for qi in range(part_start[p], part_start[p + 1]):
-                v = buf_v[qi]
-                if use_w:
-                    wi = buf_w[qi]
-                b = _bucket(v, a_lo, scale, nb)
-                r = first[b] + _count_le(&a[0], first[b], first[b + 1], v)
-                local_hist[base + r - k0] += wi
-                if r > k0 and a[r - 1] == v:
-                    local_tie[base + r - 1 - k0] += wi
+            width = lo_k[p + 1] - k0
+            b0 = min(nb, p << shift)
+            b1 = min(nb, (p + 1) << shift)
+            if part_start[p + 1] == part_start[p]:
+                continue
+            _slots(&a[0], &first[b0], b1 - b0, tab)
+            for b in range(b1 - b0):
+                tab[b].k -= <int32_t>k0
+            memset(ht, 0, 2 * (width + 2) * sizeof(double))
+            top = <double>(b1 - 1)
+            if not use_w and part_start[p + 1] - part_start[p] < PACKED_MAX:
+                # unweighted: packed counts, as in _negatives
+                qi = part_start[p]
+                while qi < part_start[p + 1]:
+                    cnt = min(<Py_ssize_t>NEG_BLOCK, part_start[p + 1] - qi)
+                    for t in range(cnt):
+                        vb[t] = <double>buf_v[qi + t]
+                        sb[t] = _slot(vb[t], a_lo, scale, top) - b0
+                    _count_block(vb, sb, cnt, tab, &a[k0], <uint64_t*>ht, INFINITY)
+                    qi += cnt
+                _counts_to_weights(ht, width + 1)
+            else:
+                _resolve_weighted(buf_v, buf_w, use_w, &a[k0], tab, a_lo, scale, b0, top, ht,
+                                  part_start[p], part_start[p + 1])
+            for i in range(width + 1):
+                local_hist[base + i] += ht[2 * i]
+            for i in range(width):
+                local_tie[base + i] += ht[2 * i + 3]
+        free(tab)
+        free(ht)
+    if failed:
+        raise MemoryError()
+
+
+cdef void _resolve_weighted(const score_t[::1] buf_v, const double[::1] buf_w, bint use_w,
+                            const score_t* a, const Slot* tab, double a_lo, double scale,
+                            Py_ssize_t b0, double top, double* ht, Py_ssize_t q0,
+                            Py_ssize_t q1) noexcept nogil:
+    """One partition's negatives ``q0 <= qi < q1`` into the float64 interleaved ``ht``
+    (``a`` and ``tab`` local to the partition; weights when ``use_w``, else ones)."""
+    cdef Py_ssize_t qi, k, r
+    cdef double v, wi = 1.0, eq
+    cdef const Slot* e
+    for qi in range(q0, q1):
+        v = <double>buf_v[qi]
+        if use_w:
+            wi = buf_w[qi]
+        e = &tab[_slot(v, a_lo, scale, top) - b0]
+        k = e.k
+        if e.c > 2:
+            r = k + _count_le_d(a, k, k + e.c, v)
+            eq = 1.0 if r > k and <double>a[r - 1] == v else 0.0
+        else:
+            r = k + (v >= e.v0) + (v >= e.v1)
+            eq = <double>((v == e.v0) | (v == e.v1))
+        ht[2 * r] += wi
+        ht[2 * r + 1] += wi * eq
 
 
 def _part_merge(double[::1] part, Py_ssize_t m, const int64_t[::1] lo_k,
@@ -957,7 +1262,7 @@ def _negatives_partitioned(s, y, w, Py_ssize_t wdiv, Py_ssize_t wmod, bint use_w
     n_groups, group = blocks(n_parts, 8, 64)
     map_tasks(lambda g: _part_resolve_block(
         buf_v, buf_w, use_w, a, first, a_lo, scale, nb, lo_k, part_start, local_start,
-        local_hist, local_tie, g * group, min(n_parts, (g + 1) * group)), n_groups)
+        local_hist, local_tie, shift, g * group, min(n_parts, (g + 1) * group)), n_groups)
     part = np.zeros(2 * m + 4)
     _part_merge(part, m, lo_k, local_start, local_hist, local_tie, edge)
     return part
@@ -1065,6 +1370,154 @@ def label_stats_block(const score_t[:, :, ::1] s, const uint8_t[:, ::1] y, const
         raise MemoryError()
 
 
+def _split_count_block(const uint8_t[:, ::1] y, int64_t[::1] counts, Py_ssize_t lo,
+                       Py_ssize_t hi):
+    """Positives of rows [lo, hi) per label (``counts``, L entries)."""
+    cdef Py_ssize_t i, j, L = y.shape[1]
+    with nogil:
+        for i in range(lo, hi):
+            for j in range(L):
+                counts[j] += y[i, j] != 0
+
+
+def _split_block(const score_t[:, ::1] s, const uint8_t[:, ::1] y, score_t[:, ::1] out,
+                 const int64_t[::1] pos_at, const int64_t[::1] neg_at, Py_ssize_t lo,
+                 Py_ssize_t hi):
+    """Rows [lo, hi) of the row-major ``s`` (n, L) into the label-major ``out`` (L, n), split
+    by target: label j's positives from ``out[j, pos_at[j]]`` on, its negatives from
+    ``out[j, neg_at[j]]`` on, each in row order."""
+    cdef Py_ssize_t i, j, k, L = s.shape[1], n = out.shape[1]
+    cdef Py_ssize_t* at = <Py_ssize_t*>malloc(2 * max(L, 1) * sizeof(Py_ssize_t))
+    cdef score_t* o
+    if at == NULL:
+        raise MemoryError()
+    with nogil:
+        for j in range(L):
+            at[2 * j] = j * n + neg_at[j]  # slot 2j + y: negatives, then positives
+            at[2 * j + 1] = j * n + pos_at[j]
+        o = &out[0, 0]
+        for i in range(lo, hi):
+            for j in range(L):
+                k = 2 * j + (y[i, j] != 0)
+                o[at[k]] = s[i, j]
+                at[k] += 1
+        free(at)
+
+
+def _split_stats_block(const score_t[:, :, ::1] v, const int64_t[::1] n_pos, double thr,
+                       double max_fpr, double[:, :, ::1] out, Py_ssize_t lo, Py_ssize_t hi):
+    """Label problems ``lo <= t < hi`` (t = b * L + j) of the split label-major ``v``
+    (B, L, n): label j's ``n_pos[j]`` positives first, ascending (sorted by the caller),
+    then its negatives (unweighted)."""
+    cdef Py_ssize_t t, b, j, L = v.shape[1], n = v.shape[2], most = 0
+    cdef int err = 0
+    cdef Work ws
+    memset(&ws, 0, sizeof(Work))
+    with nogil:
+        for t in range(lo, hi):
+            most = max(most, n_pos[t % L])
+        err = _work_reserve(&ws, most + 1, False)
+        for t in range(lo, hi):
+            if err:
+                break
+            b = t // L
+            j = t % L
+            err = _split_problem(&v[b, j, 0], n_pos[j], n - n_pos[j], thr, max_fpr, &ws,
+                                 &out[b, j, 0])
+        _work_free(&ws)
+    if err:
+        raise MemoryError()
+
+
+cdef int _split_problem(const score_t* v, Py_ssize_t n_pos, Py_ssize_t n_neg,
+                        double thr, double max_fpr, Work* ws, double* out) noexcept nogil:
+    """:func:`_problem` (unweighted) of a label whose positives ``v[0:n_pos]`` (ascending)
+    and negatives ``v[n_pos:n_pos+n_neg]`` are already apart: the positives are only
+    deduplicated, the negatives located with no target to read and no gathering."""
+    cdef Py_ssize_t m, nb, i0, i1, t, cnt
+    cdef double lo, scale, top, n_fp = 0.0
+    cdef double res[3]
+    cdef double vb[NEG_BLOCK]
+    cdef int32_t sb[NEG_BLOCK]
+    cdef const score_t* neg = v + n_pos
+    cdef score_t* pv
+    if _work_reserve(ws, n_pos + 1, False) < 0:
+        return -1
+    pv = <score_t*>ws.pv
+    m = 0
+    for t in range(n_pos):
+        if m > 0 and v[t] == pv[m - 1]:
+            ws.pw[m - 1] += 1.0
+        else:
+            pv[m] = v[t]
+            ws.pw[m] = 1.0
+            m += 1
+    memset(ws.ht, 0, 2 * (m + 1) * sizeof(double))
+    if m == 0:
+        for t in range(n_neg):
+            n_fp += neg[t] >= thr
+        res[0] = <double>n_neg
+        res[1] = n_fp
+        res[2] = <double>n_neg
+    else:
+        nb = _tab_size(m)
+        if _work_tab(ws, nb) < 0:
+            return -1
+        _build_tab(pv, m, ws.tab, nb, &lo, &scale)
+        top = <double>(nb - 1)
+        i0 = 0
+        while i0 < n_neg:
+            i1 = min(n_neg, i0 + NEG_BLOCK)
+            cnt = i1 - i0
+            for t in range(cnt):
+                vb[t] = <double>neg[i0 + t]
+                sb[t] = _slot(vb[t], lo, scale, top)
+            n_fp += <double>_count_block(vb, sb, cnt, ws.tab, pv, <uint64_t*>ws.ht, thr)
+            i0 = i1
+        _counts_to_weights(ws.ht, m + 1)
+        res[0] = <double>n_neg
+        res[1] = n_fp
+        res[2] = <double>n_neg
+    _finish(pv, ws.pw, m, ws.ht, ws.ht + 3, 2, res[0], res[1], n_pos, res[2], thr, max_fpr,
+            out)
+    return 0
+
+
+def _split_stats(s, y, thr, max_fpr):
+    """:func:`column_stats` of row-major, unweighted input: every label's scores are copied
+    to a label-major buffer already split into positives and negatives (one pass over the
+    rows, in row blocks), so that no target is transposed or read again."""
+    n_batch, n, n_labels = s.shape
+    out = np.empty((n_batch, n_labels, _N_STATS))
+    total = n_batch * n_labels
+    if total == 0:
+        return out
+    n_blocks, size = blocks(n, max(1, TASK_WORK // max(n_labels, 1)), MAX_TASKS)
+    counts = np.zeros((n_blocks, n_labels), np.int64)
+    map_tasks(lambda c: _split_count_block(y, counts[c], c * size, min(n, (c + 1) * size)),
+              n_blocks)
+    n_pos = counts.sum(axis=0)
+    pos_at = np.cumsum(counts, axis=0) - counts  # positives before each block, per label
+    rows_before = np.minimum(np.arange(n_blocks) * size, n)[:, np.newaxis]
+    neg_at = n_pos + (rows_before - pos_at)
+    v = np.empty((n_batch, n_labels, n), s.dtype)
+    map_tasks(lambda t: _split_block(
+        s[t // n_blocks], y, v[t // n_blocks], pos_at[t % n_blocks], neg_at[t % n_blocks],
+        (t % n_blocks) * size, min(n, (t % n_blocks + 1) * size)), n_batch * n_blocks)
+    count, size = blocks(total, max(1, TASK_WORK // max(n, 1)), MAX_TASKS)
+
+    def task(t):
+        lo, hi = t * size, min(total, (t + 1) * size)
+        for u in range(lo, hi):
+            b, j = divmod(u, n_labels)
+            if n_pos[j] > 1:
+                v[b, j, :n_pos[j]].sort()  # NumPy's sort (vectorised; releases the GIL)
+        _split_stats_block(v, n_pos, thr, max_fpr, out, lo, hi)
+
+    map_tasks(task, count)
+    return out
+
+
 def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
     """Statistics of every label of every batch member: ``out[b, j, :]``.
 
@@ -1073,6 +1526,8 @@ def column_stats(s, y, label_major, w, use_w, thr, max_fpr):
     the scores), so that every label's column is read contiguously. Returns float64
     (B, L, N_STATS).
     """
+    if not label_major and not use_w and s.shape[1] < PACKED_MAX:
+        return _split_stats(s, y, thr, max_fpr)
     if not label_major:
         s = to_label_major(s)
         y = to_label_major(y[np.newaxis])[0]
