@@ -96,14 +96,25 @@ def blocks(n: int, min_size: int, max_blocks: int = 256) -> tuple[int, int]:
     return -(-n // size), size
 
 
-def map_tasks(fn: Callable[[int], Any], n_tasks: int, n_threads: int | None = None) -> list:
+#: Bytes of input below which a call runs on the calling thread alone: waking a pool thread
+#: costs about 0.1 ms, about what one thread takes to stream this much memory.
+PARALLEL_MIN_BYTES = 1 << 23
+
+
+def map_tasks(fn: Callable[[int], Any], n_tasks: int, n_threads: int | None = None,
+              nbytes: int | None = None) -> list:
     """``[fn(0), ..., fn(n_tasks - 1)]``, the calls shared out to the thread pool.
 
     ``fn`` should release the GIL for its work (compiled ``nogil`` code). The calling thread
-    works too; with one thread or one task everything runs on the calling thread. The first
-    exception raised by a task is re-raised here after every started task has finished.
+    works too; with one thread or one task everything runs on the calling thread, and so
+    does a call whose input (``nbytes``, when the caller gives it) is under
+    :data:`PARALLEL_MIN_BYTES`. The tasks and their order are the same either way, so the
+    results are too. The first exception raised by a task is re-raised here after every
+    started task has finished.
     """
     threads = min(n_tasks, _n_threads if n_threads is None else max(1, n_threads))
+    if nbytes is not None and nbytes < PARALLEL_MIN_BYTES:
+        threads = 1
     if threads <= 1:
         return [fn(t) for t in range(n_tasks)]
 

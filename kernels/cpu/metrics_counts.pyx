@@ -26,13 +26,66 @@ from fastml.kernels._parallel import blocks, map_tasks
 
 cnp.import_array()
 
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <stddef.h>
+    #include <stdlib.h>
+    #include <string.h>
+    #if defined(__x86_64__) && defined(__GNUC__) && defined(__ELF__)
+    #define FASTML_COUNT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define FASTML_COUNT_CLONES
+    #endif
+    /* Per-label tp / predicted / true counts of rows [0, rows): 16-bit lane counters over
+       runs of at most 65535 rows (no overflow), added to the 64-bit totals after each run;
+       built for several instruction sets, chosen at load time. Returns -1 when out of
+       memory. */
+    FASTML_COUNT_CLONES
+    static int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
+                                   ptrdiff_t L, int64_t* tp, int64_t* pred, int64_t* tru) {
+        uint16_t* acc = (uint16_t*)malloc(sizeof(uint16_t) * 3 * (size_t)(L > 0 ? L : 1));
+        if (acc == NULL) return -1;
+        uint16_t* a_tp = acc;
+        uint16_t* a_p = acc + L;
+        uint16_t* a_t = acc + 2 * L;
+        for (ptrdiff_t r0 = 0; r0 < rows; r0 += 65535) {
+            ptrdiff_t r1 = rows - r0 < 65535 ? rows : r0 + 65535;
+            memset(acc, 0, sizeof(uint16_t) * 3 * (size_t)L);
+            for (ptrdiff_t i = r0; i < r1; i++) {
+                const uint8_t* rt = yt + i * L;
+                const uint8_t* rp = yp + i * L;
+                for (ptrdiff_t j = 0; j < L; j++) {
+                    a_tp[j] += rt[j] & rp[j];
+                    a_p[j] += rp[j];
+                    a_t[j] += rt[j];
+                }
+            }
+            for (ptrdiff_t j = 0; j < L; j++) {
+                tp[j] += a_tp[j];
+                pred[j] += a_p[j];
+                tru[j] += a_t[j];
+            }
+        }
+        free(acc);
+        return 0;
+    }
+    """
+    int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
+                            Py_ssize_t L, int64_t* tp, int64_t* pred, int64_t* tru) noexcept nogil
+
+
 cdef Py_ssize_t MIN_ROWS = 2048
+cdef Py_ssize_t MIN_BYTES = 1 << 19
 cdef Py_ssize_t MAX_BLOCKS = 128
 cdef Py_ssize_t MAX_SLOTS = 1 << 21  # partial sums kept at once (blocks x slots per block)
 
 
-def _row_blocks(Py_ssize_t n, Py_ssize_t slots):
-    return blocks(n, MIN_ROWS, min(MAX_BLOCKS, max(1, MAX_SLOTS // max(1, slots))))
+def _row_blocks(Py_ssize_t n, Py_ssize_t slots, Py_ssize_t row_bytes=1):
+    """Blocks of at least MIN_ROWS rows and MIN_BYTES bytes of each input (a block's fixed
+    costs, a Python call and its result arrays, stay small against its work)."""
+    cdef Py_ssize_t min_rows = max(MIN_ROWS, MIN_BYTES // max(1, row_bytes))
+    return blocks(n, min_rows, min(MAX_BLOCKS, max(1, MAX_SLOTS // max(1, slots))))
 
 
 def _sum_in_order(parts):
@@ -77,14 +130,14 @@ def hamming_numerators(const uint8_t[:, ::1] yt, const uint8_t[:, :, ::1] yp,
     integer count when unweighted).
     """
     cdef Py_ssize_t n_models = yp.shape[0], n = yt.shape[0]
-    n_blocks, rows = _row_blocks(n, n_models)
+    n_blocks, rows = _row_blocks(n, n_models, yt.shape[1])
 
     def task(t):
         b, c = divmod(t, n_blocks)
         lo = c * rows
         return hamming_block(yt, yp[b], w, weighted, lo, min(n, lo + rows))
 
-    parts = map_tasks(task, n_models * n_blocks)
+    parts = map_tasks(task, n_models * n_blocks, nbytes=(n_models + 1) * yt.shape[0] * yt.shape[1])
     out = np.zeros(n_models)
     for b in range(n_models):
         acc = 0.0
@@ -102,33 +155,36 @@ def label_counts_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
     out = np.zeros((3, L))
     cdef double[:, ::1] o = out
     cdef int64_t[:, ::1] c
-    cdef uint8_t t, p
+    cdef const uint8_t* rt
+    cdef const uint8_t* rp
+    cdef double* o0
+    cdef double* o1
+    cdef double* o2
     cdef double wi
+    if hi <= lo or L == 0:
+        return out
+    # raw pointers throughout: the loops vectorise over the labels
     if weighted:
+        o0, o1, o2 = &o[0, 0], &o[1, 0], &o[2, 0]
         with nogil:
             for i in range(lo, hi):
                 wi = w[i]
+                rt = &yt[i, 0]
+                rp = &yp[i, 0]
                 for j in range(L):
-                    t = yt[i, j]
-                    p = yp[i, j]
-                    o[0, j] += wi * (t & p)
-                    o[1, j] += wi * p
-                    o[2, j] += wi * t
+                    o0[j] += wi * (rt[j] & rp[j])
+                    o1[j] += wi * rp[j]
+                    o2[j] += wi * rt[j]
         return out
     counts = np.zeros((3, L), dtype=np.int64)
     c = counts
+    cdef int err
     with nogil:
-        for i in range(lo, hi):
-            for j in range(L):
-                t = yt[i, j]
-                p = yp[i, j]
-                c[0, j] += t & p
-                c[1, j] += p
-                c[2, j] += t
-        for i in range(3):
-            for j in range(L):
-                o[i, j] = <double>c[i, j]
-    return out
+        err = fastml_label_counts(&yt[lo, 0], &yp[lo, 0], hi - lo, L, &c[0, 0], &c[1, 0],
+                                  &c[2, 0])
+    if err:
+        raise MemoryError()
+    return counts.astype(np.float64)
 
 
 def label_counts(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const double[::1] w,
@@ -139,10 +195,10 @@ def label_counts(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const doubl
     integer counts when unweighted).
     """
     cdef Py_ssize_t n = yt.shape[0]
-    n_blocks, rows = _row_blocks(n, 3 * yt.shape[1])
+    n_blocks, rows = _row_blocks(n, 3 * yt.shape[1], yt.shape[1])
     return _sum_in_order(map_tasks(
         lambda c: label_counts_block(yt, yp, w, weighted, c * rows, min(n, (c + 1) * rows)),
-        n_blocks,
+        n_blocks, nbytes=2 * n * yt.shape[1],
     ))
 
 
@@ -170,26 +226,30 @@ def sample_stats_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
     out = np.zeros((3, 6))
     cdef double[:, ::1] o = out
     cdef int64_t ctp, cpred, ctrue
-    cdef uint8_t t, p
+    cdef const uint8_t* rt
+    cdef const uint8_t* rp
     cdef double wi, tpw, pred_s, true_s
+    cdef double* op = &o[0, 0]
+    if hi <= lo:
+        return out
     with nogil:
         for i in range(lo, hi):
+            rt = &yt[i, 0]
+            rp = &yp[i, 0]
             ctp = 0
             cpred = 0
             ctrue = 0
             for j in range(L):
-                t = yt[i, j]
-                p = yp[i, j]
-                ctp += t & p
-                cpred += p
-                ctrue += t
+                ctp += rt[j] & rp[j]
+                cpred += rp[j]
+                ctrue += rt[j]
             wi = w[i] if weighted else 1.0
             tpw = ctp * wi
             pred_s = tpw + (cpred * wi - tpw)
             true_s = tpw + (ctrue * wi - tpw)
-            _ratio(tpw, pred_s, wi, &o[0, 0])
-            _ratio(tpw, true_s, wi, &o[1, 0])
-            _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, &o[2, 0])
+            _ratio(tpw, pred_s, wi, op)
+            _ratio(tpw, true_s, wi, op + 6)
+            _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, op + 12)
     return out
 
 
@@ -207,9 +267,9 @@ def sample_stats(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const doubl
     denominator), then ``[sum w, count]`` over rows where it is not.
     """
     cdef Py_ssize_t n = yt.shape[0]
-    n_blocks, rows = _row_blocks(n, 18)
+    n_blocks, rows = _row_blocks(n, 18, yt.shape[1])
     return _sum_in_order(map_tasks(
         lambda c: sample_stats_block(yt, yp, w, weighted, beta2, one_plus_beta2,
                                      c * rows, min(n, (c + 1) * rows)),
-        n_blocks,
+        n_blocks, nbytes=2 * n * yt.shape[1],
     ))
