@@ -20,7 +20,7 @@ in block order: results are identical for every thread count.
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t
 
 from fastml.kernels._parallel import blocks, map_tasks
 
@@ -37,42 +37,96 @@ cdef extern from *:
     #else
     #define FASTML_COUNT_CLONES
     #endif
-    /* Per-label tp / predicted / true counts of rows [0, rows): 16-bit lane counters over
-       runs of at most 65535 rows (no overflow), added to the 64-bit totals after each run;
-       built for several instruction sets, chosen at load time. Returns -1 when out of
-       memory. */
+    /* Per-label tp / predicted / true counts of rows [0, rows). The rows are read as one
+       flat run of bytes in pieces of P = L * m bytes (P a multiple of 64), so that every
+       piece lines up with the labels: slot q of a piece always belongs to label q % L, and
+       the inner loop is one long, vectorised pass with no per-row remainder. 16-bit slot
+       counters take at most 65535 pieces before they are added to the 64-bit totals; the
+       rows after the last whole piece are counted one by one. Built for several instruction
+       sets, chosen at load time. Returns -1 when out of memory. */
+    static ptrdiff_t fastml_gcd(ptrdiff_t a, ptrdiff_t b) {
+        while (b) { ptrdiff_t t = a % b; a = b; b = t; }
+        return a;
+    }
     FASTML_COUNT_CLONES
     static int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
                                    ptrdiff_t L, int64_t* tp, int64_t* pred, int64_t* tru) {
-        uint16_t* acc = (uint16_t*)malloc(sizeof(uint16_t) * 3 * (size_t)(L > 0 ? L : 1));
+        if (L <= 0 || rows <= 0) return 0;
+        ptrdiff_t m = 64 / fastml_gcd(L, 64);
+        ptrdiff_t P = L * m;                      /* bytes per piece: m rows */
+        ptrdiff_t pieces = rows / m;
+        uint16_t* acc = (uint16_t*)malloc(sizeof(uint16_t) * 3 * (size_t)P);
         if (acc == NULL) return -1;
         uint16_t* a_tp = acc;
-        uint16_t* a_p = acc + L;
-        uint16_t* a_t = acc + 2 * L;
-        for (ptrdiff_t r0 = 0; r0 < rows; r0 += 65535) {
-            ptrdiff_t r1 = rows - r0 < 65535 ? rows : r0 + 65535;
-            memset(acc, 0, sizeof(uint16_t) * 3 * (size_t)L);
-            for (ptrdiff_t i = r0; i < r1; i++) {
-                const uint8_t* rt = yt + i * L;
-                const uint8_t* rp = yp + i * L;
-                for (ptrdiff_t j = 0; j < L; j++) {
-                    a_tp[j] += rt[j] & rp[j];
-                    a_p[j] += rp[j];
-                    a_t[j] += rt[j];
+        uint16_t* a_p = acc + P;
+        uint16_t* a_t = acc + 2 * P;
+        for (ptrdiff_t k0 = 0; k0 < pieces; k0 += 65535) {
+            ptrdiff_t k1 = pieces - k0 < 65535 ? pieces : k0 + 65535;
+            memset(acc, 0, sizeof(uint16_t) * 3 * (size_t)P);
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                const uint8_t* pt = yt + k * P;
+                const uint8_t* pp = yp + k * P;
+                for (ptrdiff_t q = 0; q < P; q++) {
+                    a_tp[q] += pt[q] & pp[q];
+                    a_p[q] += pp[q];
+                    a_t[q] += pt[q];
                 }
             }
-            for (ptrdiff_t j = 0; j < L; j++) {
-                tp[j] += a_tp[j];
-                pred[j] += a_p[j];
-                tru[j] += a_t[j];
+            for (ptrdiff_t q = 0; q < P; q++) {
+                tp[q % L] += a_tp[q];
+                pred[q % L] += a_p[q];
+                tru[q % L] += a_t[q];
             }
         }
         free(acc);
+        for (ptrdiff_t i = pieces * m; i < rows; i++) {
+            const uint8_t* rt = yt + i * L;
+            const uint8_t* rp = yp + i * L;
+            for (ptrdiff_t j = 0; j < L; j++) {
+                tp[j] += rt[j] & rp[j];
+                pred[j] += rp[j];
+                tru[j] += rt[j];
+            }
+        }
         return 0;
+    }
+    /* Per-row tp / predicted / true counts of rows [0, rows) into three int32 arrays. */
+    FASTML_COUNT_CLONES
+    static void fastml_row_counts(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
+                                  ptrdiff_t L, int32_t* tp, int32_t* pred, int32_t* tru) {
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            const uint8_t* rt = yt + i * L;
+            const uint8_t* rp = yp + i * L;
+            uint32_t a = 0, b = 0, c = 0;
+            for (ptrdiff_t j = 0; j < L; j++) {
+                a += rt[j] & rp[j];
+                b += rp[j];
+                c += rt[j];
+            }
+            tp[i] = (int32_t)a;
+            pred[i] = (int32_t)b;
+            tru[i] = (int32_t)c;
+        }
+    }
+    /* Number of differing bytes of a and b (0/1 values): 32-bit lane sums over runs of at
+       most 2^24 bytes. */
+    FASTML_COUNT_CLONES
+    static int64_t fastml_xor_count(const uint8_t* a, const uint8_t* b, ptrdiff_t n) {
+        int64_t total = 0;
+        for (ptrdiff_t k0 = 0; k0 < n; k0 += (ptrdiff_t)1 << 24) {
+            ptrdiff_t k1 = n - k0 < ((ptrdiff_t)1 << 24) ? n : k0 + ((ptrdiff_t)1 << 24);
+            uint32_t s = 0;
+            for (ptrdiff_t k = k0; k < k1; k++) s += (uint32_t)(a[k] ^ b[k]);
+            total += s;
+        }
+        return total;
     }
     """
     int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
                             Py_ssize_t L, int64_t* tp, int64_t* pred, int64_t* tru) noexcept nogil
+    int64_t fastml_xor_count(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcept nogil
+    void fastml_row_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
+                           Py_ssize_t L, int32_t* tp, int32_t* pred, int32_t* tru) noexcept nogil
 
 
 cdef Py_ssize_t MIN_ROWS = 2048
@@ -113,12 +167,8 @@ def hamming_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const doub
                 for j in range(L):
                     count += a[j] ^ b[j]
                 acc += count * w[i]
-        elif hi > lo:
-            a = &yt[lo, 0]
-            b = &yp[lo, 0]
-            for j in range((hi - lo) * L):
-                total += a[j] ^ b[j]
-            acc = <double>total
+        elif hi > lo and L > 0:
+            acc = <double>fastml_xor_count(&yt[lo, 0], &yp[lo, 0], (hi - lo) * L)
     return acc
 
 
@@ -222,34 +272,39 @@ def sample_stats_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
                        const double[::1] w, bint weighted, double beta2,
                        double one_plus_beta2, Py_ssize_t lo, Py_ssize_t hi):
     """Partial of :func:`sample_stats` over rows ``[lo, hi)``: float64 (3, 6)."""
-    cdef Py_ssize_t i, j, L = yt.shape[1]
+    cdef Py_ssize_t i, L = yt.shape[1]
     out = np.zeros((3, 6))
     cdef double[:, ::1] o = out
-    cdef int64_t ctp, cpred, ctrue
-    cdef const uint8_t* rt
-    cdef const uint8_t* rp
     cdef double wi, tpw, pred_s, true_s
-    cdef double* op = &o[0, 0]
-    if hi <= lo:
-        return out
+    cdef double acc[18]  # local sums (kept in registers), copied to ``out`` at the end
+    cdef const int32_t* ctp
+    cdef const int32_t* cpred
+    cdef const int32_t* ctrue
+    if hi <= lo or L == 0:
+        if hi > lo:  # no labels: every row's metrics are undefined
+            counts = np.zeros((3, hi - lo), dtype=np.int32)
+        else:
+            return out
+    else:
+        counts = np.empty((3, hi - lo), dtype=np.int32)
+    cdef int32_t[:, ::1] c = counts
+    for i in range(18):
+        acc[i] = 0.0
     with nogil:
-        for i in range(lo, hi):
-            rt = &yt[i, 0]
-            rp = &yp[i, 0]
-            ctp = 0
-            cpred = 0
-            ctrue = 0
-            for j in range(L):
-                ctp += rt[j] & rp[j]
-                cpred += rp[j]
-                ctrue += rt[j]
-            wi = w[i] if weighted else 1.0
-            tpw = ctp * wi
-            pred_s = tpw + (cpred * wi - tpw)
-            true_s = tpw + (ctrue * wi - tpw)
-            _ratio(tpw, pred_s, wi, op)
-            _ratio(tpw, true_s, wi, op + 6)
-            _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, op + 12)
+        if L > 0:
+            fastml_row_counts(&yt[lo, 0], &yp[lo, 0], hi - lo, L, &c[0, 0], &c[1, 0],
+                              &c[2, 0])
+        ctp, cpred, ctrue = &c[0, 0], &c[1, 0], &c[2, 0]
+        for i in range(hi - lo):
+            wi = w[lo + i] if weighted else 1.0
+            tpw = ctp[i] * wi
+            pred_s = tpw + (cpred[i] * wi - tpw)
+            true_s = tpw + (ctrue[i] * wi - tpw)
+            _ratio(tpw, pred_s, wi, acc)
+            _ratio(tpw, true_s, wi, acc + 6)
+            _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, acc + 12)
+    for i in range(18):
+        o[i // 6, i % 6] = acc[i]
     return out
 
 
