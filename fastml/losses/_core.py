@@ -150,6 +150,23 @@ class _Problem:
         return rows, [col] * len(per_label), ones
 
 
+def _sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """float64 row weights (one per sample, finite, >= 0) on the host, or None."""
+    if sample_weight is None:
+        return None
+    w = _to_numpy(sample_weight, "sample_weight")
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}")
+    w = np.ascontiguousarray(w, dtype=np.float64).reshape(-1)
+    if w.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have one value per sample ({n_samples}), got {w.shape[0]}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError("sample_weight must be finite and >= 0")
+    return w
+
+
 def _prepare(y_true, logits, sample_weight, from_logits: bool) -> _Problem:
     z = _as_scores(logits, "logits" if from_logits else "probabilities")
     y = _as_labels(y_true)
@@ -172,19 +189,7 @@ def _prepare(y_true, logits, sample_weight, from_logits: bool) -> _Problem:
     else:
         zk, yk = np.ascontiguousarray(z), np.ascontiguousarray(y)
         n_rows, n_cols = n_samples, n_labels
-    sw = None
-    if sample_weight is not None:
-        w = _to_numpy(sample_weight, "sample_weight")
-        if w.dtype.kind not in "biuf":
-            raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}")
-        w = np.ascontiguousarray(w, dtype=np.float64).reshape(-1)
-        if w.shape[0] != n_samples:
-            raise ValueError(
-                f"sample_weight must have one value per sample ({n_samples}), got {w.shape[0]}"
-            )
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("sample_weight must be finite and >= 0")
-        sw = w
+    sw = _sample_weights(sample_weight, n_samples)
     return _Problem(
         zk.reshape(-1), yk.reshape(-1), shape, n_rows, n_cols, label_major, n_labels, sw
     )

@@ -89,20 +89,9 @@ def _prepare(xp, y_true, logits, sample_weight, from_logits: bool) -> _Problem:
     else:
         zk, yk = xp.ascontiguousarray(z), xp.ascontiguousarray(y)
         n_rows, n_cols = n_samples, n_labels
-    sw = None
-    if sample_weight is not None:
-        # validated on the host (one value per sample), as the CPU path does
-        w = _core._to_numpy(to_host(sample_weight), "sample_weight")
-        if w.dtype.kind not in "biuf":
-            raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}")
-        w = np.ascontiguousarray(w, dtype=np.float64).reshape(-1)
-        if w.shape[0] != n_samples:
-            raise ValueError(
-                f"sample_weight must have one value per sample ({n_samples}), got {w.shape[0]}"
-            )
-        if not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("sample_weight must be finite and >= 0")
-        sw = w
+    # validated on the host (one value per sample), as the CPU path does
+    sw = _core._sample_weights(None if sample_weight is None else to_host(sample_weight),
+                               n_samples)
     p = _Problem(zk.reshape(-1), yk.reshape(-1), shape, n_rows, n_cols, label_major,
                  n_labels, sw)
     p.xp = xp
