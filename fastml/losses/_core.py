@@ -43,9 +43,9 @@ def _to_numpy(x, what: str) -> np.ndarray:
         raise TypeError(f"{what} must be array-like of numbers: {exc}") from exc
 
 
-def _as_scores(x, what: str = "logits") -> np.ndarray:
-    """Logits or probabilities as float32/float64 (kept), other real numbers as float64."""
-    a = _to_numpy(x, what)
+def _scores_dtype(a, what: str = "logits"):
+    """``a`` (a NumPy or device array) with the scores' dtype rule: float32 / float64 kept,
+    other floats widened, integers as float64; anything else is a TypeError."""
     kind = a.dtype.kind
     if kind == "f":
         if a.dtype in (np.float32, np.float64):
@@ -56,14 +56,14 @@ def _as_scores(x, what: str = "logits") -> np.ndarray:
     raise TypeError(f"{what} must have a real (float or integer) dtype, got {a.dtype}")
 
 
-def _as_labels(x) -> np.ndarray:
-    """Labels as uint8 (bool/integer 0/1: bool is viewed, not copied) or float32/float64."""
-    a = _to_numpy(x, "y_true")
+def _labels_dtype(a):
+    """``a`` (a NumPy or device array) with the labels' dtype rule: uint8 for bool (viewed)
+    and 0/1 integers, float32 / float64 for soft labels."""
     kind = a.dtype.kind
     if kind == "b":
         return a.view(np.uint8)
     if kind in "iu":
-        if a.size and (a.min() < 0 or a.max() > 1):
+        if a.size and bool((a.min() < 0) | (a.max() > 1)):
             raise ValueError("y_true must lie in [0, 1]; integer labels must be 0 or 1")
         return a if a.dtype == np.uint8 else a.astype(np.uint8)
     if kind == "f":
@@ -71,6 +71,16 @@ def _as_labels(x) -> np.ndarray:
             return a
         return a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
     raise TypeError(f"y_true must have a bool, integer or float dtype, got {a.dtype}")
+
+
+def _as_scores(x, what: str = "logits") -> np.ndarray:
+    """Logits or probabilities as float32/float64 (kept), other real numbers as float64."""
+    return _scores_dtype(_to_numpy(x, what), what)
+
+
+def _as_labels(x) -> np.ndarray:
+    """Labels as uint8 (bool/integer 0/1: bool is viewed, not copied) or float32/float64."""
+    return _labels_dtype(_to_numpy(x, "y_true"))
 
 
 def _per_label(value, n_labels: int, what: str, *, allow_negative: bool = False) -> np.ndarray:

@@ -25,31 +25,11 @@ def _device(xp, x, what: str):
 
 
 def _scores(xp, x, what):
-    a = _device(xp, x, what)
-    kind = a.dtype.kind
-    if kind == "f":
-        if a.dtype in (np.float32, np.float64):
-            return a
-        return a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
-    if kind in "iu":
-        return a.astype(np.float64)
-    raise TypeError(f"{what} must have a real (float or integer) dtype, got {a.dtype}")
+    return _core._scores_dtype(_device(xp, x, what), what)
 
 
 def _labels(xp, x):
-    a = _device(xp, x, "y_true")
-    kind = a.dtype.kind
-    if kind == "b":
-        return a.view(np.uint8)
-    if kind in "iu":
-        if a.size and bool((a.min() < 0) | (a.max() > 1)):
-            raise ValueError("y_true must lie in [0, 1]; integer labels must be 0 or 1")
-        return a if a.dtype == np.uint8 else a.astype(np.uint8)
-    if kind == "f":
-        if a.dtype in (np.float32, np.float64):
-            return a
-        return a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
-    raise TypeError(f"y_true must have a bool, integer or float dtype, got {a.dtype}")
+    return _core._labels_dtype(_device(xp, x, "y_true"))
 
 
 class _Problem(_core._Problem):
