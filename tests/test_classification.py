@@ -9,6 +9,7 @@ was reference_calls and that results, warnings and exceptions are scikit-learn's
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -582,7 +583,7 @@ def test_batch_hamming_errors(y_true, y_pred, kwargs, match):
 
 def test_kernels_match_numpy_twins():
     rng = np.random.default_rng(15)
-    for n, n_labels in [(1, 1), (5, 3), (2049, 4), (6000, 40), (300, 2500)]:
+    for n, n_labels in [(1, 1), (5, 3), (2049, 4), (6000, 40), (300, 2500), (703, 14), (9, 8)]:
         yt = indicators(rng, n, n_labels, dtype=np.uint8)
         yp = indicators(rng, n, n_labels, dtype=np.uint8)
         w = rng.random(n)
@@ -620,6 +621,87 @@ def test_kernels_match_numpy_twins():
                     (~ok).sum(),
                 ]
                 np.testing.assert_allclose(stats[m], twin, rtol=1e-12, atol=1e-12)
+
+
+@pytest.fixture
+def threads():
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+def test_in_place_xor_kernel_matches_numpy(threads):
+    """The one-pass check-and-count over uint8 / int64 / float64 inputs equals NumPy's count,
+    across block boundaries and for every thread count, and flags any value not 0 or 1."""
+    rng = np.random.default_rng(16)
+    n = 3 * 131072 + 5  # several blocks, a partial last one
+    a = indicators(rng, 1, n, dtype=np.uint8)[0]
+    rows = indicators(rng, 3, n, dtype=np.uint8)
+    expected = (rows != a).sum(axis=1)
+    forms = {
+        "u8": lambda x: x,
+        "i8": lambda x: x.astype(np.int64),
+        "f8": lambda x: x.astype(np.float64),
+        "-0.0": lambda x: np.where(x == 1, 1.0, -0.0),
+    }
+    for fa in ("u8", "i8", "f8", "-0.0"):
+        for fb in ("i8", "f8", "-0.0"):
+            for n_threads in (1, 3):
+                threads(n_threads)
+                got = kern.xor_counts_wide(forms[fa](a), forms[fb](rows))
+                np.testing.assert_array_equal(got, expected)
+    for bad in (2, -1, 0.5, np.nan, np.inf, 1 + 2**-52, 5e-324):
+        for dtype in (np.int64, np.float64):
+            if dtype is np.int64 and not float(bad).is_integer():
+                continue
+            b = rows.astype(dtype)
+            b[1, n - 1] = bad
+            got = kern.xor_counts_wide(a, b)
+            assert got[1] == -1 and got[0] == expected[0] and got[2] == expected[2]
+            wide_a = a.astype(dtype)
+            wide_a[7] = bad
+            assert (kern.xor_counts_wide(wide_a, rows.astype(np.int64)) == -1).all()
+
+
+@pytest.mark.parametrize("dtypes", [(np.int64, np.float64), (bool, np.int64), (np.float64, bool)])
+@pytest.mark.parametrize("order", ["C", "F", "CF"])
+@pytest.mark.parametrize("shape", [(300_001, 3), (9, 1), (11,)])
+def test_hamming_in_place_path_matches_sklearn(fast_only, dtypes, order, shape):
+    rng = np.random.default_rng(17)
+    yt = (rng.random(shape) < 0.3).astype(dtypes[0])
+    yp = (rng.random(shape) < 0.4).astype(dtypes[1])
+    yt = np.asfortranarray(yt) if order in ("F", "CF") else yt
+    yp = np.asfortranarray(yp) if order == "F" else yp
+    compare("hamming_loss", yt, yp)
+    if yt.dtype == np.float64:
+        yt[yt == 0] = -0.0  # negative zero is a 0 label
+        compare("hamming_loss", yt, yp)
+    batch = np.stack([yp, 1 - yp, yt.astype(yp.dtype)])
+    np.testing.assert_array_equal(
+        fm.batch_hamming_loss(yt, batch), [skm.hamming_loss(yt, q) for q in batch]
+    )
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("bad", [2, -1, 0.5, np.nan])
+def test_hamming_in_place_path_other_values_like_sklearn(bad):
+    """Values other than 0 / 1 leave the one-pass path: the result or error is the
+    reference's own (some such matrices are still label indicators to scikit-learn)."""
+    yt = np.zeros((6, 3))
+    yp = np.ones((6, 3))
+    yp[4, 2] = bad
+    for a, b in ((yt, yp), (yp, yt)):
+        try:
+            expected = skm.hamming_loss(a, b)
+        except ValueError as exc:
+            with pytest.raises(ValueError, match=re.escape(str(exc))):
+                fm.hamming_loss(a, b)
+        else:
+            assert fm.hamming_loss(a, b) == expected
+    with pytest.raises(ValueError, match="y_pred must contain only the values 0 and 1"):
+        fm.batch_hamming_loss(yt, np.stack([yt, yp]))
 
 
 # ------------------------------------------------------------- weights at extreme scales

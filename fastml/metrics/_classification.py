@@ -461,6 +461,10 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None) -> float:
     >>> hamming_loss([1, 0, 1, 1], [1, 1, 1, 0])
     0.5
     """
+    if sample_weight is None:
+        loss = _hamming_in_place(y_true, y_pred)
+        if loss is not None:
+            return loss
     counter = _counter(y_true, y_pred, sample_weight, None, allow_binary=True,
                        allow_narrow_float=False)
     n_samples, n_labels = counter.shape
@@ -468,6 +472,45 @@ def hamming_loss(y_true, y_pred, *, sample_weight=None) -> float:
     return _hamming_from_count(
         wrong, total if counter.weighted else None, n_samples, n_labels, counter.multilabel
     )
+
+
+_IN_PLACE_DTYPES = (np.dtype(np.int64), np.dtype(np.float64), np.dtype(np.bool_))
+
+
+def _flat_01(y: np.ndarray) -> np.ndarray:
+    """The flat view the in-place kernels read: bool as uint8, int64 / float64 as they are."""
+    flat = y.reshape(-1, order="C" if y.flags.c_contiguous else "F")  # a view
+    return flat.view(np.uint8) if flat.dtype == np.bool_ else flat
+
+
+def _in_place_ready(y: np.ndarray) -> bool:
+    """Whether the in-place kernels read ``y`` as it is (C order, a dtype they check)."""
+    return y.dtype in _IN_PLACE_DTYPES and y.dtype.isnative and y.flags.c_contiguous
+
+
+def _hamming_in_place(y_true, y_pred):
+    """Unweighted Hamming loss of two dense int64 / float64 / bool arrays of one shape and
+    memory order, checked and counted in one pass without narrowed copies; None when the
+    inputs are not of that kind (or not 0/1), for the general path to handle."""
+    if type(y_true) is not np.ndarray or type(y_pred) is not np.ndarray:
+        return None
+    if y_true.dtype not in _IN_PLACE_DTYPES or y_pred.dtype not in _IN_PLACE_DTYPES:
+        return None
+    if y_true.shape != y_pred.shape or y_true.ndim not in (1, 2) or y_true.size == 0:
+        return None
+    same_order = (y_true.flags.c_contiguous and y_pred.flags.c_contiguous) or (
+        y_true.flags.f_contiguous and y_pred.flags.f_contiguous
+    )
+    if not same_order or not (y_true.dtype.isnative and y_pred.dtype.isnative):
+        return None
+    (wrong,) = kernels("metrics_counts").xor_counts_wide(
+        _flat_01(y_true), _flat_01(y_pred).reshape(1, -1)
+    )
+    if wrong < 0:
+        return None
+    n_samples = y_true.shape[0]
+    n_labels = y_true.shape[1] if y_true.ndim == 2 else 1
+    return _hamming_from_count(float(wrong), None, n_samples, n_labels, n_labels > 1)
 
 
 def _hamming_from_count(wrong, w_total, n_samples: int, n_labels: int, multilabel: bool):
@@ -539,6 +582,15 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     n_samples, n_labels = yt.shape
     n_models = yp.shape[0]
     yt = _kernel_ready(_batch_binary(yt, "y_true"))
+    if sample_weight is None and n_models and _in_place_ready(yp):
+        # checked and counted in one pass over the predictions, without narrowed copies
+        wrong = kernels("metrics_counts").xor_counts_wide(
+            yt.reshape(-1), _flat_01(yp).reshape(n_models, -1)
+        )
+        if wrong.min() < 0:
+            raise ValueError("y_pred must contain only the values 0 and 1.")
+        scale = n_samples * n_labels if multilabel else n_samples
+        return wrong / scale
     if n_models:
         yp = _kernel_ready(_batch_binary(yp, "y_pred")).reshape(n_models, n_samples, n_labels)
 

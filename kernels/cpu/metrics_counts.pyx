@@ -1,4 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False, cdivision=True
+# distutils: extra_compile_args = -ffp-contract=off
 """Counting kernels for Hamming loss and the precision / recall / F-beta family (CPU).
 
 Every metric here is a plain double loop over two 0/1 matrices that sums a few per-label or
@@ -14,7 +15,9 @@ Contract (the API layer in ``fastml.metrics._classification`` guarantees it):
 Each metric is a per-block function over rows ``[lo, hi)`` (the *partial*: its result is a
 float64 array of sums), an addition as *combine*, and the one-shot call, which cuts the rows
 into blocks fixed by the shape, runs them through the parallel driver and adds the partials
-in block order: results are identical for every thread count.
+in block order: results are identical for every thread count. Built without contraction
+into fused multiply-adds, so that per-row products round as scikit-learn's do (this matters
+for subnormal weights) on every instruction set.
 """
 
 import numpy as np
@@ -90,10 +93,49 @@ cdef extern from *:
         }
         return 0;
     }
-    /* Per-row tp / predicted / true counts of rows [0, rows) into three int32 arrays. */
-    FASTML_COUNT_CLONES
+    /* Sum of the bytes of x, each 0 or 1 (at most 8). */
+    static inline uint32_t fastml_byte_sum(uint64_t x) {
+        return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
+    }
+    static inline uint64_t fastml_load8(const uint8_t* p) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        return v;
+    }
+    /* Per-row tp / predicted / true counts of rows [0, rows) into three int32 arrays.
+       Rows of 8 bytes or more are read as 64-bit words (the last word of a row overlaps the
+       one before it, its repeated low bytes shifted out), and the 0/1 bytes of a word are
+       added with one multiplication; shorter rows, and big-endian hosts, go byte by byte. */
     static void fastml_row_counts(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
                                   ptrdiff_t L, int32_t* tp, int32_t* pred, int32_t* tru) {
+    #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (L >= 8) {
+            ptrdiff_t full = L / 8, r = L % 8;
+            unsigned shift = (unsigned)(8 - r) * 8;
+            for (ptrdiff_t i = 0; i < rows; i++) {
+                const uint8_t* rt = yt + i * L;
+                const uint8_t* rp = yp + i * L;
+                uint32_t a = 0, b = 0, c = 0;
+                for (ptrdiff_t k = 0; k < full; k++) {
+                    uint64_t t = fastml_load8(rt + 8 * k), p = fastml_load8(rp + 8 * k);
+                    a += fastml_byte_sum(t & p);
+                    b += fastml_byte_sum(p);
+                    c += fastml_byte_sum(t);
+                }
+                if (r) {
+                    uint64_t t = fastml_load8(rt + L - 8) >> shift;
+                    uint64_t p = fastml_load8(rp + L - 8) >> shift;
+                    a += fastml_byte_sum(t & p);
+                    b += fastml_byte_sum(p);
+                    c += fastml_byte_sum(t);
+                }
+                tp[i] = (int32_t)a;
+                pred[i] = (int32_t)b;
+                tru[i] = (int32_t)c;
+            }
+            return;
+        }
+    #endif
         for (ptrdiff_t i = 0; i < rows; i++) {
             const uint8_t* rt = yt + i * L;
             const uint8_t* rp = yp + i * L;
@@ -108,6 +150,125 @@ cdef extern from *:
             tru[i] = (int32_t)c;
         }
     }
+    /* Adds the per-row precision, recall and F-beta of rows [0, rows) to the 18 sums of
+       ``acc`` (see sample_stats; w is NULL when unweighted). Rows go in chunks: their counts
+       first, then per metric one branch-free loop (a row whose denominator is 0 divides by
+       1 and is masked out) that adds into four interleaved partial sums, row i into lane
+       i % 4, so that it runs as one vector of four doubles and its result does not depend
+       on the instruction set. Counts of rows are kept as integers. Returns -1 when out of
+       memory. */
+    #define FASTML_CHUNK 512
+    #if defined(__GNUC__)
+    typedef double fastml_v4d __attribute__((vector_size(32)));
+    typedef long long fastml_v4l __attribute__((vector_size(32)));
+    #endif
+    /* lanes: 4 x {sum v*w, sum v, sum w (defined), sum w (undefined)}; defined: rows with
+       a nonzero denominator. */
+    FASTML_COUNT_CLONES
+    static void fastml_ratio_sums(const double* num, const double* den, const double* wt,
+                                  int n, int weighted, double* lanes, int64_t* defined) {
+        int64_t d3 = 0;
+        int n4 = 0;
+    #if defined(__GNUC__)
+        fastml_v4d s0, s1, s2, s4;
+        const fastml_v4d zero = {0.0, 0.0, 0.0, 0.0}, one = {1.0, 1.0, 1.0, 1.0};
+        fastml_v4l dn = {0, 0, 0, 0};
+        memcpy(&s0, lanes, 32);
+        memcpy(&s1, lanes + 4, 32);
+        memcpy(&s2, lanes + 8, 32);
+        memcpy(&s4, lanes + 12, 32);
+        n4 = n & ~3;
+        for (int i = 0; i < n4; i += 4) {
+            fastml_v4d dd, nn, wi;
+            memcpy(&dd, den + i, 32);
+            memcpy(&nn, num + i, 32);
+            fastml_v4l m = dd != zero;                /* all ones where defined */
+            fastml_v4d v = nn / (fastml_v4d)(((fastml_v4l)dd & m) | ((fastml_v4l)one & ~m));
+            v = (fastml_v4d)((fastml_v4l)v & m);
+            s1 += v;
+            dn -= m;
+            if (weighted) {
+                memcpy(&wi, wt + i, 32);
+                s0 += v * wi;
+                s2 += (fastml_v4d)((fastml_v4l)wi & m);
+                s4 += (fastml_v4d)((fastml_v4l)wi & ~m);
+            }
+        }
+        memcpy(lanes, &s0, 32);
+        memcpy(lanes + 4, &s1, 32);
+        memcpy(lanes + 8, &s2, 32);
+        memcpy(lanes + 12, &s4, 32);
+        d3 = dn[0] + dn[1] + dn[2] + dn[3];
+    #endif
+        for (int i = n4; i < n; i++) {  /* the same lanes, one row at a time */
+            int l = i & 3, d = den[i] != 0.0;
+            double wi = weighted ? wt[i] : 1.0;
+            double v = d ? num[i] / den[i] : 0.0;
+            lanes[l] += v * wi;
+            lanes[4 + l] += v;
+            lanes[8 + l] += d ? wi : 0.0;
+            lanes[12 + l] += d ? 0.0 : wi;
+            d3 += d;
+        }
+        *defined += d3;
+    }
+    static int fastml_sample_stats(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
+                                   ptrdiff_t L, const double* w, double beta2,
+                                   double one_plus_beta2, double* acc) {
+        int32_t* c = (int32_t*)malloc(sizeof(int32_t) * 3 * FASTML_CHUNK);
+        double* f = (double*)malloc(sizeof(double) * 6 * FASTML_CHUNK);
+        if (c == NULL || f == NULL) { free(c); free(f); return -1; }
+        int32_t *ctp = c, *cpred = c + FASTML_CHUNK, *ctru = c + 2 * FASTML_CHUNK;
+        double *wt = f, *t = f + FASTML_CHUNK, *fnum = f + 2 * FASTML_CHUNK;
+        double *den = f + 3 * FASTML_CHUNK;      /* 3 chunks: P, R, F denominators */
+        double lanes[3][16] = {{0}};
+        int64_t defined[3] = {0, 0, 0};
+        int weighted = w != NULL;
+        for (ptrdiff_t i0 = 0; i0 < rows; i0 += FASTML_CHUNK) {
+            int n = (int)(rows - i0 < FASTML_CHUNK ? rows - i0 : FASTML_CHUNK);
+            if (L > 0)
+                fastml_row_counts(yt + i0 * L, yp + i0 * L, n, L, ctp, cpred, ctru);
+            else
+                memset(c, 0, sizeof(int32_t) * 3 * FASTML_CHUNK);
+            for (int i = 0; i < n; i++) {
+                double wi = weighted ? w[i0 + i] : 1.0;
+                double tpw = ctp[i] * wi;
+                double p = tpw + (cpred[i] * wi - tpw);
+                double r = tpw + (ctru[i] * wi - tpw);
+                wt[i] = wi;
+                t[i] = tpw;
+                den[i] = p;
+                den[FASTML_CHUNK + i] = r;
+                den[2 * FASTML_CHUNK + i] = beta2 * r + p;
+                fnum[i] = one_plus_beta2 * tpw;
+            }
+            fastml_ratio_sums(t, den, wt, n, weighted, lanes[0], &defined[0]);
+            fastml_ratio_sums(t, den + FASTML_CHUNK, wt, n, weighted, lanes[1], &defined[1]);
+            fastml_ratio_sums(fnum, den + 2 * FASTML_CHUNK, wt, n, weighted, lanes[2],
+                              &defined[2]);
+        }
+        for (int m = 0; m < 3; m++) {
+            double* s = acc + 6 * m;
+            double* ln = lanes[m];
+            double sv = (ln[4] + ln[5]) + (ln[6] + ln[7]);
+            double nd = (double)defined[m], nu = (double)(rows - defined[m]);
+            if (weighted) {
+                s[0] += (ln[0] + ln[1]) + (ln[2] + ln[3]);
+                s[2] += (ln[8] + ln[9]) + (ln[10] + ln[11]);
+                s[4] += (ln[12] + ln[13]) + (ln[14] + ln[15]);
+            } else {
+                s[0] += sv;
+                s[2] += nd;
+                s[4] += nu;
+            }
+            s[1] += sv;
+            s[3] += nd;
+            s[5] += nu;
+        }
+        free(c);
+        free(f);
+        return 0;
+    }
     /* Number of differing bytes of a and b (0/1 values): 32-bit lane sums over runs of at
        most 2^24 bytes. */
     FASTML_COUNT_CLONES
@@ -121,12 +282,50 @@ cdef extern from *:
         }
         return total;
     }
+    /* Number of positions where a and b differ, both read in their given form: kind 0 is
+       uint8 0/1 (already checked), kind 1 the bits of int64 values, kind 2 the bits of
+       float64 values (valid: 0, -0.0 and 1.0). Checking and counting are one pass, with no
+       narrowed copy written. Returns -1 if a wide value is not 0 or 1. */
+    #define FASTML_ONE_BITS 0x3FF0000000000000ULL
+    static inline __attribute__((always_inline))
+    uint64_t fastml_bit(const void* p, int kind, ptrdiff_t k, uint64_t* bad) {
+        if (kind == 0) return ((const uint8_t*)p)[k];
+        uint64_t v = ((const uint64_t*)p)[k];
+        if (kind == 1) {
+            *bad |= v >> 1;
+            return v & 1;
+        }
+        *bad |= (uint64_t)((v != FASTML_ONE_BITS) & ((v << 1) != 0));
+        return v == FASTML_ONE_BITS;
+    }
+    static inline __attribute__((always_inline))
+    int64_t fastml_xor_kinds(const void* a, int ak, const void* b, int bk, ptrdiff_t n) {
+        uint64_t bad = 0, total = 0;
+        for (ptrdiff_t k = 0; k < n; k++)
+            total += fastml_bit(a, ak, k, &bad) ^ fastml_bit(b, bk, k, &bad);
+        return bad ? -1 : (int64_t)total;
+    }
+    FASTML_COUNT_CLONES
+    static int64_t fastml_xor_wide(const void* a, int ak, const void* b, int bk, ptrdiff_t n) {
+        switch (ak * 3 + bk) {
+            case 1: return fastml_xor_kinds(a, 0, b, 1, n);
+            case 2: return fastml_xor_kinds(a, 0, b, 2, n);
+            case 4: return fastml_xor_kinds(a, 1, b, 1, n);
+            case 5: return fastml_xor_kinds(a, 1, b, 2, n);
+            case 7: return fastml_xor_kinds(a, 2, b, 1, n);
+            case 8: return fastml_xor_kinds(a, 2, b, 2, n);
+            default: return fastml_xor_kinds(a, ak, b, bk, n);
+        }
+    }
     """
+    int64_t fastml_xor_wide(const void* a, int ak, const void* b, int bk,
+                            Py_ssize_t n) noexcept nogil
     int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
                             Py_ssize_t L, int64_t* tp, int64_t* pred, int64_t* tru) noexcept nogil
     int64_t fastml_xor_count(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcept nogil
-    void fastml_row_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
-                           Py_ssize_t L, int32_t* tp, int32_t* pred, int32_t* tru) noexcept nogil
+    int fastml_sample_stats(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
+                            Py_ssize_t L, const double* w, double beta2,
+                            double one_plus_beta2, double* acc) noexcept nogil
 
 
 cdef Py_ssize_t MIN_ROWS = 2048
@@ -197,6 +396,49 @@ def hamming_numerators(const uint8_t[:, ::1] yt, const uint8_t[:, :, ::1] yp,
     return out
 
 
+cdef Py_ssize_t WIDE_BLOCK = 1 << 17
+
+
+cdef int _kind(a):
+    if a.dtype == np.uint8:
+        return 0
+    return 2 if a.dtype.kind == "f" else 1
+
+
+def xor_counts_wide(a, b):
+    """For each row ``b[m]`` of the 2-D C-contiguous ``b``, the number of positions where
+    it differs from the flat contiguous ``a`` (of length ``b.shape[1]``), or -1 if one of
+    its values (or of ``a``'s) is not 0 or 1.
+
+    ``a`` and ``b`` are each uint8 (values already checked), int64 or float64 (checked here,
+    in the same pass: no narrowed copy is made). Returns int64 (B,). Every row is cut into
+    blocks of a fixed size, run through the parallel driver; the counts are exact integers.
+    """
+    cdef Py_ssize_t n_rows = b.shape[0], n = b.shape[1]
+    cdef int ak = _kind(a), bk = _kind(b)
+    out = np.zeros(n_rows, dtype=np.int64)
+    if n == 0 or n_rows == 0:
+        return out
+    cdef size_t pa = a.ctypes.data, pb = b.ctypes.data
+    cdef Py_ssize_t sa = a.itemsize, sb = b.itemsize
+    cdef Py_ssize_t n_blocks = (n + WIDE_BLOCK - 1) // WIDE_BLOCK
+
+    def task(Py_ssize_t t):
+        cdef Py_ssize_t m = t // n_blocks, c = t % n_blocks
+        cdef Py_ssize_t lo = c * WIDE_BLOCK, hi = min(n, (c + 1) * WIDE_BLOCK)
+        cdef const char* row = <const char*>pb + m * n * sb
+        cdef int64_t r
+        with nogil:
+            r = fastml_xor_wide(<const char*>pa + lo * sa, ak, row + lo * sb, bk, hi - lo)
+        return r
+
+    parts = map_tasks(task, n_rows * n_blocks, nbytes=n * (sa + n_rows * sb))
+    for m in range(n_rows):
+        counts = parts[m * n_blocks:(m + 1) * n_blocks]
+        out[m] = -1 if min(counts) < 0 else sum(counts)
+    return out
+
+
 # --------------------------------------------------------------------------- per-label counts
 def label_counts_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
                        const double[::1] w, bint weighted, Py_ssize_t lo, Py_ssize_t hi):
@@ -253,58 +495,25 @@ def label_counts(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const doubl
 
 
 # ------------------------------------------------------------------------ average="samples"
-cdef inline void _ratio(double num, double den, double wi, double* s) noexcept nogil:
-    # s = (sum v*w, sum v, sum w, count) over rows with a nonzero denominator, then
-    # (sum w, count) over the others.
-    cdef double v
-    if den != 0.0:
-        v = num / den
-        s[0] += v * wi
-        s[1] += v
-        s[2] += wi
-        s[3] += 1.0
-    else:
-        s[4] += wi
-        s[5] += 1.0
-
-
 def sample_stats_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
                        const double[::1] w, bint weighted, double beta2,
                        double one_plus_beta2, Py_ssize_t lo, Py_ssize_t hi):
     """Partial of :func:`sample_stats` over rows ``[lo, hi)``: float64 (3, 6)."""
-    cdef Py_ssize_t i, L = yt.shape[1]
+    cdef Py_ssize_t L = yt.shape[1]
     out = np.zeros((3, 6))
     cdef double[:, ::1] o = out
-    cdef double wi, tpw, pred_s, true_s
-    cdef double acc[18]  # local sums (kept in registers), copied to ``out`` at the end
-    cdef const int32_t* ctp
-    cdef const int32_t* cpred
-    cdef const int32_t* ctrue
-    if hi <= lo or L == 0:
-        if hi > lo:  # no labels: every row's metrics are undefined
-            counts = np.zeros((3, hi - lo), dtype=np.int32)
-        else:
-            return out
-    else:
-        counts = np.empty((3, hi - lo), dtype=np.int32)
-    cdef int32_t[:, ::1] c = counts
-    for i in range(18):
-        acc[i] = 0.0
+    cdef int err
+    cdef const uint8_t* pt = NULL
+    cdef const uint8_t* pp = NULL
+    if hi <= lo:
+        return out
+    if L > 0:
+        pt, pp = &yt[lo, 0], &yp[lo, 0]
     with nogil:
-        if L > 0:
-            fastml_row_counts(&yt[lo, 0], &yp[lo, 0], hi - lo, L, &c[0, 0], &c[1, 0],
-                              &c[2, 0])
-        ctp, cpred, ctrue = &c[0, 0], &c[1, 0], &c[2, 0]
-        for i in range(hi - lo):
-            wi = w[lo + i] if weighted else 1.0
-            tpw = ctp[i] * wi
-            pred_s = tpw + (cpred[i] * wi - tpw)
-            true_s = tpw + (ctrue[i] * wi - tpw)
-            _ratio(tpw, pred_s, wi, acc)
-            _ratio(tpw, true_s, wi, acc + 6)
-            _ratio(one_plus_beta2 * tpw, beta2 * true_s + pred_s, wi, acc + 12)
-    for i in range(18):
-        o[i // 6, i % 6] = acc[i]
+        err = fastml_sample_stats(pt, pp, hi - lo, L, &w[lo] if weighted else NULL, beta2,
+                                  one_plus_beta2, &o[0, 0])
+    if err:
+        raise MemoryError()
     return out
 
 
