@@ -1,9 +1,11 @@
-"""fastml.resample against its slow twins (benches/_resample_refs.py) and scikit-learn.
+"""fastml.resample against its slow twins (fastml/slow/resample.py) and scikit-learn.
 
 The twins: the imbalance measures as a direct NumPy computation; MLSMOTE written from the
 paper with scikit-learn's NearestNeighbors per label; ML-ROS / ML-RUS as plain loops.
 """
 
+
+import itertools
 
 import numpy as np
 import pytest
@@ -896,10 +898,19 @@ def force_products(monkeypatch, seeds=None, tile=None):
 KINDS = ["last_bits", "duplicates", "large_offset", "grid", "underflow", "overflow"]
 
 
+@pytest.fixture
+def screen_levels():
+    """Every screen level this CPU runs (scalar, then the float32 pre-tests it has)."""
+    best = kern.screen_level()
+    yield list(range(best + 1))
+    kern.screen_level(2)
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_bag_knn_products_exact_on_near_ties(monkeypatch, kind):
+def test_bag_knn_products_exact_on_near_ties(monkeypatch, kind, screen_levels):
     # the product search screens pairs with float32 products of centred rows, then
-    # measures the survivors exactly: lists, distances and tie order are the definition's
+    # measures the survivors exactly: lists, distances and tie order are the definition's,
+    # at every screen level
     pts, ptr = near_tie_points(kind, np.random.default_rng(KINDS.index(kind)))
     for k in (1, 3, 5):
         want = plain_knn(pts, ptr, k)
@@ -907,7 +918,8 @@ def test_bag_knn_products_exact_on_near_ties(monkeypatch, kind):
         for seeds, tile in ((None, None), (7, 19), (64, 5)):  # blocks, tiles, 8-wide tails
             with monkeypatch.context() as mp:
                 force_products(mp, seeds, tile)
-                for parallel in (False, True):
+                for parallel, level in itertools.product((False, True), screen_levels):
+                    kern.screen_level(level)
                     if parallel:
                         mp.setattr(kern, "PARALLEL_WORK", 0)
                     nbr, dist, count = kern.bag_knn(pts, ptr, k, 2)
@@ -945,6 +957,35 @@ def test_bag_knn_products_random_against_direct(monkeypatch, threads):
         threads(n)
         for a, b in zip(kern.bag_knn(pts, ptr, 5), direct, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+def test_bag_knn_products_random_every_screen_level(monkeypatch, screen_levels):
+    rng = np.random.default_rng(32)
+    sizes = [600, 257, 33]
+    pts = rng.normal(size=(sum(sizes), 40)) * rng.uniform(0.1, 10, size=40)
+    ptr = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    direct = kern.bag_knn(pts, ptr, 6, 1)
+    force_products(monkeypatch, 32, 100)
+    for level in screen_levels:
+        kern.screen_level(level)
+        for a, b in zip(kern.bag_knn(pts, ptr, 6, 1), direct, strict=True):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_mlsmote_refuses_nan_inside_bags_with_products_in_parallel(monkeypatch, value):
+    # the input rows are copied and checked beside the neighbour search (one more task):
+    # a bad value inside a minority bag still raises, on the parallel product path too
+    X, Y = make_data(2_000, n_features=45, n_labels=8)
+    force_products(monkeypatch)
+    monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
+    monkeypatch.setattr(R, "get_num_threads", lambda: 2)
+    minority_row = int(np.flatnonzero(Y[:, -1])[3])
+    for row in (0, minority_row, len(X) - 1):
+        bad = X.copy()
+        bad[row, 7] = value
+        with pytest.raises(ValueError, match="NaN or infinity"):
+            R.MLSMOTE(k_neighbors=5, random_state=1).fit_resample(bad, Y)
 
 
 def test_mlsmote_same_with_products(monkeypatch):

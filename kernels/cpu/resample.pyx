@@ -84,8 +84,11 @@ cdef extern from *:
        synthesize_block, on contiguous features, so the compiler can vectorise the random
        stream and the interpolation (lane arithmetic is plain IEEE: same bits). */
     #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
-    __attribute__((target_clones("avx2", "default")))
+    #define FASTML_INTERP_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define FASTML_INTERP_CLONES
     #endif
+    FASTML_INTERP_CLONES
     static void fastml_interp_d(const double *xs, const double *xc, double *out,
                                 Py_ssize_t d, uint64_t key, uint64_t base) {
         Py_ssize_t f;
@@ -94,9 +97,7 @@ cdef extern from *:
             out[f] = xs[f] + g * (xc[f] - xs[f]);
         }
     }
-    #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
-    __attribute__((target_clones("avx2", "default")))
-    #endif
+    FASTML_INTERP_CLONES
     static void fastml_interp_f(const float *xs, const float *xc, float *out,
                                 Py_ssize_t d, uint64_t key, uint64_t base) {
         Py_ssize_t f;
@@ -502,6 +503,8 @@ def knn_bags(const double[:, ::1] pts, const int64_t[::1] bag_ptr, const int64_t
 # ----------------------------------------------------- neighbour search by matrix products
 cdef extern from *:
     """
+    #include <math.h>
+    #include <string.h>
     /* The squared distance of two rows exactly as the direct search measures it: the sum
        of squared differences over the features in order (a term is the same whichever
        row comes first: (a - b)^2 == (b - a)^2 in IEEE arithmetic). */
@@ -527,7 +530,28 @@ cdef extern from *:
         double *ubl, *ubk, *cand_l, tiny;
         int64_t *cand_i, *cnt, *nbr;
         double *dist;
+        const float *qf;  /* float32 lower bounds of ql (see FASTML_SCREEN_VEC) */
+        float *ubf;       /* float32 upper bounds of ubk, kept in step with it */
     } fastml_sym;
+
+    /* float32 neighbours of a double x (finite or infinite, not NaN): the nearest float32
+       at or above x, and at or below it. One step up or down is one step of the bits. */
+    static inline float fastml_step_f(float f, int up) {
+        uint32_t b;
+        if (f == 0.0f) return up ? 0x1p-149f : -0x1p-149f;
+        memcpy(&b, &f, 4);
+        b = ((b >> 31) == 0) == (up != 0) ? b + 1 : b - 1;  /* away from or towards zero */
+        memcpy(&f, &b, 4);
+        return f;
+    }
+    static inline float fastml_up_f(double x) {
+        float f = (float)x;
+        return (double)f < x ? fastml_step_f(f, 1) : f;
+    }
+    static inline float fastml_down_f(double x) {
+        float f = (float)x;
+        return (double)f > x ? fastml_step_f(f, 0) : f;
+    }
 
     static void fastml_ub_insert(fastml_sym *S, Py_ssize_t x, double u) {
         double *b = S->ubl + x * S->mm;
@@ -538,6 +562,7 @@ cdef extern from *:
         }
         b[p] = u;
         S->ubk[x] = b[S->mm - 1];
+        S->ubf[x] = fastml_up_f(S->ubk[x]);
     }
 
     /* Measure the pair (x, y) exactly and offer y to x's list, kept in ascending
@@ -672,8 +697,9 @@ cdef extern from *:
     #if defined(__GNUC__) && defined(__GLIBC__) && defined(__x86_64__) && !defined(__clang__) && __GNUC__ >= 8
     __attribute__((target_clones("avx2", "default")))
     #endif
-    static void fastml_screen(fastml_sym *S, const float *g, Py_ssize_t s0, Py_ssize_t nb,
-                              Py_ssize_t t0, Py_ssize_t nt, Py_ssize_t col_from) {
+    static void fastml_screen_generic(fastml_sym *S, const float *g, Py_ssize_t s0,
+                                      Py_ssize_t nb, Py_ssize_t t0, Py_ssize_t nt,
+                                      Py_ssize_t col_from) {
         Py_ssize_t r, c, j, t1 = t0 + nt;
         (void)j;  /* used by the scalar test only */
         Py_ssize_t cf = col_from < t0 ? t0 : (col_from > t1 ? t1 : col_from);
@@ -692,6 +718,101 @@ cdef extern from *:
     }
     #undef lo_q
     #undef lo_seed
+
+    /* The pair (seed s, member cc) of the screen above, exactly: offered to the seed's
+       list, and (col: cc is outside the seed block) to the member's. */
+    static inline void fastml_pair(fastml_sym *S, const float *row, Py_ssize_t s,
+                                   Py_ssize_t cc, double rs, int col) {
+        const double *qh = S->qh;
+        double *ubk = S->ubk, tiny = S->tiny;
+        double v = (rs + S->ql[cc]) - 2.0 * (double)row[cc];
+        if (cc != s && v <= ubk[s]) {
+            double u = (qh[s] + tiny + qh[cc]) - 2.0 * (double)row[cc];
+            fastml_push(S, s, cc, v);
+            if (u < ubk[s]) fastml_ub_insert(S, s, u);
+        }
+        if (col && v <= ubk[cc]) {
+            double u = (qh[s] + tiny + qh[cc]) - 2.0 * (double)row[cc];
+            fastml_push(S, cc, s, v);
+            if (u < ubk[cc]) fastml_ub_insert(S, cc, u);
+        }
+    }
+
+    /* The same screen with a float32 pre-test, 8 (AVX2) or 16 (AVX-512) pairs at a time.
+       For the seed's exact lower-bound term rs and a member's ql[c], the pre-test computes
+       vf = (rsf + qf[c]) - 2 g in float32, where rsf and qf[c] are rs and ql[c] lowered by
+       2^-20 of their size (and rsf by 2^-100 more), rounded down to float32. The float32
+       rounding of vf is within 3 * 2^-24 (|rs| + ql[c]) (|g| is at most about half the
+       sum of the two norms), well inside what was taken off, so vf never exceeds the exact
+       double v of the pair; and the float32 bounds ubf are never below the double ones.
+       A pair that fails the pre-test therefore fails the exact test: only the pairs that
+       pass it are done exactly, in the same order as the scalar screen, so the lists are
+       the same bit for bit. */
+    #if defined(__x86_64__) && defined(__GNUC__) && (defined(__clang__) || __GNUC__ >= 8)
+    #include <immintrin.h>
+    #define FASTML_HAVE_VEC_SCREEN 1
+    static inline float fastml_seed_low(double rs) {
+        return fastml_down_f((rs - fabs(rs) * 0x1p-20) - 0x1p-100);
+    }
+    #define FASTML_SCREEN_VEC(NAME, TARGET, W, VT, MT, LOAD, SET1, ADD, SUB, LE)           \
+    __attribute__((target(TARGET)))                                                      \
+    static void NAME(fastml_sym *S, const float *g, Py_ssize_t s0, Py_ssize_t nb,        \
+                     Py_ssize_t t0, Py_ssize_t nt, Py_ssize_t col_from) {                \
+        Py_ssize_t r, c, t1 = t0 + nt;                                                    \
+        Py_ssize_t cf = col_from < t0 ? t0 : (col_from > t1 ? t1 : col_from);             \
+        const float *qf = S->qf, *ubf = S->ubf;                                           \
+        for (r = 0; r < nb; r++) {                                                        \
+            Py_ssize_t s = s0 + r;                                                        \
+            const float *row = g + r * nt - t0;                                           \
+            double rs = S->ql[s] - S->tiny;                                               \
+            VT R = SET1(fastml_seed_low(rs));                                             \
+            for (c = t0; c + W <= cf; c += W) {                                           \
+                VT G = LOAD(row + c);                                                     \
+                VT V = SUB(ADD(R, LOAD(qf + c)), ADD(G, G));                              \
+                MT m = LE(V, SET1(ubf[s]));                                               \
+                for (; m; m &= m - 1)                                                     \
+                    fastml_pair(S, row, s, c + __builtin_ctz((unsigned)m), rs, 0);        \
+            }                                                                             \
+            for (; c < cf; c++) fastml_pair(S, row, s, c, rs, 0);                         \
+            for (; c + W <= t1; c += W) {                                                 \
+                VT G = LOAD(row + c);                                                     \
+                VT V = SUB(ADD(R, LOAD(qf + c)), ADD(G, G));                              \
+                MT m = LE(V, SET1(ubf[s])) | LE(V, LOAD(ubf + c));                        \
+                for (; m; m &= m - 1)                                                     \
+                    fastml_pair(S, row, s, c + __builtin_ctz((unsigned)m), rs, 1);        \
+            }                                                                             \
+            for (; c < t1; c++) fastml_pair(S, row, s, c, rs, 1);                         \
+        }                                                                                 \
+    }
+    #define FASTML_LE8(a, b) (unsigned)_mm256_movemask_ps(_mm256_cmp_ps(a, b, _CMP_LE_OQ))
+    #define FASTML_LE16(a, b) (unsigned)_mm512_cmp_ps_mask(a, b, _CMP_LE_OQ)
+    FASTML_SCREEN_VEC(fastml_screen_avx2, "avx2", 8, __m256, unsigned, _mm256_loadu_ps,
+                      _mm256_set1_ps, _mm256_add_ps, _mm256_sub_ps, FASTML_LE8)
+    FASTML_SCREEN_VEC(fastml_screen_avx512, "avx512f", 16, __m512, unsigned,
+                      _mm512_loadu_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_sub_ps,
+                      FASTML_LE16)
+    #endif
+
+    /* Highest screen level to use: 0 scalar, 1 AVX2, 2 AVX-512 (tests lower it). */
+    static int fastml_screen_cap = 2;
+    static int fastml_screen_level(void) {
+        int level = 0;
+    #ifdef FASTML_HAVE_VEC_SCREEN
+        if (__builtin_cpu_supports("avx512f")) level = 2;
+        else if (__builtin_cpu_supports("avx2")) level = 1;
+    #endif
+        return level < fastml_screen_cap ? level : fastml_screen_cap;
+    }
+    static void fastml_screen(fastml_sym *S, const float *g, Py_ssize_t s0, Py_ssize_t nb,
+                              Py_ssize_t t0, Py_ssize_t nt, Py_ssize_t col_from) {
+        int level = fastml_screen_level();
+    #ifdef FASTML_HAVE_VEC_SCREEN
+        if (level == 2) { fastml_screen_avx512(S, g, s0, nb, t0, nt, col_from); return; }
+        if (level == 1) { fastml_screen_avx2(S, g, s0, nb, t0, nt, col_from); return; }
+    #endif
+        (void)level;
+        fastml_screen_generic(S, g, s0, nb, t0, nt, col_from);
+    }
     """
     ctypedef struct fastml_sym:
         const double* pts
@@ -706,6 +827,11 @@ cdef extern from *:
         int64_t* cnt
         int64_t* nbr
         double* dist
+        const float* qf
+        float* ubf
+    int fastml_screen_cap
+    int fastml_screen_level() noexcept nogil
+    float fastml_down_f(double x) noexcept nogil
     void sym_screen "fastml_screen"(fastml_sym* S, const float* g, Py_ssize_t s0,
                                     Py_ssize_t nb, Py_ssize_t t0, Py_ssize_t nt,
                                     Py_ssize_t col_from) noexcept nogil
@@ -747,13 +873,15 @@ def knn_product_bag(const double[:, ::1] pts, Py_ssize_t lo, Py_ssize_t hi, Py_s
     block = max(1, min(block, m))
     tile = max(1, min(tile, m))
     fbuf = _scratch("f", m * (4 + mm + cap) + d, np.float64)
-    gbuf = _scratch("g", m * d + block * tile, np.float32)
+    gbuf = _scratch("g", m * d + block * tile + 2 * m, np.float32)
     ibuf = _scratch("i", m * (cap + 1), np.int64)
     qh_a, ql_a, ubk_a, cand_l_a, ubl_a, mean_a, _ = np.split(
         fbuf, np.cumsum([m, m, m, m * cap, m * mm, d])
     )
     cen = gbuf[:m * d].reshape(m, d)
-    buf = gbuf[m * d:]
+    qf_a = gbuf[m * d:m * d + m]
+    ubf_a = gbuf[m * d + m:m * d + 2 * m]
+    buf = gbuf[m * d + 2 * m:]
     cand_i_a, cnt_a = ibuf[:m * cap], ibuf[m * cap:m * (cap + 1)]
     mean_a[:] = 0.0
     cdef float[:, ::1] cv = cen
@@ -783,6 +911,7 @@ def knn_product_bag(const double[:, ::1] pts, Py_ssize_t lo, Py_ssize_t hi, Py_s
         return False
     ubl_a[:] = np.inf
     ubk_a[:] = np.inf
+    ubf_a[:] = np.inf
     cnt_a[:] = 0
     cdef double[::1] ubl = ubl_a, ubk = ubk_a, cand_l = cand_l_a
     cdef int64_t[::1] cand_i = cand_i_a, cnt = cnt_a
@@ -804,6 +933,12 @@ def knn_product_bag(const double[:, ::1] pts, Py_ssize_t lo, Py_ssize_t hi, Py_s
     S.tiny = _GEMM_SLACK * (d + 8.0) * _GEMM_TINY
     S.nbr = &nbr[0, 0]
     S.dist = &dist[0, 0]
+    cdef float[::1] qfv = qf_a, ubfv = ubf_a
+    with nogil:  # float32 lower bounds of ql for the screen's pre-test
+        for x in range(m):
+            qfv[x] = fastml_down_f(ql[x] * (1.0 - 2.0 ** -20))
+    S.qf = &qfv[0]
+    S.ubf = &ubfv[0]
     for s0 in range(0, m, block):
         s1 = min(m, s0 + block)
         seeds = cen[s0:s1]
@@ -818,6 +953,16 @@ def knn_product_bag(const double[:, ::1] pts, Py_ssize_t lo, Py_ssize_t hi, Py_s
         for x in range(m):
             sym_flush(&S, x)
     return True
+
+
+def screen_level(cap=None):
+    """The screen's instruction-set level on this CPU (0: scalar, 1: AVX2 pre-test,
+    2: AVX-512 pre-test), after capping it at ``cap`` when given (tests compare levels;
+    every level gives the same lists)."""
+    global fastml_screen_cap
+    if cap is not None:
+        fastml_screen_cap = int(cap)
+    return fastml_screen_level()
 
 
 _local = threading.local()
@@ -858,7 +1003,7 @@ def _one_blas_thread():
         return contextlib.nullcontext()
 
 
-def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
+def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag.
 
     ``pts`` (P, d) float64 holds the features of the bag members (bag ``b`` is rows
@@ -867,7 +1012,9 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     nearest first (ties: lower member first), squared Euclidean distances in ``dist``;
     unused slots hold -1 / inf. Large inputs run their bags as tasks on at most
     ``n_threads`` threads (default: the driver's), largest work first; results do not
-    depend on the sharing.
+    depend on the sharing. ``side``, when given, is a function of no arguments run once
+    as one more task (first), for work that does not depend on the search (its result is
+    ignored: it reports through its own closure).
 
     Bags of ``GEMM_MIN_WORK`` or more with ``GEMM_MIN_FEATURES`` or more features are
     searched with matrix products. Their rows are centred on the bag's mean and rounded to
@@ -896,6 +1043,8 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     sizes = np.diff(bag_ptr)
     count = np.repeat(np.minimum(k, np.maximum(sizes - 1, 0)), sizes)
     if n_members == 0 or k <= 0:
+        if side is not None:
+            side()
         return nbr, dist, count
     work = sizes.astype(np.float64) ** 2 * d
     product = (work >= GEMM_MIN_WORK) & (sizes >= 2) & (d >= GEMM_MIN_FEATURES)
@@ -910,10 +1059,15 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
 
     with _one_blas_thread() if product.any() else contextlib.nullcontext():
         if work.sum() < PARALLEL_WORK or sizes.shape[0] < 2:
+            if side is not None:
+                side()
             for t in range(order.shape[0]):
                 run(t)
-        else:
+        elif side is None:
             map_tasks(run, order.shape[0], n_threads)
+        else:
+            map_tasks(lambda t: side() if t == 0 else run(t - 1), order.shape[0] + 1,
+                      n_threads)
     return nbr, dist, count
 
 
