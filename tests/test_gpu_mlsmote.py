@@ -198,3 +198,23 @@ def test_bad_features_get_the_cpu_errors():
         assert str(gpu.value) == str(cpu.value)
     with pytest.raises(ValueError, match="only 0 and 1"), tiny_launch():
         mlsmote(dev(X), dev(Y * 2), random_state=0)
+
+
+def test_kernel_twins_match_the_cpu_kernels():
+    """Same names and parameters as the CPU kernels; bags and gathers equal theirs."""
+    import inspect
+
+    from fastml._gpu import gpu_kernels
+
+    g, c = gpu_kernels("resample"), cpu_kernels("resample")
+    for name in ("bags", "gather", "bag_knn", "synthesize", "label_counts"):
+        assert (list(inspect.signature(getattr(g, name)).parameters)
+                == list(inspect.signature(getattr(c, name)).parameters))
+    rng = np.random.default_rng(9)
+    y = (rng.random((30, 5)) < 0.3).astype(np.uint8)
+    labels = np.array([4, 0, 2], np.int64)
+    for got, want in zip(g.bags(dev(y), labels), c.bags(y, labels), strict=True):
+        np.testing.assert_array_equal(got, want)
+    x = rng.normal(size=(30, 3)).astype(np.float32)
+    rows = np.array([5, 0, 29, 5], np.int64)
+    np.testing.assert_array_equal(host(g.gather(dev(x), rows)), c.gather(x, rows))
