@@ -80,14 +80,27 @@ def main(argv=None) -> int:
     dev = Device(args.simulate)
     from fastml.leakage import has_leakage, overlap_mask
     from fastml.losses import focal_loss, weighted_bce
-    from fastml.metrics import average_precision_score, f1_score, hamming_loss, roc_auc_score
+    from fastml.metrics import (
+        average_precision_score,
+        coverage_error,
+        f1_score,
+        hamming_loss,
+        label_ranking_average_precision_score,
+        label_ranking_loss,
+        roc_auc_score,
+    )
+    from fastml.resample import mlsmote
+    from fastml.slow.resample import make_data
 
     if args.simulate:
         n, L, n_ids, repeat = 300, 4, 2000, 1
+        wide, n_smote = (40, 80), 300
     elif args.quick:
         n, L, n_ids, repeat = 200_000, 20, 5_000_000, 3
+        wide, n_smote = (20_000, 500), 30_000
     else:
         n, L, n_ids, repeat = 1_000_000, 20, 20_000_000, 5
+        wide, n_smote = (50_000, 1000), 100_000
     rng = np.random.default_rng(0)
     y = (rng.random((n, L)) < 0.05).astype(np.uint8)
     s = rng.random((n, L))
@@ -126,6 +139,22 @@ def main(argv=None) -> int:
     case(f"focal_loss + grad + hess f32 {n}x{L}",
          lambda: focal_loss(d["y"], d["z32"], return_grad=True, return_hess=True),
          lambda: focal_loss(y, z32, return_grad=True, return_hess=True), 1e-5)
+    ranking = (("label_ranking_average_precision_score", label_ranking_average_precision_score),
+               ("coverage_error", coverage_error), ("label_ranking_loss", label_ranking_loss))
+    for name, fn in ranking:
+        case(f"{name} {n}x{L}", lambda fn=fn: fn(d["y"], d["s"]), lambda fn=fn: fn(y, s), 1e-12)
+    # wide rows: sorted per row on the device, one binary search per relevant label
+    yw = (rng.random(wide) < 0.05).astype(np.uint8)
+    sw = rng.random(wide)
+    yw_d, sw_d = dev.put(yw), dev.put(sw)
+    for name, fn in ranking[::2]:
+        case(f"{name} {wide[0]}x{wide[1]}", lambda fn=fn: fn(yw_d, sw_d),
+             lambda fn=fn: fn(yw, sw), 1e-12)
+    # MLSMOTE (k = 5): the same synthetic rows, bit for bit (rtol 0)
+    xm, ym = make_data(n_smote, n_features=50, n_labels=20)
+    xm_d = dev.put(xm)
+    case(f"mlsmote {n_smote}x50, 20 labels", lambda: mlsmote(xm_d, ym, random_state=0),
+         lambda: mlsmote(xm, ym, random_state=0), 0.0)
     case(f"has_leakage int64 {n_ids} vs {n_ids // 4}",
          lambda: has_leakage(d["big"], d["small"]), lambda: has_leakage(big, small), 0)
     case(f"overlap_mask int64 {n_ids} vs {n_ids // 4}",

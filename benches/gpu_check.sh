@@ -29,6 +29,7 @@ export NUMBA_ENABLE_CUDASIM=0
 "$VENV/bin/python" -c "import cupy; print('CuPy', cupy.__version__, 'devices:', cupy.cuda.runtime.getDeviceCount())"
 timeout 150 "$VENV/bin/python" -m pytest -q -m "gpu or cudasim" \
     tests/test_gpu_losses.py tests/test_gpu_metrics_counts.py tests/test_gpu_curves.py \
-    tests/test_gpu_leakage.py tests/test_gpu_resample.py tests/test_gpu_ptx.py tests/test_split.py
+    tests/test_gpu_leakage.py tests/test_gpu_resample.py tests/test_gpu_ranking.py \
+    tests/test_gpu_plain.py tests/test_gpu_mlsmote.py tests/test_gpu_ptx.py tests/test_split.py
 timeout 240 "$VENV/bin/python" benches/gpu_bench.py --write "$@"
 echo "wrote benches/RESULTS-gpu.md"

@@ -787,6 +787,13 @@ def _mlsmote(
     factor = _ratio(sampling_factor, "sampling_factor")
     if max_samples is not None:
         max_samples = _positive_int(max_samples, "max_samples", minimum=0)
+    # --- GPU hook: device features run in fastml/resample_gpu.py ---
+    if is_cupy(X):
+        from fastml.resample_gpu import mlsmote_device
+
+        return _Synthesis(*mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples,
+                                          categorical_features, random_state, counts))
+    # --- end of GPU hook ---
     lab = _label_matrix(Y)
     n = lab.y.shape[0]
     plain = _plain_features(X, n, categorical_features)

@@ -544,7 +544,8 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     Returns
     -------
     losses : ndarray of shape (n_models,), dtype float64
-        The Hamming loss of each prediction.
+        The Hamming loss of each prediction (a CuPy array, computed on the GPU, for CuPy
+        inputs).
 
     Raises
     ------
@@ -561,6 +562,10 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     >>> batch_hamming_loss(y_true, y_pred)
     array([0.75, 0.  , 0.25])
     """
+    if is_cupy(y_true) or is_cupy(y_pred):  # device data: fastml/metrics/_gpu_plain.py
+        from fastml.metrics._gpu_plain import batch_hamming_loss as on_device
+
+        return on_device(y_true, y_pred, sample_weight)
     yt = _batch_array(y_true, "y_true", allow_sparse=True)
     if yt.ndim not in (1, 2):
         raise ValueError(

@@ -452,6 +452,7 @@ def batch_average_precision_score(
     Returns
     -------
     ndarray of shape (B,), or (B, n_labels) when ``average=None``
+        A CuPy array when the inputs are CuPy arrays (computed on the GPU).
 
     Raises
     ------
@@ -471,6 +472,10 @@ def batch_average_precision_score(
     """
     if not is_option(average, _AVERAGES):
         raise ValueError(f"average has to be one of {_AVERAGES}, got {average!r}")
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_plain.py
+        from fastml.metrics._gpu_plain import batch_average_precision_score as on_device
+
+        return on_device(y_true, y_score, average, sample_weight)
     try:
         y = as_array(y_true)
         s = as_array(y_score)
@@ -552,6 +557,10 @@ def _prepare_plain(y_true, y_score, caller: str):
         from fastml._dask.curves import Scored
 
         return Scored(y_true, y_score, None)
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_plain.py
+        from fastml.metrics._gpu_plain import problems
+
+        return problems(y_true, y_score, caller)
     try:
         if np.ndim(y_true) == 2 and np.shape(y_true)[1] == 1 and np.ndim(y_score) == 2:
             y_true, y_score = _one_column(y_true), _one_column(y_score)
@@ -620,6 +629,8 @@ def multilabel_report(
     Values equal scikit-learn's: ``average_precision_score(..., average=None)``,
     ``roc_auc_score(..., average=None)`` (NaN for a label with one class), and precision,
     recall, F1 with ``zero_division=0``. No warnings are emitted for undefined values.
+    CuPy inputs are computed on the GPU and give the same table (a host DataFrame);
+    ``threshold`` may then be a CuPy array too.
 
     Examples
     --------
@@ -635,6 +646,10 @@ def multilabel_report(
     p = _prepare_plain(y_true, y_score, "multilabel_report")
     n, n_labels = p.shape
     names = _label_names(label_names, n_labels, y_true)
+    if is_cupy(threshold):  # per-label thresholds on the device (one number per label)
+        from fastml._gpu import to_host
+
+        threshold = to_host(threshold)
     thr = np.asarray(threshold, dtype=np.float64)
     if thr.ndim == 0:
         thr = np.full(n_labels, float(thr))
@@ -770,6 +785,7 @@ def best_thresholds(
         ``thresholds`` and ``scores`` (the F1, F-beta, recall or precision reached), arrays
         of shape (n_labels,) (shape (1,) for 1-D input). A label without positives, or
         whose target cannot be reached, gets threshold +inf (predict nothing) and score 0.
+        CuPy inputs are computed on the GPU; both arrays are then CuPy arrays.
 
     Examples
     --------
@@ -792,6 +808,10 @@ def best_thresholds(
         if not (isinstance(target, Real) and 0 < target <= 1):
             raise ValueError(f"target must be a number in (0, 1] for metric={metric!r}, "
                              f"got {target!r}")
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_plain.py
+        from fastml.metrics._gpu_plain import best_thresholds as on_device
+
+        return on_device(y_true, y_score, metric, float(beta), target)
     p = _prepare_plain(y_true, y_score, "best_thresholds")
     if metric != "f1":
         return _operating_points(p.parts(), metric, float(beta), target)

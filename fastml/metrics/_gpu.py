@@ -68,16 +68,23 @@ def scored_targets(y_true, y_score, sample_weight, pos_label):
         y8 = xp.asarray(binary_target(to_host(y), pos_label)).reshape(-1, 1)
         s = s.reshape(-1, 1)
     require(y8.shape[0] >= 1)
+    s = finite_scores(xp, s)
+    w = sample_weights(to_host(sample_weight), y8.shape[0])
+    return ScoredTargets(mark(xp, y8), mark(xp, s), w, multilabel)
+
+
+def finite_scores(xp, s):
+    """:func:`fastml._validation.finite_scores` on the device: float32 / float64 kept,
+    float16 widened to float32, integers to float64 where exact (|value| <= 2**53); bool
+    scores, NaN or inf raise Unsupported."""
     kind = s.dtype.kind
     if kind == "f":
         if s.dtype == np.float16:
             s = s.astype(np.float32)
         require(s.dtype in (np.float32, np.float64))
         require(bool(xp.isfinite(s).all()))
-    else:
-        require(kind in "iu")
-        if s.dtype.itemsize == 8 and s.size:
-            require(max(abs(int(s.min())), abs(int(s.max()))) <= 2**53)
-        s = s.astype(np.float64)
-    w = sample_weights(to_host(sample_weight), y8.shape[0])
-    return ScoredTargets(mark(xp, y8), mark(xp, s), w, multilabel)
+        return s
+    require(kind in "iu")
+    if s.dtype.itemsize == 8 and s.size:
+        require(max(abs(int(s.min())), abs(int(s.max()))) <= 2**53)
+    return s.astype(np.float64)

@@ -9,14 +9,15 @@ stored zeros or duplicate entries), finite numeric ``y_score`` of the same shape
 optional finite non-negative ``sample_weight`` with a positive sum. Each metric is one
 parallel compiled pass over blocks of rows (threads follow ``FASTML_NUM_THREADS`` /
 ``fastml.set_num_threads``). Anything else is handed unchanged to scikit-learn, which returns
-its own result or raises its own error.
+its own result or raises its own error. CuPy arrays run on the GPU (one kernel launch over
+all rows, ``fastml.metrics._gpu_ranking``), with the same result, a Python float.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from fastml._backend import kernels
+from fastml._backend import is_cupy, kernels
 from fastml._validation import (
     ScoredTargets,
     as_array,
@@ -87,6 +88,10 @@ def label_ranking_average_precision_score(y_true, y_score, *, sample_weight=None
     >>> label_ranking_average_precision_score(y_true, y_score)
     0.41666666666666663
     """
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_ranking.py
+        from fastml.metrics._gpu_ranking import ranking_metric
+
+        return ranking_metric("lrap", y_true, y_score, sample_weight)
     s_in = as_array(y_score)
     require(s_in.dtype.kind != "b")  # scikit-learn negates the scores: TypeError for bool
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
@@ -134,6 +139,10 @@ def coverage_error(y_true, y_score, *, sample_weight=None) -> float:
     >>> coverage_error(y_true, y_score)
     1.5
     """
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_ranking.py
+        from fastml.metrics._gpu_ranking import ranking_metric
+
+        return ranking_metric("coverage", y_true, y_score, sample_weight)
     s_in = _score_array(y_score)
     # scikit-learn's masked minimum warns (overflow in cast) on float16 scores
     require(s_in.dtype != np.float16)
@@ -172,6 +181,10 @@ def label_ranking_loss(y_true, y_score, *, sample_weight=None) -> float:
     >>> label_ranking_loss(y_true, y_score)
     0.75
     """
+    if is_cupy(y_true) or is_cupy(y_score):  # device data: fastml/metrics/_gpu_ranking.py
+        from fastml.metrics._gpu_ranking import ranking_metric
+
+        return ranking_metric("ranking_loss", y_true, y_score, sample_weight)
     s_in = _score_array(y_score)
     t, w = _prepared(y_true, s_in, sample_weight, allow_sparse=True)
     k = kernels("metrics_ranking")

@@ -14,7 +14,9 @@ Per binary problem (the row of a label-major ``(P, n)`` score matrix):
    ``a[r - 1] == v``): int64 atomics unweighted (exact in any order), float64 weighted;
 4. ``finish`` (one thread per problem) runs the CPU kernel's suffix pass: false positives at
    each distinct positive score, ties forming one threshold, AP as scikit-learn's step
-   integral, ROC AUC with half of the tied pairs, McClish-standardised partial AUC.
+   integral, ROC AUC with half of the tied pairs, McClish-standardised partial AUC;
+   or ``points`` (one thread per problem) picks the operating point of ``best_thresholds``
+   (best F-beta, or a target recall / precision) from the same pieces.
 
 Why this way: O(P log P + N log P) work like the CPU kernel, no sort of the negatives, and
 every count exact; the per-problem passes are sequential in the same order as the CPU's, so
@@ -29,6 +31,7 @@ import numpy as np
 from numba import cuda, types
 
 from ._launch import launch, xp_of
+from ._math import mul_rn
 
 AP, AUC, BEST_F1, BEST_THR, POS_W, NEG_W, TP_AT, FP_AT, POS_N, NEG_N = range(10)
 N_STATS = 10
@@ -179,58 +182,141 @@ def _host(a):
     return a if isinstance(a, np.ndarray) else a.get()
 
 
+class _Parts:
+    """The per-problem pieces of the label-major problems ``s`` / ``y`` on the device:
+    distinct positive scores ``a`` (problem p at ``off[p]:off[p] + m[p]``) with their
+    positive weights ``aw``, the negatives' histogram ``hist`` over them (problem p at
+    ``off[p] + p : off[p] + p + m[p] + 1``, float64) and the tie counts ``tie``."""
+
+    def __init__(self, s, y, w):
+        xp = self.xp = xp_of(s)
+        n_prob, n = s.shape
+        use_w = w is not None
+        yb = self.yb = y != 0
+        self.n_pos = yb.sum(axis=1, dtype=np.int64)
+        self.n_neg = n - self.n_pos
+        off = self.off = xp.zeros(n_prob + 1, np.int64)
+        off[1:] = xp.cumsum(self.n_pos)
+        rows, cols = xp.nonzero(yb)
+        pv = s[rows, cols]
+        order = xp.lexsort(xp.stack([pv, rows.astype(np.float64)]))  # by problem, then score
+        pv = xp.ascontiguousarray(pv[order])
+        pw = xp.ascontiguousarray(w[cols[order]]) if use_w else xp.ones(pv.shape[0])
+        total = max(int(pv.shape[0]), 1)
+        a = self.a = xp.zeros(total)
+        aw = self.aw = xp.zeros(total)
+        m = self.m = xp.zeros(n_prob, np.int64)
+        if n_prob:
+            launch(dedup, n_prob, pv, pw, off, a, aw, m)
+        hist_size = total + n_prob
+        if use_w:
+            hist_i = tie_i = xp.zeros(1, np.int64)
+            hist_f = xp.zeros(hist_size)
+            tie_f = xp.zeros(total)
+            wk = w
+        else:
+            hist_i = xp.zeros(hist_size, np.int64)
+            tie_i = xp.zeros(total, np.int64)
+            hist_f = tie_f = xp.zeros(1)
+            wk = xp.ones(1)
+        if n_prob and n:
+            launch(negatives, n_prob * n, s, y, wk, use_w, a, off, m, hist_i, tie_i, hist_f,
+                   tie_f)
+        if not use_w:
+            hist_f = hist_i.astype(np.float64)
+            tie_f = tie_i.astype(np.float64)
+        self.hist, self.tie = hist_f, tie_f
+
+
 def problem_stats(s, y, w, thr, max_fpr):
     """Statistics (P, N_STATS), on the host, of the label-major problems ``s`` / ``y``
     ((P, n) C-contiguous float64 / uint8 device arrays); ``w`` (n,) float64 device weights
     of the positions, or None."""
-    xp = xp_of(s)
-    n_prob, n = s.shape
+    parts = _Parts(s, y, w)
+    xp = parts.xp
+    n_prob = s.shape[0]
     use_w = w is not None
-    yb = y != 0
-    n_pos = yb.sum(axis=1, dtype=np.int64)
-    n_neg = n - n_pos
-    off = xp.zeros(n_prob + 1, np.int64)
-    off[1:] = xp.cumsum(n_pos)
-    rows, cols = xp.nonzero(yb)
-    pv = s[rows, cols]
-    order = xp.lexsort(xp.stack([pv, rows.astype(np.float64)]))  # by problem, then score
-    pv = xp.ascontiguousarray(pv[order])
-    pw = xp.ascontiguousarray(w[cols[order]]) if use_w else xp.ones(pv.shape[0])
-    total = max(int(pv.shape[0]), 1)
-    a = xp.zeros(total)
-    aw = xp.zeros(total)
-    m = xp.zeros(n_prob, np.int64)
-    if n_prob:
-        launch(dedup, n_prob, pv, pw, off, a, aw, m)
-    hist_size = total + n_prob
-    if use_w:
-        hist_i = tie_i = xp.zeros(1, np.int64)
-        hist_f = xp.zeros(hist_size)
-        tie_f = xp.zeros(total)
-        wk = w
-    else:
-        hist_i = xp.zeros(hist_size, np.int64)
-        tie_i = xp.zeros(total, np.int64)
-        hist_f = tie_f = xp.zeros(1)
-        wk = xp.ones(1)
-    if n_prob and n:
-        launch(negatives, n_prob * n, s, y, wk, use_w, a, off, m, hist_i, tie_i, hist_f,
-               tie_f)
-    if not use_w:
-        hist_f = hist_i.astype(np.float64)
-        tie_f = tie_i.astype(np.float64)
-    neg = ~yb
+    neg = ~parts.yb
     if use_w:
         neg_w = (neg * w[None, :]).sum(axis=1)
         fp_at = ((neg & (s >= thr)) * w[None, :]).sum(axis=1)
     else:
-        neg_w = n_neg.astype(np.float64)
+        neg_w = parts.n_neg.astype(np.float64)
         fp_at = (neg & (s >= thr)).sum(axis=1).astype(np.float64)
     out = xp.zeros((n_prob, N_STATS))
     if n_prob:
-        launch(finish, n_prob, a, aw, off, m, hist_f, tie_f, xp.ascontiguousarray(neg_w),
-               xp.ascontiguousarray(fp_at), n_pos, n_neg, float(thr), float(max_fpr), out)
+        launch(finish, n_prob, parts.a, parts.aw, parts.off, parts.m, parts.hist, parts.tie,
+               xp.ascontiguousarray(neg_w), xp.ascontiguousarray(fp_at), parts.n_pos,
+               parts.n_neg, float(thr), float(max_fpr), out)
     return _host(out)
+
+
+#: Codes of the operating-point rules of :func:`operating_points` (``metric`` argument).
+FBETA, RECALL, PRECISION = 0, 1, 2
+
+
+@cuda.jit
+def points(a, aw, off, m_arr, hist, n_pos, metric, beta2, target, thr_out, score_out):
+    """Problem p's operating point over its distinct positive scores a[k] (tp, fp: the
+    positives and negatives scoring >= a[k], summed from the top as NumPy's reversed
+    cumulative sums): FBETA the highest a[k] with the best F-beta, RECALL the highest with
+    tp / total >= target, PRECISION the lowest with tp / (tp + fp) >= target; +inf and 0
+    where there is none (or no positive)."""
+    for p in range(cuda.grid(1), thr_out.shape[0], cuda.gridsize(1)):
+        base = off[p]
+        m = m_arr[p]
+        best = -1
+        best_v = 0.0
+        if n_pos[p] > 0 and m > 0:
+            total = 0.0
+            for j in range(m - 1, -1, -1):
+                total += aw[base + j]
+            tp = 0.0
+            fp = 0.0
+            for j in range(m - 1, -1, -1):
+                tp += aw[base + j]
+                fp += hist[base + p + j + 1]
+                if metric == FBETA:
+                    v = (1.0 + beta2) * tp / (mul_rn(beta2, total) + tp + fp)
+                    if best < 0 or v > best_v:
+                        best = j
+                        best_v = v
+                elif metric == RECALL:
+                    v = tp / total
+                    if best < 0 and v >= target:
+                        best = j
+                        best_v = v
+                else:
+                    v = tp / (tp + fp)
+                    if v >= target:
+                        best = j
+                        best_v = v
+        if best < 0:
+            thr_out[p] = math.inf
+            score_out[p] = 0.0
+        else:
+            thr_out[p] = a[base + best]
+            score_out[p] = best_v
+
+
+def operating_points(s, y, metric, beta, target):
+    """``(thresholds, scores)``, float64 device arrays (P,), of the unweighted label-major
+    problems ``s`` / ``y`` ((P, n) C-contiguous float64 / uint8 device arrays) under the
+    rule ``metric`` (FBETA, RECALL or PRECISION; see :func:`points`), with the arithmetic of
+    ``fastml.metrics._curves._operating_points``."""
+    parts = _Parts(s, y, None)
+    xp = parts.xp
+    n_prob = s.shape[0]
+    thr = xp.zeros(n_prob)
+    score = xp.zeros(n_prob)
+    if n_prob:
+        launch(points, n_prob, parts.a, parts.aw, parts.off, parts.m, parts.hist,
+               parts.n_pos, int(metric), float(beta) * float(beta), float(target), thr, score)
+    return thr, score
+
+
+SIGNATURES[points] = [(_F1, _F1, _I1, _I1, _F1, _I1, types.int64, types.float64, types.float64,
+                       _F1, _F1)]
 
 
 def _f64(xp, a):
