@@ -15,6 +15,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from fastml import resample as R
 from fastml._backend import kernels
+from fastml._validation import random_generator
+from fastml.resample import _mlsmote as _impl
 from fastml.slow.resample import (
     imbalance_numpy,
     make_data,
@@ -510,7 +512,7 @@ def test_reduces_imbalance_on_bench_data():
 
 
 def key_for(seed):
-    return int(R._key(R.random_generator(seed)))
+    return int(_impl._key(random_generator(seed)))
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 1.5])
@@ -746,7 +748,7 @@ def test_mlros_buffer_follows_the_clones(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(kern, "mlros", spy)
-    monkeypatch.setattr(R, "_FIRST_BUDGET", 8)
+    monkeypatch.setattr(_impl, "_FIRST_BUDGET", 8)
     Y = random_labels(rng, 40, 5)
     X = np.arange(40)[:, None]
     for ratio in (10, 3.0, 0.3):
@@ -1132,7 +1134,6 @@ def test_mlsmote_categorical_columns_of_any_type_keep_their_dtype():
 def test_copy_finite_and_gather_against_numpy(monkeypatch, threads, dtype):
     # Large enough for the row blocks on the threads; every non-finite value in any block
     # (first, middle, last entry) must be seen.
-    monkeypatch.setattr(R, "get_num_threads", lambda: threads)
     from fastml.kernels import _parallel
 
     monkeypatch.setattr(_parallel, "_n_threads", threads)
