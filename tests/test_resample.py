@@ -16,7 +16,8 @@ from sklearn.neighbors import NearestNeighbors
 from fastml import resample as R
 from fastml._backend import kernels
 from fastml._validation import random_generator
-from fastml.resample import _mlsmote as _impl
+from fastml.resample import _random
+from fastml.resample._base import _key
 from fastml.slow.resample import (
     imbalance_numpy,
     make_data,
@@ -512,7 +513,7 @@ def test_reduces_imbalance_on_bench_data():
 
 
 def key_for(seed):
-    return int(_impl._key(random_generator(seed)))
+    return int(_key(random_generator(seed)))
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 1.5])
@@ -748,7 +749,7 @@ def test_mlros_buffer_follows_the_clones(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(kern, "mlros", spy)
-    monkeypatch.setattr(_impl, "_FIRST_BUDGET", 8)
+    monkeypatch.setattr(_random, "_FIRST_BUDGET", 8)  # read there
     Y = random_labels(rng, 40, 5)
     X = np.arange(40)[:, None]
     for ratio in (10, 3.0, 0.3):
