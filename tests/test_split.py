@@ -413,7 +413,7 @@ def objective(y, fold_of_row, ratios):
 
 
 def test_refinement_never_worsens_the_objective(monkeypatch):
-    import fastml.split as split
+    from fastml.split import _stratify as split  # where _REFINE_ROUNDS is read
 
     for seed in range(4):
         y, g = grouped(np.random.default_rng(seed), 1500, 300, np.full(12, 0.08))
