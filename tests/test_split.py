@@ -576,6 +576,9 @@ def test_any_dtype_byte_order_and_layout_gives_the_same_splits():
         next(MultilabelStratifiedKFold(3).split(None, with_na))
     with pytest.raises(ValueError, match="multilabel-indicator"):
         multilabel_train_test_split(np.arange(400), y=y.astype(np.complex128))
+    # a sparse y of complex numbers is refused as the dense one is
+    with pytest.raises(ValueError, match="multilabel-indicator.*got dtype complex128"):
+        multilabel_train_test_split(np.arange(400), y=sp.csr_matrix(y.astype(np.complex128)))
 
 
 @pytest.mark.gpu

@@ -26,9 +26,10 @@ threads (``FASTML_NUM_THREADS`` at start-up).
 """
 
 # Besides the public names: internal-public ones for fastml's own modules such as
-# ``fastml.plot`` (``label_counts``, ``irlbl_from_counts``, ``label_matrix`` below) and private
+# ``fastml.plot`` (``label_counts``, ``irlbl_from_counts``, ``label_matrix``) and private
 # ones that ``fastml._dask.resample`` reads from here.
-from fastml.resample._base import _k, _label_matrix, _restore_labels  # noqa: F401
+from fastml._validation import label_matrix  # noqa: F401
+from fastml.resample._base import _k, _restore_labels  # noqa: F401
 from fastml.resample._measures import (  # noqa: F401
     ImbalanceReport,
     _irlbl_from_counts,
@@ -63,5 +64,3 @@ __all__ = [
     "scumble_per_label",
     "scumble_per_sample",
 ]
-
-label_matrix = _label_matrix  # validated 0/1 label matrix (uint8) with its names

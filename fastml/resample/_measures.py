@@ -9,14 +9,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastml._backend import is_cupy
-from fastml.resample._base import _k, _label_matrix
+from fastml._validation import label_matrix
+from fastml.resample._base import _k
 
 
 def _measure_labels(Y):
     """(uint8 labels, device namespace or None): device labels stay on the device for the
-    imbalance measures (GPU kernels); everything else goes through :func:`_label_matrix`."""
+    imbalance measures (GPU kernels); everything else goes through
+    :func:`~fastml._validation.label_matrix`."""
     if not is_cupy(Y):
-        return _label_matrix(Y).y, None
+        return label_matrix(Y).y, None
     from fastml._gpu import namespace
     from fastml._validation import Unsupported
     from fastml.metrics import _gpu
@@ -264,7 +266,7 @@ def imbalance_report(Y, label_names=None) -> ImbalanceReport:
     if is_cupy(Y):  # counted on the device; the report's per-label arrays are on the host
         y8, lab_names = _measure_labels(Y)[0], None
     else:
-        lab = _label_matrix(Y)
+        lab = label_matrix(Y)
         y8, lab_names = lab.y, lab.names
     n, n_labels = y8.shape
     names = lab_names if label_names is None else list(label_names)

@@ -10,14 +10,13 @@ from typing import Literal
 import numpy as np
 
 from fastml._backend import is_dask
-from fastml._validation import _all_finite, plain_array, random_generator
+from fastml._validation import _all_finite, label_matrix, plain_array, random_generator
 from fastml.kernels._parallel import get_num_threads
 from fastml.resample._base import (
     _extended_index,
     _is_sparse,
     _k,
     _key,
-    _label_matrix,
     _positive_int,
     _ratio,
     _restore_labels,
@@ -249,7 +248,7 @@ def _mlsmote(
     factor = _ratio(sampling_factor, "sampling_factor")
     if max_samples is not None:
         max_samples = _positive_int(max_samples, "max_samples", minimum=0)
-    lab = _label_matrix(Y)
+    lab = label_matrix(Y)
     n = lab.y.shape[0]
     plain = _plain_features(X, n, categorical_features)
     if plain is None:

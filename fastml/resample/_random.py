@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from fastml._backend import is_dask, kernels
-from fastml._validation import random_generator
+from fastml._validation import label_matrix, random_generator
 from fastml.resample._base import (
     _check_rows,
     _k,
     _key,
-    _label_matrix,
     _ratio,
     _restore_labels,
     _Sampler,
@@ -52,7 +51,7 @@ def _random_resample(X, Y, sampling_ratio, random_state, over: bool):
         )
     else:
         ratio = _ratio(sampling_ratio, "sampling_ratio", 1.0)
-    lab = _label_matrix(Y)
+    lab = label_matrix(Y)
     n = lab.y.shape[0]
     _check_rows(X, n)
     rng = random_generator(random_state)

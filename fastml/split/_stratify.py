@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.utils.validation import check_consistent_length
 
 from fastml._backend import is_cupy, is_dask, kernels
-from fastml._validation import find_stack_level, plain_array
+from fastml._validation import SPLIT_RULES, find_stack_level, label_matrix
 
 _MAX_NAMED = 10  # labels named in a warning before "and N more"
 #: Rounds and candidates per fold of the swap refinement after the greedy assignment (0 rounds:
@@ -60,73 +60,20 @@ class _Units:
         return unit_fold if self.codes is None else unit_fold[self.codes]
 
 
-def _target_error(detail: str) -> ValueError:
-    return ValueError(
-        "Supported target type is multilabel-indicator: y must be a 0/1 matrix of shape "
-        f"(n_samples, n_labels) (or a 1-D 0/1 vector for one label); {detail}."
-    )
-
-
 def _label_rows(y) -> tuple[np.ndarray, np.ndarray, int, int, list | None]:
     """``y`` as CSR of each row's positive labels: ``(indptr, labels, n, L, names)``."""
-    if y is None:
-        raise ValueError(
-            "y is required: the (n_samples, n_labels) 0/1 label matrix to stratify on."
-        )
-    if is_cupy(y):  # the assignment is sequential: it runs on the CPU
-        y = y.get()
-    names = None
-    columns = getattr(y, "columns", None)
-    if columns is not None and getattr(y, "ndim", 2) == 2:
-        names = list(columns)
-    if type(y).__module__.startswith("scipy.sparse"):
-        if y.ndim != 2:
-            raise _target_error(f"got a sparse array of shape {y.shape}")
-        if y.shape[0] == 0:
-            raise ValueError("y has no rows: cannot split 0 samples.")
-        csr = y.tocsr(copy=True)
-        csr.sum_duplicates()
-        csr.eliminate_zeros()
-        if csr.data.size and not bool(np.all(csr.data == 1)):
-            raise _target_error("got values other than 0 and 1")
+    lab = label_matrix(y, "y", SPLIT_RULES)  # a sparse y stays sparse
+    if lab.csr is not None:
+        csr = lab.csr
         return (
             csr.indptr.astype(np.int64),
             csr.indices.astype(np.int32),
             csr.shape[0],
             csr.shape[1],
-            names,
+            lab.names,
         )
-    try:
-        a = plain_array(y, "y")
-    except ValueError as exc:  # missing values in a pandas object, ragged lists
-        raise _target_error(str(exc).rstrip(".")) from exc
-    if a.ndim == 1:
-        a = a.reshape(-1, 1)
-    if a.ndim != 2:
-        raise _target_error(f"got an array of shape {a.shape}")
-    if a.shape[0] == 0:
-        raise ValueError("y has no rows: cannot split 0 samples.")
-    if a.dtype.kind == "O":  # e.g. pandas nullable integers: numbers only, no missing values
-        try:
-            a = a.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise _target_error("got non-numeric values") from exc
-    kind = a.dtype.kind
-    if kind == "b":
-        y8 = a.view(np.uint8)
-    elif kind in "iu":
-        if a.size and (a.min() < 0 or a.max() > 1):
-            raise _target_error("got values other than 0 and 1")
-        y8 = a if a.dtype.itemsize == 1 else a.astype(np.uint8)
-    elif kind == "f":
-        if a.size and not bool(np.all((a == 0) | (a == 1))):
-            raise _target_error("got values other than 0 and 1 (or NaN)")
-        y8 = a.astype(np.uint8)
-    else:
-        raise _target_error(f"got dtype {a.dtype}")
-    y8 = np.ascontiguousarray(y8.view(np.uint8))
-    indptr, labels = kernels("labels").row_csr(y8)
-    return indptr, labels, a.shape[0], a.shape[1], names
+    indptr, labels = kernels("labels").row_csr(lab.y)
+    return indptr, labels, lab.y.shape[0], lab.y.shape[1], lab.names
 
 
 def _group_codes(groups, n_samples: int) -> tuple[np.ndarray, int]:
