@@ -10,6 +10,11 @@ the unusual-but-valid input or raises its own exception with its own message for
 So a fastml function never differs from its reference on input it does not accelerate, and
 scikit-learn (about a second to import) is imported only when that happens or when one of
 its warning classes is needed.
+
+The fastml-only functions (no reference to hand a call to) share the checkers here too, in
+their raising form: :func:`label_matrix` (one label-matrix checker; :class:`LabelRules` say
+what each caller accepts and how its messages read) and :func:`sample_weights` with
+``errors="raise"``; they raise ValueError or TypeError with a clear message.
 """
 
 from __future__ import annotations
