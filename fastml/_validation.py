@@ -10,6 +10,11 @@ the unusual-but-valid input or raises its own exception with its own message for
 So a fastml function never differs from its reference on input it does not accelerate, and
 scikit-learn (about a second to import) is imported only when that happens or when one of
 its warning classes is needed.
+
+The fastml-only functions (no reference to hand a call to) share the checkers here too, in
+their raising form: :func:`label_matrix` (one label-matrix checker; :class:`LabelRules` say
+what each caller accepts and how its messages read) and :func:`sample_weights` with
+``errors="raise"``; they raise ValueError or TypeError with a clear message.
 """
 
 from __future__ import annotations
@@ -19,14 +24,15 @@ import numbers
 import os
 import sys
 import warnings
+from dataclasses import dataclass, replace
 from importlib import import_module
 from importlib.util import find_spec
 from numbers import Real
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
-from fastml._backend import CUPY, family, is_cupy, kernels
+from fastml._backend import CUPY, family, is_cupy, is_dask, kernels
 
 _MAX_EXACT_INT = 2**53
 
@@ -337,18 +343,44 @@ def finite_scores(s: np.ndarray) -> np.ndarray:
     return s.astype(np.float64)
 
 
-def sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
-    """Contiguous float64 weights of length ``n_samples``, or None when none were given.
+def sample_weights(
+    sample_weight, n_samples: int, *, errors: str = "fallback"
+) -> np.ndarray | None:
+    """Contiguous float64 weights, one per sample, or None when none were given.
 
-    Weights that are negative, non-finite, all zero or of the wrong shape raise
-    :class:`Unsupported` (the reference then raises or handles them its own way).
+    The one sample-weight checker, for two contracts:
+
+    - ``errors="fallback"`` (drop-ins): a 1-D array of ``n_samples`` numbers, finite, >= 0
+      and not all zero, converted as :func:`as_array` does. Anything else raises
+      :class:`Unsupported`: the reference then raises or handles it its own way.
+    - ``errors="raise"`` (fastml-only functions): ``n_samples`` numbers in any shape
+      (flattened), finite and >= 0 (all zero allowed), converted as :func:`to_numpy` does
+      (CPU torch tensors, pandas nullable numbers). Non-numbers raise TypeError, anything else
+      ValueError, each with the reason.
     """
     if sample_weight is None:
         return None
-    w = as_array(sample_weight)
-    require(w.ndim == 1 and w.shape[0] == n_samples)
+    if errors not in ("fallback", "raise"):
+        raise ValueError(f"errors must be 'fallback' or 'raise', got {errors!r}")
+    drop_in = errors == "fallback"
+
+    def refuse(error: type[Exception], reason: str):
+        return Unsupported(reason, error) if drop_in else error(reason)
+
+    w = as_array(sample_weight) if drop_in else to_numpy(sample_weight, "sample_weight")
+    if w.dtype.kind not in "biuf":
+        raise refuse(TypeError, f"sample_weight must be numeric, got dtype {w.dtype}")
     w = np.ascontiguousarray(w, dtype=np.float64)
-    require(_all_finite(w) and bool(w.min() >= 0) and bool(w.any()))
+    if not drop_in:
+        w = w.reshape(-1)
+    if w.ndim != 1 or w.shape[0] != n_samples:
+        raise refuse(
+            ValueError, f"sample_weight must have one value per sample ({n_samples}), got {w.size}"
+        )
+    if not (_all_finite(w) and (w.size == 0 or bool(w.min() >= 0))):
+        raise refuse(ValueError, "sample_weight must be finite and >= 0")
+    if drop_in and not w.any():
+        raise refuse(ValueError, "sample_weight must not be all zero")
     return w
 
 
@@ -489,6 +521,284 @@ def plain_array(x, name: str, *, error: type[Exception] | None = None) -> np.nda
     except Unsupported as exc:
         cls = exc.error or error or ValueError
         raise cls(str(exc)) from exc.__cause__
+
+
+def to_numpy(x, name: str) -> np.ndarray:
+    """``x`` as a NumPy array for the fastml-only functions that also take CPU torch tensors
+    (the losses): :func:`plain_array`, with a tensor detached from its graph first.
+
+    CuPy arrays, tensors on another device and anything NumPy cannot convert raise TypeError
+    (with the reason); a missing value in a pandas object raises ValueError.
+    """
+    if is_cupy(x):
+        raise TypeError(f"{name}: CuPy arrays are not supported yet; pass a NumPy array")
+    if type(x).__module__.split(".", 1)[0] == "torch":
+        if x.device.type != "cpu":
+            raise TypeError(f"{name}: only CPU torch tensors are supported (got {x.device})")
+        x = x.detach()  # the NumPy losses never differentiate: a view without the graph
+    try:
+        return plain_array(x, name, error=TypeError)
+    except TypeError as exc:
+        if x is None:
+            raise
+        raise TypeError(f"{name} must be array-like of numbers: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- label matrices
+
+
+@dataclass(frozen=True)
+class LabelRules:
+    """What a fastml-only function accepts as labels, and how its errors read.
+
+    The message fields are ``str.format`` templates over ``name``, ``shape`` and ``dtype``;
+    each names the first rule the input breaks, checked in this order: given at all
+    (``required``); a sparse matrix's shape and dtype; the conversion (its ValueError
+    reworded by ``converted`` when set); numbers or booleans (``dtype``, raised as
+    ``dtype_error``; with ``objects``, an object array is first read as float64, else
+    ``nonnumeric``); the number of dimensions (``shape``); at least one sample, and
+    ``min_labels`` labels (``empty``); the values (``values``, ``float_values`` for floats).
+    """
+
+    required: str | None  # None: the conversion's own TypeError
+    dtype: str
+    shape: str
+    empty: str
+    values: str  # 0/1 labels: a value other than 0 and 1; soft labels: an integer one
+    float_values: str | None = None  # None: ``values`` (soft labels: not checked here)
+    sparse_shape: str | None = None  # None: a sparse matrix is converted as any input
+    sparse_dtype: str | None = None
+    converted: str | None = None  # the conversion's ValueError as ``{detail}``
+    nonnumeric: str | None = None
+    dtype_error: type[Exception] = TypeError
+    ndim: tuple[int, ...] | None = (2,)  # (1, 2): a 1-D input is one label; None: any shape
+    min_labels: int = 1
+    soft: bool = False  # floats are soft labels, kept as float32 / float64
+    objects: bool = False  # object arrays of numbers are read as float64
+    keep_sparse: bool = False  # a sparse matrix comes back as CSR (``Labels.csr``)
+    tensors: bool = False  # converted by :func:`to_numpy` (no device input) instead of
+    # :func:`plain_array` (Dask collections computed, CuPy arrays copied to the host)
+
+
+#: 0/1 indicator matrices of the resampling functions and the plots.
+INDICATOR_RULES = LabelRules(
+    required="{name} is required: the (n_samples, n_labels) 0/1 label matrix.",
+    sparse_shape="{name} must be 2-D (n_samples, n_labels); got shape {shape}",
+    sparse_dtype="{name} must hold numbers or booleans; got dtype {dtype}",
+    dtype="{name} must be a 0/1 indicator matrix of numbers or booleans; got dtype {dtype}",
+    shape=(
+        "{name} must be a 2-D (n_samples, n_labels) 0/1 indicator matrix; got shape {shape}. "
+        "For a single binary target, use Y.reshape(-1, 1)."
+    ),
+    empty="{name} needs at least one sample and one label; got shape {shape}",
+    values="{name} must contain only 0 and 1 (or booleans)",
+)
+
+_TARGET = (
+    "Supported target type is multilabel-indicator: y must be a 0/1 matrix of shape "
+    "(n_samples, n_labels) (or a 1-D 0/1 vector for one label); {}."
+).format
+
+#: The label matrix the splits stratify on (scikit-learn's wording of a bad target).
+SPLIT_RULES = LabelRules(
+    required="{name} is required: the (n_samples, n_labels) 0/1 label matrix to stratify on.",
+    sparse_shape=_TARGET("got a sparse array of shape {shape}"),
+    sparse_dtype=_TARGET("got dtype {dtype}"),
+    converted=_TARGET("{detail}"),
+    nonnumeric=_TARGET("got non-numeric values"),
+    dtype=_TARGET("got dtype {dtype}"),
+    dtype_error=ValueError,
+    shape=_TARGET("got an array of shape {shape}"),
+    empty="{name} has no rows: cannot split 0 samples.",
+    values=_TARGET("got values other than 0 and 1"),
+    float_values=_TARGET("got values other than 0 and 1 (or NaN)"),
+    ndim=(1, 2),
+    min_labels=0,
+    objects=True,
+    keep_sparse=True,
+)
+
+#: Targets of the losses (any shape, as the scores): 0/1 or soft labels in [0, 1].
+LOSS_TARGET_RULES = LabelRules(
+    required=None,
+    dtype="{name} must have a bool, integer or float dtype, got {dtype}",
+    shape="",
+    empty="",
+    values="{name} must lie in [0, 1]; integer labels must be 0 or 1",
+    ndim=None,
+    min_labels=0,
+    soft=True,
+    tensors=True,
+)
+
+#: The label matrices the losses' label weights and priors are computed from, read as the
+#: losses' targets (``name`` "y_true") with a matrix's shape (messages naming "Y").
+LOSS_LABEL_RULES = replace(
+    LOSS_TARGET_RULES,
+    shape="Y must be 1-D or 2-D, got shape {shape}",
+    empty="Y has no samples",
+    float_values="Y must lie in [0, 1] (no NaN)",
+    ndim=(1, 2),
+)
+
+
+class Labels(NamedTuple):
+    """A validated label matrix (:func:`label_matrix`)."""
+
+    y: np.ndarray | None  # (n, L), C-contiguous: uint8 0/1, or float32 / float64 soft labels
+    csr: Any  # canonical CSR of a sparse input kept sparse (``y`` is then None), else None
+    names: list | None  # a DataFrame's columns
+    kind: str  # "array", "frame" or "sparse"
+    dtype: np.dtype  # the input's dtype
+    source: object  # the input (Dask and CuPy input: its host copy)
+
+
+def label_matrix(Y, name: str = "Y", rules: LabelRules = INDICATOR_RULES) -> Labels:
+    """The one label-matrix checker of the fastml-only functions.
+
+    ``Y`` (lists, NumPy, pandas with nullable numbers or booleans, SciPy sparse, Dask and
+    CuPy copied to the host, torch CPU tensors where ``rules.tensors``) checked and converted
+    by ``rules`` (:class:`LabelRules`: :data:`INDICATOR_RULES` by default,
+    :data:`SPLIT_RULES`, :data:`LOSS_LABEL_RULES`, :data:`LOSS_TARGET_RULES`): 0/1 labels
+    come back as C-contiguous uint8, soft labels as float32 / float64 (the conversion's
+    layout kept). Raises ValueError or TypeError with a message for bad input.
+    """
+    if Y is None and rules.required is not None:
+        raise ValueError(rules.required.format(name=name))
+    if not rules.tensors:
+        if is_dask(Y):  # labels are small (n x labels): gathered
+            Y = Y.compute()
+        if is_cupy(Y):  # the algorithms that read them run on the host
+            from fastml._gpu import to_host
+
+            Y = to_host(Y)
+    names, kind = None, "array"
+    if rules.sparse_shape is not None and _is_sparse(Y):
+        kind = "sparse"
+        if Y.ndim != 2:
+            raise ValueError(rules.sparse_shape.format(name=name, shape=Y.shape))
+        csr = Y.tocsr(copy=True)
+        csr.sum_duplicates()
+        if csr.dtype.kind not in "biuf":
+            raise rules.dtype_error(rules.sparse_dtype.format(name=name, dtype=csr.dtype))
+        if rules.keep_sparse:
+            if csr.shape[0] == 0:
+                raise ValueError(rules.empty.format(name=name, shape=csr.shape))
+            csr.eliminate_zeros()
+            if csr.data.size and not bool(np.all(csr.data == 1)):
+                raise ValueError(rules.values.format(name=name))
+            return Labels(None, csr, None, kind, csr.dtype, Y)
+        a = csr.toarray()
+    else:
+        columns = getattr(Y, "columns", None)
+        if columns is not None and getattr(Y, "ndim", 0) == 2:
+            names, kind = list(columns), "frame"
+        a = _converted_labels(Y, name, rules)
+    a = _label_dtype(a, name, rules)
+    if rules.ndim is None:
+        return Labels(a, None, names, kind, a.dtype, Y)
+    if a.ndim == 1 and 1 in rules.ndim:
+        a = a.reshape(-1, 1)
+    if a.ndim != 2:
+        raise ValueError(rules.shape.format(name=name, shape=a.shape))
+    if a.shape[0] == 0 or a.shape[1] < rules.min_labels:
+        raise ValueError(rules.empty.format(name=name, shape=a.shape))
+    return Labels(_label_values(a, name, rules), None, names, kind, a.dtype, Y)
+
+
+def label_dtype(a, name: str = "y_true", rules: LabelRules = LOSS_TARGET_RULES):
+    """The dtype step of :func:`label_matrix` for soft labels, on a NumPy or device array:
+    uint8 for booleans (viewed) and 0/1 integers, float32 / float64 for floats (wider or
+    narrower ones converted); TypeError for any other dtype."""
+    return _label_dtype(a, name, rules)
+
+
+def _converted_labels(Y, name: str, rules: LabelRules) -> np.ndarray:
+    if rules.tensors:
+        return to_numpy(Y, name)
+    try:
+        return plain_array(Y, name)
+    except ValueError as exc:  # missing values in a pandas object, ragged lists
+        if rules.converted is None:
+            raise
+        raise ValueError(rules.converted.format(detail=str(exc).rstrip("."))) from exc
+
+
+def _label_dtype(a, name: str, rules: LabelRules):
+    kind = a.dtype.kind
+    if kind == "O" and rules.objects:  # e.g. numbers in a list of mixed Python types
+        try:
+            a = a.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise rules.dtype_error(rules.nonnumeric.format(name=name)) from exc
+        kind = "f"
+    if kind not in "biuf":
+        raise rules.dtype_error(rules.dtype.format(name=name, dtype=a.dtype))
+    if not rules.soft:
+        return a
+    if kind == "b":
+        return a.view(np.uint8)
+    if kind in "iu":
+        if a.size and bool((a.min() < 0) | (a.max() > 1)):
+            raise ValueError(rules.values.format(name=name))
+        return a if a.dtype == np.uint8 else a.astype(np.uint8)
+    if a.dtype in (np.float32, np.float64):
+        return a
+    return a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
+
+
+def _label_values(a: np.ndarray, name: str, rules: LabelRules) -> np.ndarray:
+    """0/1 labels as C-contiguous uint8 (checked); soft labels checked to lie in [0, 1]."""
+    if rules.soft:
+        if a.dtype.kind == "f" and rules.float_values is not None and not (
+                np.all(a >= 0) and np.all(a <= 1)):
+            raise ValueError(rules.float_values.format(name=name))
+        return a
+    if a.dtype.kind == "b":
+        return np.ascontiguousarray(a).view(np.uint8)
+    src = np.ascontiguousarray(_kernel_dtype(a))
+    y8 = np.empty(a.shape, np.uint8)
+    if not _narrow01(src.reshape(-1), y8.reshape(-1)):
+        message = rules.float_values if a.dtype.kind == "f" else None
+        raise ValueError((message or rules.values).format(name=name))
+    return y8
+
+
+def _kernel_dtype(a: np.ndarray) -> np.ndarray:
+    """A numeric ``a`` in a dtype the kernels take, each value 0 or 1 kept as it is.
+
+    float16 widens to float32 (exact). Floats wider than float64 (long double) narrow to
+    float64 with every value other than 0 and 1 turned into NaN, so that no value near 1
+    passes for 1.
+    """
+    if a.dtype == np.float16:
+        return a.astype(np.float32)
+    if a.dtype.kind == "f" and a.dtype.itemsize > 8:
+        return np.where((a == 0) | (a == 1), a, np.nan).astype(np.float64)
+    return a
+
+
+#: Entries per block of the label conversions and copies run on the threads, and the size
+#: from which they are.
+_BLOCK_ENTRIES = 1 << 18
+_PARALLEL_ENTRIES = 1 << 19
+
+
+def blockwise(fn, n: int, per_row: int = 1) -> list:
+    """``fn(lo, hi)`` over row blocks ``[lo, hi)`` of ``n`` rows (``per_row`` entries each):
+    on fastml's threads for a large input, else one call (``fn`` releases the GIL)."""
+    from fastml.kernels._parallel import blocks, get_num_threads, map_tasks
+
+    if n * per_row < _PARALLEL_ENTRIES or get_num_threads() < 2:
+        return [fn(0, n)]
+    count, size = blocks(n, max(1, _BLOCK_ENTRIES // max(per_row, 1)))
+    return map_tasks(lambda b: fn(b * size, min(n, (b + 1) * size)), count)
+
+
+def _narrow01(src: np.ndarray, out: np.ndarray) -> bool:
+    """The 1-D 0/1 ``src`` into the uint8 ``out``; whether every value was 0 or 1."""
+    narrow = kernels("validation").narrow01
+    return all(blockwise(lambda lo, hi: narrow(src[lo:hi], out[lo:hi]), src.shape[0]))
 
 
 class RandomStateError(TypeError, ValueError):

@@ -189,13 +189,6 @@ def file_format(path: Path) -> str:
     return "csv"
 
 
-def _is_parquet(path: Path) -> bool:
-    try:
-        return file_format(path) == "parquet"
-    except BadInput:
-        return False
-
-
 def _one_line(text: str) -> str:
     return " ".join(str(text).split())
 

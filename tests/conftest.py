@@ -36,6 +36,16 @@ def _refuse(name, module="sklearn.metrics"):
 
 
 @pytest.fixture
+def threads():
+    """``fastml.set_num_threads``, with the thread count restored after the test."""
+    import fastml
+
+    before = fastml.get_num_threads()
+    yield fastml.set_num_threads
+    fastml.set_num_threads(before)
+
+
+@pytest.fixture
 def fast_only(monkeypatch):
     """Make any hand-off to the reference (scikit-learn) fail the test."""
     monkeypatch.setattr(validation, "reference", _refuse)

@@ -623,15 +623,6 @@ def test_kernels_match_numpy_twins():
                 np.testing.assert_allclose(stats[m], twin, rtol=1e-12, atol=1e-12)
 
 
-@pytest.fixture
-def threads():
-    import fastml
-
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 def test_in_place_xor_kernel_matches_numpy(threads):
     """The one-pass check-and-count over uint8 / int64 / float64 inputs equals NumPy's count,
     across block boundaries and for every thread count, and flags any value not 0 or 1."""

@@ -726,15 +726,6 @@ def test_multilabel_report_threshold_rule_documented_cases():
 # ----------------------------------------------------- kernel: blocks, threads, partials
 
 
-@pytest.fixture
-def threads():
-    import fastml
-
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 def _curve_results(seed):
     """Every public score-curve function on inputs cut into several blocks / tasks."""
     rng = np.random.default_rng(seed)

@@ -1,4 +1,4 @@
-"""MLSMOTE on device features (fastml.resample_gpu with fastml.kernels.gpu.resample's bags,
+"""MLSMOTE on device features (fastml.resample._gpu with fastml.kernels.gpu.resample's bags,
 neighbour search and synthesis) against the CPU path: the same rows, bit for bit, for the
 same random_state; exact neighbour lists (ties, near ties, large offsets, blocks); labels on
 the host or on the device; categorical columns; errors."""

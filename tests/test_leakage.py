@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import fastml.leakage as L
 import fastml.slow.leakage as slow
+from fastml.leakage import _matching as matching  # where the hash hooks and tunables are read
 from fastml.leakage import (
     has_leakage,
     leakage,
@@ -61,15 +61,36 @@ def hashing(request, monkeypatch):
     keeping 3 bits of each of the partition, group and tag fields: results must not change.
     """
     if request.param != "hash":  # integers in a small range would skip the hash table
-        monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
-        monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+        monkeypatch.setattr(matching, "_DENSE_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(matching, "_DENSE_MIN_BYTES", 0)
     if request.param == "all-collide":
-        monkeypatch.setattr(L, "_hash_mask", np.uint64(0))
+        monkeypatch.setattr(matching, "_hash_mask", np.uint64(0))
     if request.param in ("partitioned", "few-bits"):
-        monkeypatch.setattr(L, "_partition_bits", lambda n: 4)
+        monkeypatch.setattr(matching, "_partition_bits", lambda n: 4)
     if request.param == "few-bits":
-        monkeypatch.setattr(L, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
+        monkeypatch.setattr(matching, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
     return request.param
+
+
+def test_hash_hooks_reach_the_kernels(monkeypatch):
+    # The fixture above patches these names on fastml.leakage._matching: they must be read
+    # there at each call, or the collision cases would silently run with the defaults.
+    K = matching.kernels("leakage")
+    calls = []
+    for name in ("build", "dense_match"):
+        real = getattr(K, name)
+        monkeypatch.setattr(K, name, lambda *a, _n=name, _f=real: calls.append((_n, a)) or _f(*a))
+    a, b = np.arange(100), np.arange(50, 300)
+    np.testing.assert_array_equal(shared_ids(a, b), np.arange(50, 100))
+    assert [name for name, _ in calls] == ["dense_match"]  # a small range: the dense path
+    calls.clear()
+    monkeypatch.setattr(matching, "_DENSE_BYTES_PER_ROW", 0)
+    monkeypatch.setattr(matching, "_DENSE_MIN_BYTES", 0)
+    monkeypatch.setattr(matching, "_partition_bits", lambda n: 4)
+    monkeypatch.setattr(matching, "_hash_mask", np.uint64(0))
+    np.testing.assert_array_equal(shared_ids(a, b), np.arange(50, 100))
+    [(name, args)] = calls
+    assert name == "build" and args[3] == 4 and args[4] == 0  # (..., pbits, mask_hash)
 
 
 # --------------------------------------------------------------------------- numbers
@@ -119,8 +140,8 @@ def test_dense_ranges_at_the_edges(hashing):
 @pytest.mark.parametrize("path", ["dense", "table"])
 def test_dense_or_table_larger(path, monkeypatch):
     if path == "table":
-        monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
-        monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+        monkeypatch.setattr(matching, "_DENSE_BYTES_PER_ROW", 0)
+        monkeypatch.setattr(matching, "_DENSE_MIN_BYTES", 0)
     rng = np.random.default_rng(8)
     x = rng.integers(0, 50_000, 300_000)  # parallel blocks on both sides
     y = rng.integers(40_000, 120_000, 100_000)
@@ -696,15 +717,6 @@ def test_every_function_agrees_with_python_eq_on_long_double():
 # ------------------------------------------------------- threads, fork, instruction sets
 
 
-@pytest.fixture
-def threads():
-    import fastml
-
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 def _parallel_inputs():
     """Pairs large enough for several blocks, parallel tasks and a partitioned table, on
     every kernel path: dense int range, hashed ints, fixed-width and variable strings."""
@@ -769,8 +781,8 @@ def test_instruction_set_builds_agree(monkeypatch):
     K = kernels("leakage")
     if not hasattr(K, "simd_level"):
         pytest.skip("no compiled leakage kernels")
-    monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
-    monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+    monkeypatch.setattr(matching, "_DENSE_BYTES_PER_ROW", 0)
+    monkeypatch.setattr(matching, "_DENSE_MIN_BYTES", 0)
     pairs = _parallel_inputs()
     pairs.append((np.arange(50_000), np.arange(49_000, 60_000)))  # one partition
     top = K.simd_level()
@@ -809,7 +821,7 @@ def test_arrow_tables_get_a_clear_type_error():
 
 
 def _leakage_kernels():
-    K = L.kernels("leakage")  # the CPU kernels, as fastml.leakage looks them up
+    K = matching.kernels("leakage")  # the CPU kernels, as the matching looks them up
     if not hasattr(K, "_PREFETCH_MIN_TAG_BYTES"):
         pytest.skip("no compiled leakage kernels")
     return K
@@ -839,11 +851,11 @@ def test_prefetching_lookups_larger(collide, monkeypatch, threads):
     # (collide) a hash keeping 3 bits per field, so that most rows are candidates
     K = _leakage_kernels()
     monkeypatch.setattr(K, "_PREFETCH_MIN_TAG_BYTES", 0)
-    monkeypatch.setattr(L, "_DENSE_BYTES_PER_ROW", 0)
-    monkeypatch.setattr(L, "_DENSE_MIN_BYTES", 0)
+    monkeypatch.setattr(matching, "_DENSE_BYTES_PER_ROW", 0)
+    monkeypatch.setattr(matching, "_DENSE_MIN_BYTES", 0)
     if collide:
-        monkeypatch.setattr(L, "_partition_bits", lambda n: 4)
-        monkeypatch.setattr(L, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
+        monkeypatch.setattr(matching, "_partition_bits", lambda n: 4)
+        monkeypatch.setattr(matching, "_hash_mask", np.uint64(0xE000_0000_0000_0700 | 0x07))
     rng = np.random.default_rng(32)
     n = 3_000 if collide else 200_003
     a = rng.integers(-(2**62), 2**62, n)
@@ -865,8 +877,8 @@ def test_prefetching_lookups_at_scale():
     small = rng.integers(-(2**62), 2**62, 2_000_000)
     big = np.concatenate([rng.integers(-(2**62), 2**62, 3_000_000), small[::50]])
     rng.shuffle(big)
-    table = K.build(0, L._src(0, words=small.view(np.uint64)), L._E_U8,
-                    L._partition_bits(small.size), np.uint64(L._hash_mask))
+    table = K.build(0, matching._src(0, words=small.view(np.uint64)), matching._E_U8,
+                    matching._partition_bits(small.size), np.uint64(matching._hash_mask))
     assert K._prefetching(table)
     np.testing.assert_array_equal(overlap_mask(big, small), np.isin(big, small))
     np.testing.assert_array_equal(overlap_mask(small, big), np.isin(small, big))

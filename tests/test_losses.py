@@ -285,13 +285,6 @@ def test_sum_does_not_depend_on_thread_count():
     assert one == many
 
 
-@pytest.fixture
-def threads():
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 def _every_output(y, z, sw, from_logits):
     """Sums, element-wise losses, gradients and hessians of both losses (several paths)."""
     out = []

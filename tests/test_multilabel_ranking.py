@@ -20,7 +20,6 @@ import sklearn.metrics as skm
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import fastml
 import fastml._validation as validation
 import fastml.metrics as fm
 from fastml._backend import kernels
@@ -511,13 +510,6 @@ def test_bucket_path_extreme_and_clustered_scores(name, dtype, fast_only):
         assert_fast(name, y, _mixed_extremes(rng, 8, L, dtype))
 
 
-@pytest.fixture
-def n_threads():
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 # (rows, labels, density): several row blocks each; the second takes the bucket-sorted paths.
 MULTI_BLOCK = [(30_000, 12, 0.2), (400, 1_000, 0.1)]
 
@@ -532,7 +524,7 @@ def _multi_block_case(n, L, density, dtype, seed=3):
 
 @pytest.mark.parametrize("name", NAMES)
 @pytest.mark.parametrize("shape", MULTI_BLOCK)
-def test_identical_for_any_thread_count(name, shape, n_threads, fast_only):
+def test_identical_for_any_thread_count(name, shape, threads, fast_only):
     n, L, density = shape
     assert kernels("metrics_ranking").row_blocks(n, L)[0] > 2
     fast, ref = _pair(name)
@@ -541,7 +533,7 @@ def test_identical_for_any_thread_count(name, shape, n_threads, fast_only):
         for weights in (None, w):
             got = []
             for k in (1, 2, 3):
-                n_threads(k)
+                threads(k)
                 got.append(fast(y, s, sample_weight=weights))
             assert got[0] == got[1] == got[2]
     np.testing.assert_allclose(got[0], ref(y, s, sample_weight=w), **TOL)
@@ -584,8 +576,8 @@ def _ranking_calls(seed):
     return [getattr(fm, name)(y, s) for name in NAMES]
 
 
-def test_fork_child_can_call_after_the_parent(n_threads):
-    n_threads(2)
+def test_fork_child_can_call_after_the_parent(threads):
+    threads(2)
     expected = [_ranking_calls(seed) for seed in range(3)]  # the parent has used its pool
     with multiprocessing.get_context("fork").Pool(2) as pool:
         assert pool.map_async(_ranking_calls, range(3)).get(timeout=120) == expected

@@ -10,13 +10,6 @@ import fastml
 from fastml.kernels import _parallel
 
 
-@pytest.fixture
-def threads():
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
-
-
 def test_blocks_depend_on_size_only():
     for n in (0, 1, 5, 2047, 2048, 4097, 10**6):
         count, size = _parallel.blocks(n, 2048, 128)

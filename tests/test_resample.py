@@ -17,6 +17,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from fastml import resample as R
 from fastml._backend import kernels
+from fastml._validation import random_generator
+from fastml.resample import _random
+from fastml.resample._base import _key
 from fastml.slow.resample import (
     imbalance_numpy,
     make_data,
@@ -512,7 +515,7 @@ def test_reduces_imbalance_on_bench_data():
 
 
 def key_for(seed):
-    return int(R._key(R.random_generator(seed)))
+    return int(_key(random_generator(seed)))
 
 
 @pytest.mark.parametrize("ratio", [0.0, 0.05, 0.25, 1.5])
@@ -748,7 +751,7 @@ def test_mlros_buffer_follows_the_clones(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(kern, "mlros", spy)
-    monkeypatch.setattr(R, "_FIRST_BUDGET", 8)
+    monkeypatch.setattr(_random, "_FIRST_BUDGET", 8)  # read there
     Y = random_labels(rng, 40, 5)
     X = np.arange(40)[:, None]
     for ratio in (10, 3.0, 0.3):
@@ -973,13 +976,13 @@ def test_bag_knn_products_random_every_screen_level(monkeypatch, screen_levels):
 
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])
-def test_mlsmote_refuses_nan_inside_bags_with_products_in_parallel(monkeypatch, value):
+def test_mlsmote_refuses_nan_inside_bags_with_products_in_parallel(monkeypatch, threads, value):
     # the input rows are copied and checked beside the neighbour search (one more task):
     # a bad value inside a minority bag still raises, on the parallel product path too
     X, Y = make_data(2_000, n_features=45, n_labels=8)
     force_products(monkeypatch)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)
-    monkeypatch.setattr(R, "get_num_threads", lambda: 2)
+    threads(2)
     minority_row = int(np.flatnonzero(Y[:, -1])[3])
     for row in (0, minority_row, len(X) - 1):
         bad = X.copy()
@@ -997,15 +1000,6 @@ def test_mlsmote_same_with_products(monkeypatch):
     for a, b in zip(after.fit_resample(X, Y), out, strict=True):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(after.neighbors_, before.neighbors_)
-
-
-@pytest.fixture
-def threads():
-    import fastml
-
-    before = fastml.get_num_threads()
-    yield fastml.set_num_threads
-    fastml.set_num_threads(before)
 
 
 def _resample_calls(seed):
@@ -1173,7 +1167,6 @@ def test_mlsmote_categorical_columns_of_any_type_keep_their_dtype():
 def test_copy_finite_and_gather_against_numpy(monkeypatch, threads, dtype):
     # Large enough for the row blocks on the threads; every non-finite value in any block
     # (first, middle, last entry) must be seen.
-    monkeypatch.setattr(R, "get_num_threads", lambda: threads)
     from fastml.kernels import _parallel
 
     monkeypatch.setattr(_parallel, "_n_threads", threads)

@@ -87,6 +87,80 @@ def test_sample_weights_rules():
             sample_weights(bad, 3)
 
 
+def test_sample_weights_two_contracts():
+    # drop-ins hand what they do not cover to the reference (Unsupported); fastml-only
+    # functions take any shape of n numbers and all-zero weights, and refuse the rest with
+    # a message of the right type
+    for errors in ("fallback", "raise"):
+        assert sample_weights(None, 3, errors=errors) is None
+        got = sample_weights(pd.Series([1, 0, 2], dtype="int8"), 3, errors=errors)
+        assert got.dtype == np.float64 and got.flags.c_contiguous
+        np.testing.assert_array_equal(got, [1.0, 0.0, 2.0])
+    for ok in ([0, 0, 0], [[1], [0], [2]], pd.Series([1, 0, 2], dtype="Int64")):
+        with pytest.raises(Unsupported):
+            sample_weights(ok, 3)
+        assert sample_weights(ok, 3, errors="raise").shape == (3,)
+    for bad, error, match in (
+        (["a", "b", "c"], TypeError, "sample_weight must be numeric, got dtype <U1"),
+        ([[1, 2], [3]], TypeError, "sample_weight must be array-like of numbers"),
+        ([1, 2], ValueError, r"one value per sample \(3\), got 2"),
+        ([1, -1, 1], ValueError, "finite and >= 0"),
+        ([1, np.inf, 1], ValueError, "finite and >= 0"),
+        (pd.Series([1, None, 2], dtype="Int64"), ValueError, "missing values"),
+    ):
+        with pytest.raises(Unsupported):
+            sample_weights(bad, 3)
+        with pytest.raises(error, match=match):
+            sample_weights(bad, 3, errors="raise")
+    with pytest.raises(ValueError, match="errors must be"):
+        sample_weights([1, 2, 3], 3, errors="ignore")
+
+
+def test_label_matrix_rules():
+    import scipy.sparse as sp
+
+    from fastml._validation import (
+        LOSS_LABEL_RULES,
+        LOSS_TARGET_RULES,
+        SPLIT_RULES,
+        label_dtype,
+        label_matrix,
+    )
+
+    y = np.array([[0, 1], [1, 0], [1, 1]])
+    frame = pd.DataFrame(y, columns=["a", "b"], dtype="Int64")
+    lab = label_matrix(frame)
+    assert lab.y.dtype == np.uint8 and lab.y.flags.c_contiguous and lab.kind == "frame"
+    assert lab.names == ["a", "b"] and lab.source is frame
+    np.testing.assert_array_equal(lab.y, y)
+    # sparse input: densified by default, kept as canonical CSR for the splits
+    stored = sp.coo_matrix(([1, 0, 1, 1], ([0, 1, 1, 2], [1, 1, 0, 0])), shape=(3, 2))
+    lab = label_matrix(stored)
+    assert lab.kind == "sparse" and lab.csr is None
+    np.testing.assert_array_equal(lab.y, [[0, 1], [1, 0], [1, 0]])
+    lab = label_matrix(stored, "y", SPLIT_RULES)
+    assert lab.y is None and lab.csr.nnz == 3 and lab.csr.has_canonical_format
+    # a 1-D input is one label where the rules say so
+    with pytest.raises(ValueError, match="reshape"):
+        label_matrix([0, 1, 1])
+    assert label_matrix([0, 1, 1], "y", SPLIT_RULES).y.shape == (3, 1)
+    assert label_matrix([0, 1, 1], "y_true", LOSS_LABEL_RULES).y.shape == (3, 1)
+    # soft labels are kept (float32 stays float32), checked to lie in [0, 1] in a matrix
+    soft = np.array([[0.25, 1.0]], np.float32)
+    assert label_matrix(soft, "y_true", LOSS_LABEL_RULES).y.dtype == np.float32
+    with pytest.raises(ValueError, match="only 0 and 1"):
+        label_matrix(soft)
+    with pytest.raises(ValueError, match=r"Y must lie in \[0, 1\]"):
+        label_matrix(soft * 2, "y_true", LOSS_LABEL_RULES)
+    assert label_matrix(soft * 2, "y_true", LOSS_TARGET_RULES).y.shape == (1, 2)
+    assert label_dtype(np.ones((2, 2, 2), bool)).dtype == np.uint8
+    # the exception type of a bad dtype is the rules' (scikit-learn's ValueError for splits)
+    with pytest.raises(TypeError, match="numbers or booleans"):
+        label_matrix(np.array([["a", "b"]]))
+    with pytest.raises(ValueError, match="multilabel-indicator.*got dtype <U1"):
+        label_matrix(np.array([["a", "b"]]), "y", SPLIT_RULES)
+
+
 def test_binary_target_encodings():
     np.testing.assert_array_equal(binary_target(["b", "a", "b"]), [1, 0, 1])
     np.testing.assert_array_equal(binary_target([-1, 1, 1], pos_label=-1), [1, 0, 0])

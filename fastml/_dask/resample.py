@@ -33,7 +33,7 @@ def mlsmote(run, X, Y, k_neighbors, label_strategy, gap, sampling_factor, max_sa
     from fastml import resample as R
 
     y_mem = gather(Y)
-    lab = R._label_matrix(y_mem)
+    lab = R.label_matrix(y_mem)
     n = lab.y.shape[0]
     if X is None:
         raise ValueError("X is required: the (n_samples, n_features) feature matrix.")

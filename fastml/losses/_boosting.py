@@ -15,12 +15,11 @@ import numpy as np
 
 from fastml._backend import is_cupy
 from fastml._gpu import namespace, to_device
-from fastml._validation import find_stack_level
+from fastml._validation import find_stack_level, to_numpy
 from fastml.losses._core import (
     _as_labels,
     _focal_loss,
     _scalar,
-    _to_numpy,
     _weighted_bce,
     label_frequencies,
 )
@@ -227,8 +226,8 @@ class XGBoostObjective(_Loss):
             z = predt
             y = to_device(namespace(predt), labels).reshape(z.shape)
         else:
-            z = _to_numpy(predt, "predt")
-            y = _matching(_to_numpy(labels, "labels"), z, "labels", "predt")
+            z = to_numpy(predt, "predt")
+            y = _matching(to_numpy(labels, "labels"), z, "labels", "predt")
         return self.grad_hess(y, z, weight)
 
 
@@ -296,8 +295,8 @@ class LightGBMObjective(_Loss):
             labels = self.y if self.y is not None else a
             preds = b
             weight = _weights_or_none(rest[0]) if rest else None
-        z = _to_numpy(preds, "preds")
-        y = _to_numpy(labels, "labels")
+        z = to_numpy(preds, "preds")
+        y = to_numpy(labels, "labels")
         flat_class_major = z.ndim == 1 and y.ndim == 2 and z.size == y.size
         if flat_class_major:  # LightGBM < 4 passes (n * K,) in class-major order
             z = z.reshape(y.shape[1], y.shape[0]).T
@@ -399,8 +398,8 @@ class AveragePrecisionMetric:
     def _value(self, labels, scores, weight) -> float:
         from fastml.metrics import average_precision_score
 
-        s = _to_numpy(scores, "scores")
-        y = _to_numpy(labels, "labels")
+        s = to_numpy(scores, "scores")
+        y = to_numpy(labels, "labels")
         if s.ndim == 1 and y.ndim == 2 and s.size == y.size:  # LightGBM < 4, class-major
             s = s.reshape(y.shape[1], y.shape[0]).T
         return float(

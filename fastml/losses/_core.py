@@ -13,7 +13,14 @@ from typing import Literal
 import numpy as np
 
 from fastml._backend import is_cupy, is_dask, kernels
-from fastml._validation import find_stack_level, plain_array
+from fastml._validation import (
+    LOSS_LABEL_RULES,
+    LOSS_TARGET_RULES,
+    find_stack_level,
+    label_matrix,
+    sample_weights,
+    to_numpy,
+)
 
 Reduction = Literal["mean", "sum", "none"]
 _REDUCTIONS = ("mean", "sum", "none")
@@ -22,25 +29,6 @@ _METHODS = ("frequency", "balanced", "pos_weight")
 
 
 # ------------------------------------------------------------------------ input handling
-
-
-def _to_numpy(x, what: str) -> np.ndarray:
-    """``x`` as a NumPy array by fastml's shared conversion (:func:`plain_array`): lists,
-    arrays, pandas objects (nullable ``Int64`` / ``boolean`` ... without missing values
-    too), CPU torch tensors and other objects NumPy reads without a copy. Big-endian
-    numbers become native ones."""
-    if is_cupy(x):
-        raise TypeError(f"{what}: CuPy arrays are not supported yet; pass a NumPy array")
-    if type(x).__module__.split(".", 1)[0] == "torch":
-        if x.device.type != "cpu":
-            raise TypeError(f"{what}: only CPU torch tensors are supported (got {x.device})")
-        x = x.detach()  # the NumPy losses never differentiate: a view without the graph
-    try:
-        return plain_array(x, what, error=TypeError)
-    except TypeError as exc:
-        if x is None:
-            raise
-        raise TypeError(f"{what} must be array-like of numbers: {exc}") from exc
 
 
 def _scores_dtype(a, what: str = "logits"):
@@ -56,38 +44,21 @@ def _scores_dtype(a, what: str = "logits"):
     raise TypeError(f"{what} must have a real (float or integer) dtype, got {a.dtype}")
 
 
-def _labels_dtype(a):
-    """``a`` (a NumPy or device array) with the labels' dtype rule: uint8 for bool (viewed)
-    and 0/1 integers, float32 / float64 for soft labels."""
-    kind = a.dtype.kind
-    if kind == "b":
-        return a.view(np.uint8)
-    if kind in "iu":
-        if a.size and bool((a.min() < 0) | (a.max() > 1)):
-            raise ValueError("y_true must lie in [0, 1]; integer labels must be 0 or 1")
-        return a if a.dtype == np.uint8 else a.astype(np.uint8)
-    if kind == "f":
-        if a.dtype in (np.float32, np.float64):
-            return a
-        return a.astype(np.float32 if a.dtype.itemsize < 4 else np.float64)
-    raise TypeError(f"y_true must have a bool, integer or float dtype, got {a.dtype}")
-
-
 def _as_scores(x, what: str = "logits") -> np.ndarray:
     """Logits or probabilities as float32/float64 (kept), other real numbers as float64."""
-    return _scores_dtype(_to_numpy(x, what), what)
+    return _scores_dtype(to_numpy(x, what), what)
 
 
 def _as_labels(x) -> np.ndarray:
     """Labels as uint8 (bool/integer 0/1: bool is viewed, not copied) or float32/float64."""
-    return _labels_dtype(_to_numpy(x, "y_true"))
+    return label_matrix(x, "y_true", LOSS_TARGET_RULES).y
 
 
 def _per_label(value, n_labels: int, what: str, *, allow_negative: bool = False) -> np.ndarray:
     """A scalar or a (n_labels,) array of finite numbers, as float64 (n_labels,)."""
     if value is None:
         return np.ones(n_labels)
-    a = _to_numpy(value, what)
+    a = to_numpy(value, what)
     if a.dtype.kind not in "biuf":
         raise TypeError(f"{what} must be a number or an array of numbers, got dtype {a.dtype}")
     a = a.astype(np.float64)
@@ -160,23 +131,6 @@ class _Problem:
         return rows, [col] * len(per_label), ones
 
 
-def _sample_weights(sample_weight, n_samples: int) -> np.ndarray | None:
-    """float64 row weights (one per sample, finite, >= 0) on the host, or None."""
-    if sample_weight is None:
-        return None
-    w = _to_numpy(sample_weight, "sample_weight")
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must be numeric, got dtype {w.dtype}")
-    w = np.ascontiguousarray(w, dtype=np.float64).reshape(-1)
-    if w.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have one value per sample ({n_samples}), got {w.shape[0]}"
-        )
-    if not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("sample_weight must be finite and >= 0")
-    return w
-
-
 def _prepare(y_true, logits, sample_weight, from_logits: bool) -> _Problem:
     z = _as_scores(logits, "logits" if from_logits else "probabilities")
     y = _as_labels(y_true)
@@ -199,7 +153,7 @@ def _prepare(y_true, logits, sample_weight, from_logits: bool) -> _Problem:
     else:
         zk, yk = np.ascontiguousarray(z), np.ascontiguousarray(y)
         n_rows, n_cols = n_samples, n_labels
-    sw = _sample_weights(sample_weight, n_samples)
+    sw = sample_weights(sample_weight, n_samples, errors="raise")
     return _Problem(
         zk.reshape(-1), yk.reshape(-1), shape, n_rows, n_cols, label_major, n_labels, sw
     )
@@ -274,27 +228,10 @@ def label_frequencies(Y) -> tuple[np.ndarray, np.ndarray]:
         from fastml._dask import losses as dask_losses
 
         return dask_losses.label_frequencies(label_frequencies, Y)
-    pos = _label_matrix(Y).mean(axis=0, dtype=np.float64)
+    # a 1-D Y is one label; 0/1 or soft labels in [0, 1], at least one sample
+    y = label_matrix(Y, "y_true", LOSS_LABEL_RULES).y
+    pos = y.mean(axis=0, dtype=np.float64)
     return pos, 1.0 - pos
-
-
-def _label_matrix(Y) -> np.ndarray:
-    """``Y`` checked as a label matrix: (n_samples, n_labels) with at least one sample, 0/1
-    (bool, integer) or soft labels in [0, 1] (float, no NaN); a 1-D ``Y`` is one label.
-
-    The one checker behind :func:`label_frequencies`, :func:`label_weights` and
-    :func:`fastml.losses.prior_logits`. Raises ValueError (TypeError for non-numeric input).
-    """
-    y = _as_labels(Y)
-    if y.ndim == 1:
-        y = y[:, np.newaxis]
-    if y.ndim != 2:
-        raise ValueError(f"Y must be 1-D or 2-D, got shape {y.shape}")
-    if y.shape[0] == 0:
-        raise ValueError("Y has no samples")
-    if y.dtype.kind == "f" and not (np.all(y >= 0) and np.all(y <= 1)):
-        raise ValueError("Y must lie in [0, 1] (no NaN)")
-    return y
 
 
 def label_weights(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fastml._gpu import gpu_kernels, namespace, to_host
+from fastml._validation import label_dtype, sample_weights
 from fastml.losses import _core
 
 
@@ -29,7 +30,7 @@ def _scores(xp, x, what):
 
 
 def _labels(xp, x):
-    return _core._labels_dtype(_device(xp, x, "y_true"))
+    return label_dtype(_device(xp, x, "y_true"))
 
 
 class _Problem(_core._Problem):
@@ -70,8 +71,8 @@ def _prepare(xp, y_true, logits, sample_weight, from_logits: bool) -> _Problem:
         zk, yk = xp.ascontiguousarray(z), xp.ascontiguousarray(y)
         n_rows, n_cols = n_samples, n_labels
     # validated on the host (one value per sample), as the CPU path does
-    sw = _core._sample_weights(None if sample_weight is None else to_host(sample_weight),
-                               n_samples)
+    sw = sample_weights(None if sample_weight is None else to_host(sample_weight), n_samples,
+                        errors="raise")
     p = _Problem(zk.reshape(-1), yk.reshape(-1), shape, n_rows, n_cols, label_major,
                  n_labels, sw)
     p.xp = xp

@@ -31,7 +31,7 @@ import numpy as np
 
 from fastml._backend import is_cupy
 from fastml._gpu import gpu_kernels, namespace, to_host
-from fastml._validation import random_generator
+from fastml._validation import label_matrix, random_generator
 
 _MAX_FLOAT32_CODES = 2**24  # category codes exact in float32
 
@@ -39,22 +39,22 @@ _MAX_FLOAT32_CODES = 2**24  # category codes exact in float32
 def _labels(xp, Y):
     """(device uint8 labels, host label info or None): device labels are checked on the
     device; anything else goes through the CPU path's label checks and is copied over."""
-    import fastml.resample as R
     from fastml.metrics import _gpu
+    from fastml.resample import _measures
 
     if is_cupy(Y):
         dtype = getattr(Y, "dtype", None)
         checked = Y.astype(np.float32) if dtype == np.float16 else Y
-        y8, _ = R._measure_labels(checked)
+        y8, _ = _measures._measure_labels(checked)
         return y8, None
-    lab = R._label_matrix(Y)
+    lab = label_matrix(Y)
     return _gpu.mark(xp, xp.asarray(lab.y)), lab
 
 
 def _features(xp, X, n: int, categorical_features):
     """(working features, numeric columns, categorical columns, uniques of each categorical
-    column): the device twin of ``fastml.resample._feature_matrix`` for an array."""
-    import fastml.resample as R
+    column): the device twin of ``fastml.resample._mlsmote._feature_matrix`` for an array."""
+    from fastml.resample import _mlsmote
 
     shape = tuple(X.shape)
     if len(shape) != 2:
@@ -64,7 +64,7 @@ def _features(xp, X, n: int, categorical_features):
     d = shape[1]
     if d == 0:
         raise ValueError("X has no features.")
-    cat = R._categorical_mask(categorical_features, X, d)
+    cat = _mlsmote._categorical_mask(categorical_features, X, d)
     numeric = np.flatnonzero(~cat).astype(np.int64)
     categorical = np.flatnonzero(cat).astype(np.int64)
     if X.dtype.kind not in "biuf" and numeric.size:
@@ -98,10 +98,10 @@ def _features(xp, X, n: int, categorical_features):
 def mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples, categorical_features,
                    random_state, counts=None) -> tuple:
     """MLSMOTE of device features ``X`` (parameters already checked by the caller): the
-    fields of ``fastml.resample._Synthesis`` in order (X and Y resampled, IRLbl, MeanIR,
+    fields of ``fastml.resample._mlsmote._Synthesis`` in order (X and Y resampled, IRLbl, MeanIR,
     minority labels, seeds, chosen neighbours, neighbour lists, source labels)."""
-    import fastml.resample as R
     from fastml.metrics import _gpu
+    from fastml.resample import _base, _measures, _mlsmote
 
     kg = gpu_kernels("resample")
     xp = namespace(X)
@@ -113,7 +113,7 @@ def mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples, categorica
 
     if counts is None:
         counts = kg.label_counts(y8)
-    ir = R._irlbl_from_counts(counts)
+    ir = _measures._irlbl_from_counts(counts)
     mir = float(ir.mean())
     minority = np.flatnonzero(ir > mir)
     bag_ptr, bag_rows = kg.bags(y8, minority)
@@ -162,14 +162,14 @@ def mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples, categorica
         labels = np.repeat(np.repeat(bag_labels, np.diff(bag_ptr)), reps)
         kg.synthesize(
             x, y8, seeds, nbrs, m, chosen, numeric, categorical,
-            R._STRATEGIES.index(label_strategy), gap == "feature", R._key(rng),
+            _mlsmote._STRATEGIES.index(label_strategy), gap == "feature", _base._key(rng),
             out_x[n:], syn_y,
         )
     for j, u in uniques.items():  # codes back to the column's values
         out_x[:, j] = u[out_x[:, j].astype(np.int64)]
     if lab is not None:
-        y_out = R._restore_labels(
-            lab, R._stacked_labels(lab, np.asarray(to_host(syn_y))), None, n_syn
+        y_out = _base._restore_labels(
+            lab, _base._stacked_labels(lab, np.asarray(to_host(syn_y))), None, n_syn
         )
     else:
         y_out = xp.empty((n + n_syn, n_labels), Y.dtype)
