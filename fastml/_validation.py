@@ -758,7 +758,13 @@ def _label_values(a: np.ndarray, name: str, rules: LabelRules) -> np.ndarray:
         return np.ascontiguousarray(a).view(np.uint8)
     src = np.ascontiguousarray(_kernel_dtype(a))
     y8 = np.empty(a.shape, np.uint8)
-    if not _narrow01(src.reshape(-1), y8.reshape(-1)):
+    if src.dtype in _WIDE and src.dtype.isnative:  # the vectorised check-and-narrow pass
+        ok = src.size == 0 or kernels("validation").narrow_indicator(
+            src.reshape(-1).view(np.uint64), y8.reshape(-1), src.dtype.kind == "f"
+        )
+    else:
+        ok = _narrow01(src.reshape(-1), y8.reshape(-1))
+    if not ok:
         message = rules.float_values if a.dtype.kind == "f" else None
         raise ValueError((message or rules.values).format(name=name))
     return y8

@@ -8,6 +8,7 @@ was reference_calls and that results, warnings and exceptions are scikit-learn's
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import warnings
@@ -693,6 +694,62 @@ def test_hamming_in_place_path_other_values_like_sklearn(bad):
             assert fm.hamming_loss(a, b) == expected
     with pytest.raises(ValueError, match="y_pred must contain only the values 0 and 1"):
         fm.batch_hamming_loss(yt, np.stack([yt, yp]))
+
+
+@pytest.mark.parametrize("n, n_labels", [(1, 2), (7, 3), (700, 14), (3000, 9), (300, 2001)])
+def test_in_place_sample_stats_equal_the_narrowed_ones(threads, n, n_labels):
+    """Per-row statistics read from int64 / float64 / bool matrices in place equal those of
+    the same matrices narrowed to uint8, bit for bit, on any thread count; a value other
+    than 0 / 1 anywhere gives None."""
+    rng = np.random.default_rng(n + n_labels)
+    yt = indicators(rng, n, n_labels, 0.2, dtype=np.uint8)
+    yp = indicators(rng, n, n_labels, 0.3, dtype=np.uint8)
+    w = rng.random(n)
+    forms = [np.uint8, np.int64, np.float64]
+    for weighted in (False, True):
+        ww = w if weighted else np.ones(1)
+        want = kern.sample_stats(yt, yp, ww, weighted, 0.25, 1.25)
+        for ft, fp in itertools.product(forms, forms):
+            for n_threads in (1, 3):
+                threads(n_threads)
+                got = kern.sample_stats_wide(yt.astype(ft), yp.astype(fp), ww, weighted,
+                                             0.25, 1.25)
+                np.testing.assert_array_equal(got, want)
+    for bad in (2, -1, 0.5, np.nan):
+        wide = yp.astype(np.float64)
+        wide[n // 2, n_labels - 1] = bad
+        assert kern.sample_stats_wide(yt, wide, np.ones(1), False, 1.0, 2.0) is None
+        assert kern.sample_stats_wide(wide, yt.astype(np.int64), np.ones(1), False, 1.0,
+                                      2.0) is None
+
+
+@pytest.mark.parametrize("average", AVERAGES)
+def test_in_place_counts_path_matches_sklearn(fast_only, average):
+    rng = np.random.default_rng(18)
+    for dt, dp in [(np.int64, np.float64), (bool, np.int64), (np.float64, bool)]:
+        yt = indicators(rng, 900, 6, 0.3).astype(dt)
+        yp = indicators(rng, 900, 6, 0.4).astype(dp)
+        for kwargs in ({}, {"sample_weight": rng.random(900)}, {"labels": [4, 1]},
+                       {"zero_division": 1.0}):
+            compare("precision_recall_fscore_support", yt, yp, average=average, **kwargs)
+            compare("fbeta_score", yt, yp, beta=0.5, average=average, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("bad", [2, -1, 0.5, np.nan])
+def test_in_place_counts_other_values_like_sklearn(bad):
+    yt = np.zeros((6, 3))
+    yp = np.ones((6, 3))
+    yp[4, 2] = bad
+    for a, b in ((yt, yp), (yp, yt)):
+        for average in ("samples", "micro"):
+            try:
+                expected = skm.f1_score(a, b, average=average)
+            except ValueError as exc:
+                with pytest.raises(ValueError, match=re.escape(str(exc))):
+                    fm.f1_score(a, b, average=average)
+            else:
+                assert fm.f1_score(a, b, average=average) == pytest.approx(expected, rel=1e-12)
 
 
 # ------------------------------------------------------------- weights at extreme scales

@@ -212,6 +212,61 @@ class _Counts:
                 np.count_nonzero(t, axis=1))
 
 
+class _InPlaceCounts(_Counts):
+    """:class:`_Counts` of two int64 / float64 / bool multi-label matrices of one shape in C
+    order, read where they are: the per-row statistics run on them directly (their values
+    checked in the same pass); the per-label counts narrow them to uint8 first, when asked."""
+
+    def __init__(self, a: np.ndarray, b: np.ndarray, w: np.ndarray | None):
+        self._raw = (a, b)
+        self._narrowed = None
+        super().__init__(a, b, w)
+
+    @property
+    def yt(self):
+        return self._narrow()[0]
+
+    @yt.setter
+    def yt(self, value):
+        pass  # set by the base class: the raw matrices are kept in ``_raw``
+
+    @property
+    def yp(self):
+        return self._narrow()[1]
+
+    @yp.setter
+    def yp(self, value):
+        pass
+
+    def _narrow(self):
+        if self._narrowed is None:
+            self._narrowed = tuple(_kernel_ready(binary_indicator(x)) for x in self._raw)
+        return self._narrowed
+
+    def select(self, cols) -> None:
+        if cols is not None:
+            self._narrowed = tuple(np.ascontiguousarray(y[:, cols]) for y in self._narrow())
+            self._raw = self._narrowed
+            self.shape = self._narrowed[0].shape
+
+    def sample_stats(self, beta2: float, one_plus_beta2: float) -> tuple[np.ndarray, float]:
+        a, b = (x.view(np.uint8) if x.dtype == np.bool_ else x for x in self._raw)
+        w = self.w if self.weighted else _NO_WEIGHTS
+        stats = self.k.sample_stats_wide(a, b, w, self.weighted, beta2, one_plus_beta2)
+        require(stats is not None)  # a value other than 0 / 1: the reference decides
+        return stats, self._total()
+
+
+def _in_place_pair(y_true, y_pred) -> bool:
+    """Whether two targets are multi-label matrices the in-place kernels read as they are."""
+    return (
+        type(y_true) is np.ndarray and type(y_pred) is np.ndarray
+        and y_true.ndim == 2 and y_true.shape == y_pred.shape
+        and y_true.shape[0] >= 1 and y_true.shape[1] >= 2
+        and _in_place_ready(y_true) and _in_place_ready(y_pred)
+    )
+
+
 def _counter(y_true, y_pred, sample_weight, labels, *, allow_binary: bool = False,
              allow_narrow_float: bool = True):
     """The count statistics of a call (validated; Unsupported for what the fast path does
@@ -222,6 +277,10 @@ def _counter(y_true, y_pred, sample_weight, labels, *, allow_binary: bool = Fals
         counter = Counts(y_true, y_pred, sample_weight)
         counter.multilabel = True
         counter.xp = None
+    elif _in_place_pair(y_true, y_pred):
+        w = _weights(sample_weight, y_true.shape[0], allow_narrow_float=allow_narrow_float)
+        counter = _InPlaceCounts(y_true, y_pred, w)
+        counter.multilabel = True
     else:
         yt, yp, multilabel = _targets(y_true, y_pred, allow_binary=allow_binary)
         w = _weights(sample_weight, yt.shape[0], allow_narrow_float=allow_narrow_float)

@@ -306,11 +306,11 @@ def _mlsmote(
     if feats is not None:
         out_x[:n] = x
         copied.append(True)
+    elif n_syn == 0 or not kern.knn_in_parallel(bag_ptr, d, get_num_threads()):
+        copy_input()  # the search runs on this thread: copy first, as the rows are read
     syn_y = np.empty((n_syn, lab.y.shape[1]), np.uint8)
     width = max(k, 1)
     if n_syn == 0:
-        if not copied:
-            copy_input()
         seeds = chosen = labels = np.empty(0, np.int64)
         nbrs = np.empty((0, width), np.int64)
     else:

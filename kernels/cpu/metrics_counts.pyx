@@ -93,6 +93,18 @@ cdef extern from *:
         }
         return 0;
     }
+    #define FASTML_ONE_BITS 0x3FF0000000000000ULL
+    static inline __attribute__((always_inline))
+    uint64_t fastml_bit(const void* p, int kind, ptrdiff_t k, uint64_t* bad) {
+        if (kind == 0) return ((const uint8_t*)p)[k];
+        uint64_t v = ((const uint64_t*)p)[k];
+        if (kind == 1) {
+            *bad |= v >> 1;
+            return v & 1;
+        }
+        *bad |= (uint64_t)((v != FASTML_ONE_BITS) & ((v << 1) != 0));
+        return v == FASTML_ONE_BITS;
+    }
     /* Sum of the bytes of x, each 0 or 1 (at most 8). */
     static inline uint32_t fastml_byte_sum(uint64_t x) {
         return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
@@ -150,13 +162,52 @@ cdef extern from *:
             tru[i] = (int32_t)c;
         }
     }
+    /* fastml_row_counts of two matrices read in their given kinds (see fastml_bit): the
+       wide ones are checked in the same pass. Returns nonzero if a value is not 0 or 1. */
+    static inline __attribute__((always_inline))
+    uint64_t fastml_row_counts_kinds(const void* yt, int tk, const void* yp, int pk,
+                                     ptrdiff_t rows, ptrdiff_t L, int32_t* tp,
+                                     int32_t* pred, int32_t* tru) {
+        uint64_t bad = 0;
+        for (ptrdiff_t i = 0; i < rows; i++) {
+            uint32_t a = 0, b = 0, c = 0;
+            for (ptrdiff_t j = i * L; j < (i + 1) * L; j++) {
+                uint32_t t = (uint32_t)fastml_bit(yt, tk, j, &bad);
+                uint32_t p = (uint32_t)fastml_bit(yp, pk, j, &bad);
+                a += t & p;
+                b += p;
+                c += t;
+            }
+            tp[i] = (int32_t)a;
+            pred[i] = (int32_t)b;
+            tru[i] = (int32_t)c;
+        }
+        return bad;
+    }
+    FASTML_COUNT_CLONES
+    static uint64_t fastml_row_counts_wide(const void* yt, int tk, const void* yp, int pk,
+                                           ptrdiff_t rows, ptrdiff_t L, int32_t* tp,
+                                           int32_t* pred, int32_t* tru) {
+        switch (tk * 3 + pk) {
+            case 1: return fastml_row_counts_kinds(yt, 0, yp, 1, rows, L, tp, pred, tru);
+            case 2: return fastml_row_counts_kinds(yt, 0, yp, 2, rows, L, tp, pred, tru);
+            case 3: return fastml_row_counts_kinds(yt, 1, yp, 0, rows, L, tp, pred, tru);
+            case 4: return fastml_row_counts_kinds(yt, 1, yp, 1, rows, L, tp, pred, tru);
+            case 5: return fastml_row_counts_kinds(yt, 1, yp, 2, rows, L, tp, pred, tru);
+            case 6: return fastml_row_counts_kinds(yt, 2, yp, 0, rows, L, tp, pred, tru);
+            case 7: return fastml_row_counts_kinds(yt, 2, yp, 1, rows, L, tp, pred, tru);
+            case 8: return fastml_row_counts_kinds(yt, 2, yp, 2, rows, L, tp, pred, tru);
+            default: return fastml_row_counts_kinds(yt, tk, yp, pk, rows, L, tp, pred, tru);
+        }
+    }
     /* Adds the per-row precision, recall and F-beta of rows [0, rows) to the 18 sums of
        ``acc`` (see sample_stats; w is NULL when unweighted). Rows go in chunks: their counts
        first, then per metric one branch-free loop (a row whose denominator is 0 divides by
        1 and is masked out) that adds into four interleaved partial sums, row i into lane
        i % 4, so that it runs as one vector of four doubles and its result does not depend
-       on the instruction set. Counts of rows are kept as integers. Returns -1 when out of
-       memory. */
+       on the instruction set. Counts of rows are kept as integers. The matrices are read
+       in their kinds (tk, pk: see fastml_bit); returns 1 if a wide value is not 0 or 1,
+       -1 when out of memory. */
     #define FASTML_CHUNK 512
     #if defined(__GNUC__)
     typedef double fastml_v4d __attribute__((vector_size(32)));
@@ -212,9 +263,11 @@ cdef extern from *:
         }
         *defined += d3;
     }
-    static int fastml_sample_stats(const uint8_t* yt, const uint8_t* yp, ptrdiff_t rows,
-                                   ptrdiff_t L, const double* w, double beta2,
-                                   double one_plus_beta2, double* acc) {
+    static int fastml_sample_stats(const void* yt, int tk, const void* yp, int pk,
+                                   ptrdiff_t rows, ptrdiff_t L, const double* w,
+                                   double beta2, double one_plus_beta2, double* acc) {
+        ptrdiff_t ts = tk == 0 ? 1 : 8, ps = pk == 0 ? 1 : 8;  /* bytes per entry */
+        uint64_t bad = 0;
         int32_t* c = (int32_t*)malloc(sizeof(int32_t) * 3 * FASTML_CHUNK);
         double* f = (double*)malloc(sizeof(double) * 6 * FASTML_CHUNK);
         if (c == NULL || f == NULL) { free(c); free(f); return -1; }
@@ -227,7 +280,15 @@ cdef extern from *:
         for (ptrdiff_t i0 = 0; i0 < rows; i0 += FASTML_CHUNK) {
             int n = (int)(rows - i0 < FASTML_CHUNK ? rows - i0 : FASTML_CHUNK);
             if (L > 0)
-                fastml_row_counts(yt + i0 * L, yp + i0 * L, n, L, ctp, cpred, ctru);
+            {
+                const char* t0 = (const char*)yt + i0 * L * ts;
+                const char* p0 = (const char*)yp + i0 * L * ps;
+                if (tk == 0 && pk == 0)
+                    fastml_row_counts((const uint8_t*)t0, (const uint8_t*)p0, n, L, ctp,
+                                      cpred, ctru);
+                else
+                    bad |= fastml_row_counts_wide(t0, tk, p0, pk, n, L, ctp, cpred, ctru);
+            }
             else
                 memset(c, 0, sizeof(int32_t) * 3 * FASTML_CHUNK);
             for (int i = 0; i < n; i++) {
@@ -267,7 +328,7 @@ cdef extern from *:
         }
         free(c);
         free(f);
-        return 0;
+        return bad ? 1 : 0;
     }
     /* Number of differing bytes of a and b (0/1 values): 32-bit lane sums over runs of at
        most 2^24 bytes. */
@@ -286,18 +347,6 @@ cdef extern from *:
        uint8 0/1 (already checked), kind 1 the bits of int64 values, kind 2 the bits of
        float64 values (valid: 0, -0.0 and 1.0). Checking and counting are one pass, with no
        narrowed copy written. Returns -1 if a wide value is not 0 or 1. */
-    #define FASTML_ONE_BITS 0x3FF0000000000000ULL
-    static inline __attribute__((always_inline))
-    uint64_t fastml_bit(const void* p, int kind, ptrdiff_t k, uint64_t* bad) {
-        if (kind == 0) return ((const uint8_t*)p)[k];
-        uint64_t v = ((const uint64_t*)p)[k];
-        if (kind == 1) {
-            *bad |= v >> 1;
-            return v & 1;
-        }
-        *bad |= (uint64_t)((v != FASTML_ONE_BITS) & ((v << 1) != 0));
-        return v == FASTML_ONE_BITS;
-    }
     static inline __attribute__((always_inline))
     int64_t fastml_xor_kinds(const void* a, int ak, const void* b, int bk, ptrdiff_t n) {
         uint64_t bad = 0, total = 0;
@@ -323,12 +372,12 @@ cdef extern from *:
     int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
                             Py_ssize_t L, int64_t* tp, int64_t* pred, int64_t* tru) noexcept nogil
     int64_t fastml_xor_count(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcept nogil
-    int fastml_sample_stats(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
+    int fastml_sample_stats(const void* yt, int tk, const void* yp, int pk, Py_ssize_t rows,
                             Py_ssize_t L, const double* w, double beta2,
                             double one_plus_beta2, double* acc) noexcept nogil
 
 
-cdef Py_ssize_t MIN_ROWS = 2048
+cdef Py_ssize_t MIN_ROWS = 64
 cdef Py_ssize_t MIN_BYTES = 1 << 19
 cdef Py_ssize_t MAX_BLOCKS = 128
 cdef Py_ssize_t MAX_SLOTS = 1 << 21  # partial sums kept at once (blocks x slots per block)
@@ -396,7 +445,7 @@ def hamming_numerators(const uint8_t[:, ::1] yt, const uint8_t[:, :, ::1] yp,
     return out
 
 
-cdef Py_ssize_t WIDE_BLOCK = 1 << 17
+cdef Py_ssize_t WIDE_BLOCK = 1 << 19
 
 
 cdef int _kind(a):
@@ -510,11 +559,41 @@ def sample_stats_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
     if L > 0:
         pt, pp = &yt[lo, 0], &yp[lo, 0]
     with nogil:
-        err = fastml_sample_stats(pt, pp, hi - lo, L, &w[lo] if weighted else NULL, beta2,
-                                  one_plus_beta2, &o[0, 0])
+        err = fastml_sample_stats(pt, 0, pp, 0, hi - lo, L, &w[lo] if weighted else NULL,
+                                  beta2, one_plus_beta2, &o[0, 0])
     if err:
         raise MemoryError()
     return out
+
+
+def sample_stats_wide(a, b, const double[::1] w, bint weighted, double beta2,
+                      double one_plus_beta2):
+    """:func:`sample_stats` of the 2-D C-contiguous 0/1 matrices ``a`` and ``b`` read as
+    they are (each uint8, already checked, or int64 / float64, checked in the same pass, with
+    no narrowed copy); None if a value is not 0 or 1."""
+    cdef Py_ssize_t n = a.shape[0], L = a.shape[1]
+    cdef int ak = _kind(a), bk = _kind(b)
+    cdef size_t pa = a.ctypes.data, pb = b.ctypes.data
+    cdef Py_ssize_t sa = a.itemsize * L, sb = b.itemsize * L
+    n_blocks, rows = _row_blocks(n, 18, L)
+
+    def task(Py_ssize_t c):
+        cdef Py_ssize_t lo = c * rows, hi = min(n, (c + 1) * rows)
+        out = np.zeros((3, 6))
+        cdef double[:, ::1] o = out
+        cdef int err
+        with nogil:
+            err = fastml_sample_stats(<const char*>pa + lo * sa, ak, <const char*>pb + lo * sb,
+                                      bk, hi - lo, L, &w[lo] if weighted else NULL, beta2,
+                                      one_plus_beta2, &o[0, 0])
+        if err < 0:
+            raise MemoryError()
+        return None if err else out
+
+    parts = map_tasks(task, n_blocks, nbytes=n * (sa + sb))
+    if any(p is None for p in parts):
+        return None
+    return _sum_in_order(parts)
 
 
 def sample_stats(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const double[::1] w,

@@ -62,7 +62,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 
-from fastml.kernels._parallel import blocks, map_tasks
+from fastml.kernels._parallel import blocks, get_num_threads, map_tasks
 
 cnp.import_array()
 
@@ -1003,6 +1003,14 @@ def _one_blas_thread():
         return contextlib.nullcontext()
 
 
+def knn_in_parallel(bag_ptr, Py_ssize_t d, n_threads=None):
+    """Whether :func:`bag_knn` runs the bags ``bag_ptr`` (rows of ``d`` features) as
+    parallel tasks (enough work, two bags or more, more than one thread)."""
+    sizes = np.diff(np.asarray(bag_ptr, np.int64)).astype(np.float64)
+    threads = get_num_threads() if n_threads is None else n_threads
+    return threads > 1 and sizes.shape[0] >= 2 and (sizes ** 2).sum() * d >= PARALLEL_WORK
+
+
 def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag.
 
@@ -1058,7 +1066,7 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
             knn_bags(pts, bag_ptr, order[t:t + 1], k, nbr, dist)
 
     with _one_blas_thread() if product.any() else contextlib.nullcontext():
-        if work.sum() < PARALLEL_WORK or sizes.shape[0] < 2:
+        if not knn_in_parallel(bag_ptr, d, n_threads):
             if side is not None:
                 side()
             for t in range(order.shape[0]):
