@@ -977,8 +977,8 @@ def test_bag_knn_products_random_every_screen_level(monkeypatch, screen_levels):
 
 @pytest.mark.parametrize("value", [np.nan, np.inf])
 def test_mlsmote_refuses_nan_inside_bags_with_products_in_parallel(monkeypatch, threads, value):
-    # the input rows are copied and checked beside the neighbour search (one more task):
-    # a bad value inside a minority bag still raises, on the parallel product path too
+    # the input rows are checked while copied into the output: a bad value inside a
+    # minority bag raises, also where the bags would be searched by products in parallel
     X, Y = make_data(2_000, n_features=45, n_labels=8)
     force_products(monkeypatch)
     monkeypatch.setattr(kern, "PARALLEL_WORK", 0)

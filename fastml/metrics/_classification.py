@@ -625,24 +625,7 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
         from fastml.metrics._gpu_plain import batch_hamming_loss as on_device
 
         return on_device(y_true, y_pred, sample_weight)
-    yt = _batch_array(y_true, "y_true", allow_sparse=True)
-    if yt.ndim not in (1, 2):
-        raise ValueError(
-            f"y_true must be 1-D (n_samples,) or 2-D (n_samples, n_labels); got shape {yt.shape}."
-        )
-    yp = _batch_array(y_pred, "y_pred", allow_sparse=False)
-    if yp.ndim != yt.ndim + 1 or yp.shape[1:] != yt.shape:
-        raise ValueError(
-            f"y_pred must have shape (n_models, *y_true.shape) = (n_models, "
-            f"{', '.join(map(str, yt.shape))}); got shape {yp.shape}."
-        )
-    if yt.size == 0:
-        raise ValueError(
-            f"Found empty input array: y_true has shape {yt.shape}, while at least one "
-            "sample and one label are required."
-        )
-    multilabel = yt.ndim == 2 and yt.shape[1] > 1
-    yt = yt.reshape(yt.shape[0], -1)
+    yt, yp, multilabel = _batch_targets(_batch_array, y_true, y_pred)
     n_samples, n_labels = yt.shape
     n_models = yp.shape[0]
     yt = _kernel_ready(_batch_binary(yt, "y_true"))
@@ -658,21 +641,7 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     if n_models:
         yp = _kernel_ready(_batch_binary(yp, "y_pred")).reshape(n_models, n_samples, n_labels)
 
-    w = None
-    if sample_weight is not None:
-        try:
-            w = plain_array(sample_weight, "sample_weight").astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError("sample_weight must be an array of numbers.") from exc
-        if w.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight must have shape (n_samples,) = ({n_samples},); got {w.shape}."
-            )
-        if not np.all(np.isfinite(w)) or w.min() < 0:
-            raise ValueError("sample_weight must be finite and non-negative.")
-        if not w.any():
-            raise ValueError("Sample weights must contain at least one non-zero number.")
-        w = np.ascontiguousarray(w)
+    w = _batch_weights(sample_weight, n_samples)
     if n_models == 0:
         return np.zeros(0)
 
@@ -684,6 +653,50 @@ def batch_hamming_loss(y_true, y_pred, *, sample_weight=None) -> np.ndarray:
     else:
         scale = np.sum(w) if weighted else n_samples
     return wrong / scale
+
+
+def _batch_targets(read, y_true, y_pred):
+    """The shape checks of :func:`batch_hamming_loss` (``read(y, name, allow_sparse=...)``
+    turns an input into an array of its family): ``y_true`` as (n_samples, n_labels),
+    ``y_pred`` as given, and whether the targets are multi-label."""
+    yt = read(y_true, "y_true", allow_sparse=True)
+    if yt.ndim not in (1, 2):
+        raise ValueError(
+            f"y_true must be 1-D (n_samples,) or 2-D (n_samples, n_labels); got shape {yt.shape}."
+        )
+    yp = read(y_pred, "y_pred", allow_sparse=False)
+    if yp.ndim != yt.ndim + 1 or yp.shape[1:] != yt.shape:
+        raise ValueError(
+            f"y_pred must have shape (n_models, *y_true.shape) = (n_models, "
+            f"{', '.join(map(str, yt.shape))}); got shape {yp.shape}."
+        )
+    if yt.size == 0:
+        raise ValueError(
+            f"Found empty input array: y_true has shape {yt.shape}, while at least one "
+            "sample and one label are required."
+        )
+    multilabel = yt.ndim == 2 and yt.shape[1] > 1
+    return yt.reshape(yt.shape[0], -1), yp, multilabel
+
+
+def _batch_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """The sample weights of :func:`batch_hamming_loss` as contiguous float64 on the host,
+    or None; ValueError with a message for bad ones."""
+    if sample_weight is None:
+        return None
+    try:
+        w = plain_array(_host(sample_weight), "sample_weight").astype(np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("sample_weight must be an array of numbers.") from exc
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},); got {w.shape}."
+        )
+    if not np.all(np.isfinite(w)) or w.min() < 0:
+        raise ValueError("sample_weight must be finite and non-negative.")
+    if not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return np.ascontiguousarray(w)
 
 
 def _batch_array(y, name: str, *, allow_sparse: bool) -> np.ndarray:

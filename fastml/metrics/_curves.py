@@ -6,6 +6,7 @@ in one parallel kernel call (``fastml.kernels.cpu.metrics_curves``) from one sor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Real
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -476,9 +477,33 @@ def batch_average_precision_score(
         from fastml.metrics._gpu_plain import batch_average_precision_score as on_device
 
         return on_device(y_true, y_score, average, sample_weight)
+    return _batch_ap(y_true, y_score, average, sample_weight, _HOST_BATCH)
+
+
+class _BatchFamily(NamedTuple):
+    """What :func:`_batch_ap` does differently per array family: read an input, check
+    labels and scores (each raising Unsupported), ready the checked arrays for the
+    kernels, bring arrays to the host, and hand a host result back in the family."""
+
+    read: Callable
+    indicator: Callable
+    scores: Callable
+    ready: Callable
+    host: Callable
+    wrap: Callable
+
+
+_HOST_BATCH = _BatchFamily(
+    read=as_array, indicator=binary_indicator, scores=finite_scores,
+    ready=lambda y8, s: (y8, s), host=lambda a: a, wrap=lambda out: out,
+)
+
+
+def _batch_ap(y_true, y_score, average, sample_weight, fam: _BatchFamily):
+    """:func:`batch_average_precision_score` over the kernels of one array family."""
     try:
-        y = as_array(y_true)
-        s = as_array(y_score)
+        y = fam.read(y_true)
+        s = fam.read(y_score)
     except Unsupported:
         raise ValueError(
             "batch_average_precision_score expects numeric arrays: y_true of shape "
@@ -495,55 +520,57 @@ def batch_average_precision_score(
     if binary:
         y, s = y.reshape(-1, 1), s.reshape(s.shape[0], -1, 1)
     try:
-        y8 = binary_indicator(y)
+        y8 = fam.indicator(y)
     except Unsupported:
         raise ValueError("y_true must contain only 0 and 1 (a binary indicator)") from None
     try:
-        s = finite_scores(s)
+        s = fam.scores(s)
     except Unsupported:
         raise ValueError("y_score must be finite int or float scores (no NaN or inf)") from None
     try:
-        w = sample_weights(sample_weight, y.shape[0])
+        w = sample_weights(fam.host(sample_weight), y.shape[0])
     except Unsupported:
         raise ValueError(
             "sample_weight must be finite, non-negative, not all zero, of shape (n_samples,)"
         ) from None
+    y8, s = fam.ready(y8, s)
     try:
         w, e = unit_weights(w)
     except Unsupported:
         # non-zero weights spanning more than 2**900: one call per member, each computed by
-        # scikit-learn (see average_precision_score)
+        # scikit-learn (see average_precision_score), on host copies
         cut = (lambda a: a[:, 0]) if binary else (lambda a: a)
-        return np.array(
+        yh, sh = np.asarray(fam.host(y8)), np.asarray(fam.host(s))
+        return fam.wrap(np.array(
             [
-                average_precision_score(cut(y8), cut(sb), average=average, sample_weight=w)
-                for sb in s
+                average_precision_score(cut(yh), cut(sb), average=average, sample_weight=w)
+                for sb in sh
             ],
             dtype=np.float64,
-        )
+        ))
     if binary or average == "micro":
         stats = _flat_stats(y8, s, w)
         _warn_no_positive(stats, once=True)
-        return _ap_from_stats(stats)
+        return fam.wrap(_ap_from_stats(stats))
     if average == "samples":
         stats = _row_stats(y8, s)
         _warn_no_positive(stats, once=True)
         scores = _ap_from_stats(stats)
         if w is not None:
             scores = np.where(w == 0, 0.0, scores)
-        return np.average(scores, axis=1, weights=w)
+        return fam.wrap(np.average(scores, axis=1, weights=w))
     stats = _column_stats(y8, s, w)
     _warn_no_positive(stats[0], once=False)
     scores = _ap_from_stats(stats)
     if average is None:
-        return scores
+        return fam.wrap(scores)
     if average == "weighted":
         support = stats[0, :, POS_W]
         if _no_support(support, e):
-            return np.zeros(s.shape[0])
+            return fam.wrap(np.zeros(s.shape[0]))
         scores = np.where(support == 0, 0.0, scores)
-        return np.average(scores, axis=1, weights=support)
-    return scores.mean(axis=1)
+        return fam.wrap(np.average(scores, axis=1, weights=support))
+    return fam.wrap(scores.mean(axis=1))
 
 
 # ------------------------------------------------------------------ report and thresholds

@@ -23,10 +23,9 @@ from fastml._validation import (
     Unsupported,
     as_array,
     require,
-    sample_weights,
-    unit_weights,
 )
 from fastml.metrics import _gpu
+from fastml.metrics._classification import _batch_targets, _batch_weights
 from fastml.metrics._curves import _Problems
 
 _COUNT_ENTRIES = 1 << 24  # entries compared per step in counts_at
@@ -146,86 +145,20 @@ def best_thresholds(y_true, y_score, metric: str, beta: float, target):
 
 def batch_average_precision_score(y_true, y_score, average, sample_weight):
     """:func:`fastml.metrics.batch_average_precision_score` of device data (``average``
-    already checked): a float64 device array (B,) or (B, L)."""
-    from fastml.metrics import _curves as C
-    from fastml.metrics._curves import POS_W, average_precision_score
+    already checked): a float64 device array (B,) or (B, L). The CPU function's checks,
+    messages and finishing, over the GPU kernels."""
+    from fastml.metrics._curves import _batch_ap, _BatchFamily
 
     xp = namespace(y_true, y_score)
-    try:
-        y = _read(xp, y_true)
-        s = _read(xp, y_score)
-    except Unsupported:
-        raise ValueError(
-            "batch_average_precision_score expects numeric arrays: y_true of shape "
-            "(n_samples, n_labels) and y_score of shape (B, n_samples, n_labels)"
-        ) from None
-    if s.ndim != y.ndim + 1 or s.shape[1:] != y.shape or y.ndim not in (1, 2):
-        raise ValueError(
-            "y_score must have shape (B, *y_true.shape); got y_true of shape "
-            f"{y.shape} and y_score of shape {s.shape}"
-        )
-    if s.shape[0] == 0 or y.shape[0] == 0:
-        raise ValueError("batch_average_precision_score needs at least one batch member and sample")
-    binary = y.ndim == 1
-    if binary:
-        y, s = y.reshape(-1, 1), s.reshape(s.shape[0], -1, 1)
-    try:
-        y8 = _indicator01(y)
-    except Unsupported:
-        raise ValueError("y_true must contain only 0 and 1 (a binary indicator)") from None
-    try:
-        s = _gpu.finite_scores(xp, s)
-    except Unsupported:
-        raise ValueError("y_score must be finite int or float scores (no NaN or inf)") from None
-    try:
-        w = sample_weights(to_host(sample_weight), y.shape[0])
-    except Unsupported:
-        raise ValueError(
-            "sample_weight must be finite, non-negative, not all zero, of shape (n_samples,)"
-        ) from None
-    y8, s = _gpu.mark(xp, y8), _gpu.mark(xp, xp.ascontiguousarray(s))
-    try:
-        w, e = unit_weights(w)
-    except Unsupported:
-        # non-zero weights spanning more than 2**900: scikit-learn computes each member on
-        # the host (as on the CPU path), so the inputs are copied there in this case only
-        cut = (lambda a: a[:, 0]) if binary else (lambda a: a)
-        yh, sh = np.asarray(to_host(y8)), np.asarray(to_host(s))
-        out = np.array(
-            [
-                average_precision_score(cut(yh), cut(sb), average=average, sample_weight=w)
-                for sb in sh
-            ],
-            dtype=np.float64,
-        )
-        return _gpu.mark(xp, xp.asarray(out))
-    if binary or average == "micro":
-        stats = C._flat_stats(y8, s, w)
-        C._warn_no_positive(stats, once=True)
-        out = C._ap_from_stats(stats)
-    elif average == "samples":
-        stats = C._row_stats(y8, s)
-        C._warn_no_positive(stats, once=True)
-        scores = C._ap_from_stats(stats)
-        if w is not None:
-            scores = np.where(w == 0, 0.0, scores)
-        out = np.average(scores, axis=1, weights=w)
-    else:
-        stats = C._column_stats(y8, s, w)
-        C._warn_no_positive(stats[0], once=False)
-        scores = C._ap_from_stats(stats)
-        if average is None:
-            out = scores
-        elif average == "weighted":
-            support = stats[0, :, POS_W]
-            if C._no_support(support, e):
-                out = np.zeros(s.shape[0])
-            else:
-                scores = np.where(support == 0, 0.0, scores)
-                out = np.average(scores, axis=1, weights=support)
-        else:
-            out = scores.mean(axis=1)
-    return _gpu.mark(xp, xp.asarray(np.asarray(out, dtype=np.float64)))
+    family = _BatchFamily(
+        read=lambda y: _read(xp, y),
+        indicator=_indicator01,
+        scores=lambda s: _gpu.finite_scores(xp, s),
+        ready=lambda y8, s: (_gpu.mark(xp, y8), _gpu.mark(xp, xp.ascontiguousarray(s))),
+        host=lambda a: None if a is None else to_host(a),
+        wrap=lambda out: _gpu.mark(xp, xp.asarray(np.asarray(out, dtype=np.float64))),
+    )
+    return _batch_ap(y_true, y_score, average, sample_weight, family)
 
 
 def _batch_array(xp, y, name: str, *, allow_sparse: bool):
@@ -250,47 +183,17 @@ def batch_hamming_loss(y_true, y_pred, sample_weight):
     """:func:`fastml.metrics.batch_hamming_loss` of device data: a float64 device array
     (B,)."""
     xp = namespace(y_true, y_pred)
-    yt = _batch_array(xp, y_true, "y_true", allow_sparse=True)
-    if yt.ndim not in (1, 2):
-        raise ValueError(
-            f"y_true must be 1-D (n_samples,) or 2-D (n_samples, n_labels); got shape {yt.shape}."
-        )
-    yp = _batch_array(xp, y_pred, "y_pred", allow_sparse=False)
-    if yp.ndim != yt.ndim + 1 or yp.shape[1:] != yt.shape:
-        raise ValueError(
-            f"y_pred must have shape (n_models, *y_true.shape) = (n_models, "
-            f"{', '.join(map(str, yt.shape))}); got shape {yp.shape}."
-        )
-    if yt.size == 0:
-        raise ValueError(
-            f"Found empty input array: y_true has shape {yt.shape}, while at least one "
-            "sample and one label are required."
-        )
-    multilabel = yt.ndim == 2 and yt.shape[1] > 1
-    yt = yt.reshape(yt.shape[0], -1)
+    yt, yp, multilabel = _batch_targets(
+        lambda y, name, allow_sparse: _batch_array(xp, y, name, allow_sparse=allow_sparse),
+        y_true, y_pred,
+    )
     n_samples, n_labels = yt.shape
     n_models = yp.shape[0]
     yt = _gpu.mark(xp, _batch_binary(yt, "y_true"))
     if n_models:
         yp = _batch_binary(yp, "y_pred").reshape(n_models, n_samples, n_labels)
         yp = _gpu.mark(xp, yp)
-    w = None
-    if sample_weight is not None:
-        from fastml._validation import plain_array
-
-        try:
-            w = plain_array(to_host(sample_weight), "sample_weight").astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValueError("sample_weight must be an array of numbers.") from exc
-        if w.shape != (n_samples,):
-            raise ValueError(
-                f"sample_weight must have shape (n_samples,) = ({n_samples},); got {w.shape}."
-            )
-        if not np.all(np.isfinite(w)) or w.min() < 0:
-            raise ValueError("sample_weight must be finite and non-negative.")
-        if not w.any():
-            raise ValueError("Sample weights must contain at least one non-zero number.")
-        w = np.ascontiguousarray(w)
+    w = _batch_weights(sample_weight, n_samples)
     if n_models == 0:
         return _gpu.mark(xp, xp.zeros(0))
     weighted = w is not None

@@ -296,18 +296,16 @@ def _mlsmote(
 
     out_dtype = np.float32 if x.dtype == np.float32 else np.float64
     out_x = np.empty((n + n_syn, d), out_dtype)
-    copied = []
-
-    def copy_input() -> None:
-        """The input rows into the output, checked for NaN / infinity in the same pass
-        (bound by page faults on the fresh output: it runs beside the neighbour search)."""
-        copied.append(kern.copy_finite_block(x, out_x, 0, n))
-
     if feats is not None:
         out_x[:n] = x
-        copied.append(True)
-    elif n_syn == 0 or not kern.knn_in_parallel(bag_ptr, d, get_num_threads()):
-        copy_input()  # the search runs on this thread: copy first, as the rows are read
+    else:
+        # One pass: the input rows are copied and checked, on this thread (page faults on
+        # the fresh output bound it; on a 2-core VM, faulting it from a second thread
+        # beside the neighbour search sometimes multiplied the kernel's page-clearing cost,
+        # and splitting the copy over threads gained nothing).
+        if not kern.copy_finite_block(x, out_x, 0, n):
+            raise ValueError("X contains NaN or infinity.")
+        rng = random_generator(random_state)
     syn_y = np.empty((n_syn, lab.y.shape[1]), np.uint8)
     width = max(k, 1)
     if n_syn == 0:
@@ -318,15 +316,8 @@ def _mlsmote(
             pts = kern.gather(x, bag_rows)
         else:
             pts = np.ascontiguousarray(x[np.ix_(bag_rows, numeric)], dtype=np.float64)
-        nbr_col, _, n_nbrs = kern.bag_knn(
-            pts, bag_ptr, k, get_num_threads(), side=None if copied else copy_input
-        )
+        nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads())
         del pts
-    if not copied[0]:
-        raise ValueError("X contains NaN or infinity.")
-    if feats is None:
-        rng = random_generator(random_state)
-    if n_syn:
         # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
         # subset of pairs. Rows are ordered by label, seed row, repetition.
         base, extra = divmod(n_syn, n_pairs)

@@ -62,7 +62,7 @@ cimport numpy as cnp
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 from libc.stdlib cimport free, malloc
 
-from fastml.kernels._parallel import blocks, get_num_threads, map_tasks
+from fastml.kernels._parallel import blocks, map_tasks
 
 cnp.import_array()
 
@@ -1003,15 +1003,7 @@ def _one_blas_thread():
         return contextlib.nullcontext()
 
 
-def knn_in_parallel(bag_ptr, Py_ssize_t d, n_threads=None):
-    """Whether :func:`bag_knn` runs the bags ``bag_ptr`` (rows of ``d`` features) as
-    parallel tasks (enough work, two bags or more, more than one thread)."""
-    sizes = np.diff(np.asarray(bag_ptr, np.int64)).astype(np.float64)
-    threads = get_num_threads() if n_threads is None else n_threads
-    return threads > 1 and sizes.shape[0] >= 2 and (sizes ** 2).sum() * d >= PARALLEL_WORK
-
-
-def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
+def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag.
 
     ``pts`` (P, d) float64 holds the features of the bag members (bag ``b`` is rows
@@ -1020,9 +1012,7 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
     nearest first (ties: lower member first), squared Euclidean distances in ``dist``;
     unused slots hold -1 / inf. Large inputs run their bags as tasks on at most
     ``n_threads`` threads (default: the driver's), largest work first; results do not
-    depend on the sharing. ``side``, when given, is a function of no arguments run once
-    as one more task (first), for work that does not depend on the search (its result is
-    ignored: it reports through its own closure).
+    depend on the sharing.
 
     Bags of ``GEMM_MIN_WORK`` or more with ``GEMM_MIN_FEATURES`` or more features are
     searched with matrix products. Their rows are centred on the bag's mean and rounded to
@@ -1051,8 +1041,6 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
     sizes = np.diff(bag_ptr)
     count = np.repeat(np.minimum(k, np.maximum(sizes - 1, 0)), sizes)
     if n_members == 0 or k <= 0:
-        if side is not None:
-            side()
         return nbr, dist, count
     work = sizes.astype(np.float64) ** 2 * d
     product = (work >= GEMM_MIN_WORK) & (sizes >= 2) & (d >= GEMM_MIN_FEATURES)
@@ -1066,16 +1054,11 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, side=None):
             knn_bags(pts, bag_ptr, order[t:t + 1], k, nbr, dist)
 
     with _one_blas_thread() if product.any() else contextlib.nullcontext():
-        if not knn_in_parallel(bag_ptr, d, n_threads):
-            if side is not None:
-                side()
+        if work.sum() < PARALLEL_WORK or sizes.shape[0] < 2:
             for t in range(order.shape[0]):
                 run(t)
-        elif side is None:
-            map_tasks(run, order.shape[0], n_threads)
         else:
-            map_tasks(lambda t: side() if t == 0 else run(t - 1), order.shape[0] + 1,
-                      n_threads)
+            map_tasks(run, order.shape[0], n_threads)
     return nbr, dist, count
 
 

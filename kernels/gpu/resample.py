@@ -182,7 +182,7 @@ def _candidates(xp, cen, nrm, s0, s1, mm):
     return cand
 
 
-def bag_knn(pts, bag_ptr, k, n_threads=None, side=None):
+def bag_knn(pts, bag_ptr, k, n_threads=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag
     (``fastml.kernels.cpu.resample.bag_knn``: same lists, distances and tie order).
 
@@ -191,10 +191,7 @@ def bag_knn(pts, bag_ptr, k, n_threads=None, side=None):
     ``nbr`` / ``dist`` device (P, max(k, 1)) int64 member numbers (nearest first, ties:
     lower member first; -1 unused) and squared distances (inf unused), ``count`` host int64
     ``min(k, bag size - 1)`` per member. ``n_threads`` is ignored (the CPU twin's
-    parameter); ``side``, when given, is a function of no arguments called once first (the
-    CPU twin runs it beside its search)."""
-    if side is not None:
-        side()
+    parameter)."""
     xp = xp_of(pts)
     ptr = np.ascontiguousarray(_host(bag_ptr), np.int64)
     n_members = pts.shape[0]
