@@ -102,7 +102,7 @@ PARALLEL_MIN_BYTES = 1 << 23
 
 
 def map_tasks(fn: Callable[[int], Any], n_tasks: int, n_threads: int | None = None,
-              nbytes: int | None = None) -> list:
+              nbytes: int | None = None, first: Callable[[], Any] | None = None) -> list:
     """``[fn(0), ..., fn(n_tasks - 1)]``, the calls shared out to the thread pool.
 
     ``fn`` should release the GIL for its work (compiled ``nogil`` code). The calling thread
@@ -110,12 +110,16 @@ def map_tasks(fn: Callable[[int], Any], n_tasks: int, n_threads: int | None = No
     does a call whose input (``nbytes``, when the caller gives it) is under
     :data:`PARALLEL_MIN_BYTES`. The tasks and their order are the same either way, so the
     results are too. The first exception raised by a task is re-raised here after every
-    started task has finished.
+    started task has finished. ``first``, when given, is called once by the calling thread
+    before it takes tasks (the pool threads start on them meanwhile): work of the caller's
+    own, such as filling memory that the caller's thread should be the one to touch.
     """
     threads = min(n_tasks, _n_threads if n_threads is None else max(1, n_threads))
     if nbytes is not None and nbytes < PARALLEL_MIN_BYTES:
         threads = 1
     if threads <= 1:
+        if first is not None:
+            first()
         return [fn(t) for t in range(n_tasks)]
 
     results: list = [None] * n_tasks
@@ -142,6 +146,12 @@ def map_tasks(fn: Callable[[int], Any], n_tasks: int, n_threads: int | None = No
     pool = _executor(threads - 1)
     for _ in range(threads - 1):
         pool.submit(work)
+    if first is not None:
+        try:
+            first()
+        except BaseException as exc:  # re-raised below, once the started tasks are done
+            with cond:
+                errors.append(exc)
     work()
     with cond:
         # Wait for the tasks, not for the helper loops: a loop that starts late (its pool

@@ -44,6 +44,22 @@ def test_map_tasks_raises_the_task_error(threads):
     assert _parallel.map_tasks(lambda t: t, 4) == [0, 1, 2, 3]
 
 
+@pytest.mark.parametrize("n_threads", [1, 2, 3])
+def test_map_tasks_first_runs_on_the_calling_thread(threads, n_threads):
+    threads(n_threads)
+    caller = threading.get_ident()
+    seen = []
+    out = _parallel.map_tasks(lambda t: t * t, 9, first=lambda: seen.append(threading.get_ident()))
+    assert out == [t * t for t in range(9)]
+    assert seen == [caller]
+
+    def boom():
+        raise KeyError("first")
+
+    with pytest.raises(KeyError, match="first"):
+        _parallel.map_tasks(lambda t: t, 5, first=boom)
+
+
 def test_set_num_threads_rejects_zero():
     with pytest.raises(ValueError):
         fastml.set_num_threads(0)

@@ -296,14 +296,23 @@ def _mlsmote(
 
     out_dtype = np.float32 if x.dtype == np.float32 else np.float64
     out_x = np.empty((n + n_syn, d), out_dtype)
+    finite = []
+
+    def copy_input() -> None:
+        # One pass: the input rows are copied into the output and checked, always on this
+        # thread. Page faults on the fresh output bound it; taken on another thread than
+        # the one that frees such arrays, they sometimes cost several times more (measured
+        # on a 2-core VM), so the pool threads search meanwhile instead.
+        finite.append(kern.copy_finite_block(x, out_x, 0, n))
+
+    overlap = False
     if feats is not None:
         out_x[:n] = x
+    elif n_syn and get_num_threads() > 1 and kern.knn_in_parallel(bag_ptr, d):
+        overlap = True  # copied by this thread while the pool threads start the search
     else:
-        # One pass: the input rows are copied and checked, on this thread (page faults on
-        # the fresh output bound it; on a 2-core VM, faulting it from a second thread
-        # beside the neighbour search sometimes multiplied the kernel's page-clearing cost,
-        # and splitting the copy over threads gained nothing).
-        if not kern.copy_finite_block(x, out_x, 0, n):
+        copy_input()
+        if not finite[0]:
             raise ValueError("X contains NaN or infinity.")
         rng = random_generator(random_state)
     syn_y = np.empty((n_syn, lab.y.shape[1]), np.uint8)
@@ -316,8 +325,13 @@ def _mlsmote(
             pts = kern.gather(x, bag_rows)
         else:
             pts = np.ascontiguousarray(x[np.ix_(bag_rows, numeric)], dtype=np.float64)
-        nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads())
+        nbr_col, _, n_nbrs = kern.bag_knn(pts, bag_ptr, k, get_num_threads(),
+                                          first=copy_input if overlap else None)
         del pts
+        if overlap:
+            if not finite[0]:
+                raise ValueError("X contains NaN or infinity.")
+            rng = random_generator(random_state)
         # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
         # subset of pairs. Rows are ordered by label, seed row, repetition.
         base, extra = divmod(n_syn, n_pairs)

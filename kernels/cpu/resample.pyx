@@ -1003,7 +1003,14 @@ def _one_blas_thread():
         return contextlib.nullcontext()
 
 
-def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
+def knn_in_parallel(bag_ptr, Py_ssize_t d):
+    """Whether :func:`bag_knn` may run the bags ``bag_ptr`` (rows of ``d`` features) as
+    parallel tasks (enough work, two bags or more)."""
+    sizes = np.diff(np.asarray(bag_ptr, np.int64)).astype(np.float64)
+    return sizes.shape[0] >= 2 and float((sizes ** 2).sum()) * d >= PARALLEL_WORK
+
+
+def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None, first=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag.
 
     ``pts`` (P, d) float64 holds the features of the bag members (bag ``b`` is rows
@@ -1012,7 +1019,9 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     nearest first (ties: lower member first), squared Euclidean distances in ``dist``;
     unused slots hold -1 / inf. Large inputs run their bags as tasks on at most
     ``n_threads`` threads (default: the driver's), largest work first; results do not
-    depend on the sharing.
+    depend on the sharing. ``first``, when given, is a function of no arguments that the
+    calling thread runs before its share of the bags (see :func:`map_tasks`); it runs
+    first on one thread too.
 
     Bags of ``GEMM_MIN_WORK`` or more with ``GEMM_MIN_FEATURES`` or more features are
     searched with matrix products. Their rows are centred on the bag's mean and rounded to
@@ -1041,6 +1050,8 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
     sizes = np.diff(bag_ptr)
     count = np.repeat(np.minimum(k, np.maximum(sizes - 1, 0)), sizes)
     if n_members == 0 or k <= 0:
+        if first is not None:
+            first()
         return nbr, dist, count
     work = sizes.astype(np.float64) ** 2 * d
     product = (work >= GEMM_MIN_WORK) & (sizes >= 2) & (d >= GEMM_MIN_FEATURES)
@@ -1054,11 +1065,13 @@ def bag_knn(pts, bag_ptr, Py_ssize_t k, n_threads=None):
             knn_bags(pts, bag_ptr, order[t:t + 1], k, nbr, dist)
 
     with _one_blas_thread() if product.any() else contextlib.nullcontext():
-        if work.sum() < PARALLEL_WORK or sizes.shape[0] < 2:
+        if not knn_in_parallel(bag_ptr, d):
+            if first is not None:
+                first()
             for t in range(order.shape[0]):
                 run(t)
         else:
-            map_tasks(run, order.shape[0], n_threads)
+            map_tasks(run, order.shape[0], n_threads, first=first)
     return nbr, dist, count
 
 

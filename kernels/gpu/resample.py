@@ -182,7 +182,7 @@ def _candidates(xp, cen, nrm, s0, s1, mm):
     return cand
 
 
-def bag_knn(pts, bag_ptr, k, n_threads=None):
+def bag_knn(pts, bag_ptr, k, n_threads=None, first=None):
     """Exact k nearest neighbours of every bag member among the other members of its bag
     (``fastml.kernels.cpu.resample.bag_knn``: same lists, distances and tie order).
 
@@ -191,7 +191,10 @@ def bag_knn(pts, bag_ptr, k, n_threads=None):
     ``nbr`` / ``dist`` device (P, max(k, 1)) int64 member numbers (nearest first, ties:
     lower member first; -1 unused) and squared distances (inf unused), ``count`` host int64
     ``min(k, bag size - 1)`` per member. ``n_threads`` is ignored (the CPU twin's
-    parameter)."""
+    parameter); ``first``, when given, is called once before the search (the CPU twin's
+    parameter: work of the caller's own)."""
+    if first is not None:
+        first()
     xp = xp_of(pts)
     ptr = np.ascontiguousarray(_host(bag_ptr), np.int64)
     n_members = pts.shape[0]
