@@ -544,23 +544,31 @@ cdef extern from *:
         memcpy(&f, &b, 4);
         return f;
     }
-    static inline float fastml_up_f(double x) {
-        float f = (float)x;
-        return (double)f < x ? fastml_step_f(f, 1) : f;
+    static inline float fastml_up_f(double x) {  /* branch-free: it runs on every bound */
+        float f = (float)x + 0.0f;  /* -0.0 becomes +0.0: below, f < 0 means f <= -2^-149 */
+        uint32_t b;
+        memcpy(&b, &f, 4);
+        uint32_t need = (double)f < x, neg = b >> 31;
+        b += need * (1u - 2u * neg);  /* one step up: away from zero, or towards it */
+        memcpy(&f, &b, 4);
+        return f;
     }
     static inline float fastml_down_f(double x) {
         float f = (float)x;
         return (double)f > x ? fastml_step_f(f, 0) : f;
     }
 
-    static void fastml_ub_insert(fastml_sym *S, Py_ssize_t x, double u) {
+    /* Insert u (below the largest) into x's ascending list, dropping the largest. Without
+       branches: slot i becomes min(b[i], max(b[i - 1], u)), from the top slot down (the
+       insertion point is unpredictable, so a searching loop mispredicts on most calls). */
+    static inline void fastml_ub_insert(fastml_sym *S, Py_ssize_t x, double u) {
         double *b = S->ubl + x * S->mm;
-        Py_ssize_t p = S->mm - 1;
-        while (p > 0 && b[p - 1] > u) {
-            b[p] = b[p - 1];
-            p--;
+        Py_ssize_t i;
+        for (i = S->mm - 1; i > 0; i--) {
+            double lo = b[i - 1] > u ? b[i - 1] : u;
+            b[i] = b[i] < lo ? b[i] : lo;
         }
-        b[p] = u;
+        b[0] = b[0] < u ? b[0] : u;
         S->ubk[x] = b[S->mm - 1];
         S->ubf[x] = fastml_up_f(S->ubk[x]);
     }
