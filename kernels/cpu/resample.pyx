@@ -573,11 +573,10 @@ cdef extern from *:
         S->ubf[x] = fastml_up_f(S->ubk[x]);
     }
 
-    /* Measure the pair (x, y) exactly and offer y to x's list, kept in ascending
+    /* Offer y, at the exact distance v from x, to x's list, kept in ascending
        (distance, member) order whatever the order of the offers. */
-    static void fastml_offer(fastml_sym *S, Py_ssize_t x, Py_ssize_t y) {
+    static void fastml_offer(fastml_sym *S, Py_ssize_t x, Py_ssize_t y, double v) {
         Py_ssize_t gx = S->lo + x, gy = S->lo + y, p = S->mm - 1;
-        double v = fastml_sqdist(S->pts + gx * S->d, S->pts + gy * S->d, S->d);
         double *bd = S->dist + gx * S->width;
         int64_t *bi = S->nbr + gx * S->width;
         if (!(v < bd[p] || (v == bd[p] && bi[p] >= 0 && gy < bi[p])))
@@ -591,15 +590,41 @@ cdef extern from *:
         bi[p] = gy;
     }
 
-    /* Measure x's candidates still within its bound, and empty the buffer. */
+    /* Measure x's candidates still within its bound, and empty the buffer. Four
+       candidates are measured side by side (four independent sums, each over the features
+       in order, as fastml_sqdist: the same bits, four times the additions in flight), then
+       offered in buffer order. */
     static void fastml_flush(fastml_sym *S, Py_ssize_t x) {
-        Py_ssize_t j, n = S->cnt[x];
-        const int64_t *ci = S->cand_i + x * S->cap;
+        Py_ssize_t j, f, n = S->cnt[x], kept = 0, d = S->d;
+        int64_t *ci = S->cand_i + x * S->cap;
         const double *cl = S->cand_l + x * S->cap;
+        const double *a = S->pts + (S->lo + x) * d;
         double lim = S->ubk[x];
-        for (j = 0; j < n; j++)
+        for (j = 0; j < n; j++)  /* the candidates within the bound, in order, in place */
             if (cl[j] <= lim)
-                fastml_offer(S, x, ci[j]);
+                ci[kept++] = ci[j];
+        for (j = 0; j + 4 <= kept; j += 4) {
+            const double *rows = S->pts + S->lo * d;
+            const double *b0 = rows + ci[j] * d, *b1 = rows + ci[j + 1] * d;
+            const double *b2 = rows + ci[j + 2] * d, *b3 = rows + ci[j + 3] * d;
+            double s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, t0, t1, t2, t3;
+            for (f = 0; f < d; f++) {
+                t0 = a[f] - b0[f];
+                t1 = a[f] - b1[f];
+                t2 = a[f] - b2[f];
+                t3 = a[f] - b3[f];
+                s0 = s0 + t0 * t0;
+                s1 = s1 + t1 * t1;
+                s2 = s2 + t2 * t2;
+                s3 = s3 + t3 * t3;
+            }
+            fastml_offer(S, x, ci[j], s0);
+            fastml_offer(S, x, ci[j + 1], s1);
+            fastml_offer(S, x, ci[j + 2], s2);
+            fastml_offer(S, x, ci[j + 3], s3);
+        }
+        for (; j < kept; j++)
+            fastml_offer(S, x, ci[j], fastml_sqdist(a, S->pts + (S->lo + ci[j]) * d, d));
         S->cnt[x] = 0;
     }
 
