@@ -723,6 +723,28 @@ def test_in_place_sample_stats_equal_the_narrowed_ones(threads, n, n_labels):
                                       2.0) is None
 
 
+@pytest.mark.parametrize("n, n_labels", [(1, 2), (700, 14), (140_000, 2), (300, 2001)])
+def test_in_place_label_counts_equal_the_narrowed_ones(threads, n, n_labels):
+    """Unweighted per-label counts read from int64 / float64 / bool matrices in place equal
+    those of the narrowed matrices (exact integers; 16-bit slots flushed every 65,535 rows),
+    on any thread count; a value other than 0 / 1 anywhere gives None."""
+    rng = np.random.default_rng(n * 7 + n_labels)
+    yt = indicators(rng, n, n_labels, 0.6, dtype=np.uint8)
+    yp = indicators(rng, n, n_labels, 0.7, dtype=np.uint8)
+    want = kern.label_counts(yt, yp, np.ones(1), False)
+    forms = [np.uint8, np.int64, np.float64]
+    for ft, fp in itertools.product(forms, forms):
+        for n_threads in (1, 3):
+            threads(n_threads)
+            got = kern.label_counts_wide(yt.astype(ft), yp.astype(fp))
+            np.testing.assert_array_equal(got, want)
+    for bad in (2, -1, 0.5, np.nan):
+        wide = yp.astype(np.float64)
+        wide[n - 1, 0] = bad
+        assert kern.label_counts_wide(yt, wide) is None
+        assert kern.label_counts_wide(wide, yt.astype(np.int64)) is None
+
+
 @pytest.mark.parametrize("average", AVERAGES)
 def test_in_place_counts_path_matches_sklearn(fast_only, average):
     rng = np.random.default_rng(18)

@@ -214,8 +214,9 @@ class _Counts:
 
 class _InPlaceCounts(_Counts):
     """:class:`_Counts` of two int64 / float64 / bool multi-label matrices of one shape in C
-    order, read where they are: the per-row statistics run on them directly (their values
-    checked in the same pass); the per-label counts narrow them to uint8 first, when asked."""
+    order, read where they are: the per-row statistics and the unweighted per-label counts
+    run on them directly (their values checked in the same pass); other counts narrow them
+    to uint8 first, when asked."""
 
     def __init__(self, a: np.ndarray, b: np.ndarray, w: np.ndarray | None):
         self._raw = (a, b)
@@ -249,8 +250,18 @@ class _InPlaceCounts(_Counts):
             self._raw = self._narrowed
             self.shape = self._narrowed[0].shape
 
+    def _flat(self):
+        return tuple(x.view(np.uint8) if x.dtype == np.bool_ else x for x in self._raw)
+
+    def label_counts(self) -> tuple[np.ndarray, float]:
+        if self.weighted or self._narrowed is not None:
+            return super().label_counts()
+        counts = self.k.label_counts_wide(*self._flat())
+        require(counts is not None)  # a value other than 0 / 1: the reference decides
+        return counts, self._total()
+
     def sample_stats(self, beta2: float, one_plus_beta2: float) -> tuple[np.ndarray, float]:
-        a, b = (x.view(np.uint8) if x.dtype == np.bool_ else x for x in self._raw)
+        a, b = self._flat()
         w = self.w if self.weighted else _NO_WEIGHTS
         stats = self.k.sample_stats_wide(a, b, w, self.weighted, beta2, one_plus_beta2)
         require(stats is not None)  # a value other than 0 / 1: the reference decides

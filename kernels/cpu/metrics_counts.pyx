@@ -23,7 +23,7 @@ for subnormal weights) on every instruction set.
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint64_t
 
 from fastml.kernels._parallel import blocks, map_tasks
 
@@ -200,6 +200,56 @@ cdef extern from *:
             default: return fastml_row_counts_kinds(yt, tk, yp, pk, rows, L, tp, pred, tru);
         }
     }
+    /* Per-label tp / predicted / true counts of rows [0, rows) of two matrices read in
+       their kinds (see fastml_bit), added to the int64 arrays. Returns 1 if a value is not
+       0 or 1, 2 when out of memory. */
+    static inline __attribute__((always_inline))
+    uint64_t fastml_label_counts_kinds(const void* yt, int tk, const void* yp, int pk,
+                                       ptrdiff_t rows, ptrdiff_t L, int64_t* tp,
+                                       int64_t* pred, int64_t* tru) {
+        /* 16-bit slot counters (a third of the cache of 64-bit ones), added to the int64
+           totals every 65535 rows */
+        uint64_t bad = 0;
+        uint16_t* acc = (uint16_t*)calloc(3 * (size_t)L, sizeof(uint16_t));
+        if (acc == NULL) return 2;
+        uint16_t *a_tp = acc, *a_p = acc + L, *a_t = acc + 2 * L;
+        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 65535) {
+            ptrdiff_t i1 = rows - i0 < 65535 ? rows : i0 + 65535;
+            for (ptrdiff_t i = i0; i < i1; i++) {
+                for (ptrdiff_t j = 0; j < L; j++) {
+                    uint16_t t = (uint16_t)fastml_bit(yt, tk, i * L + j, &bad);
+                    uint16_t p = (uint16_t)fastml_bit(yp, pk, i * L + j, &bad);
+                    a_tp[j] += t & p;
+                    a_p[j] += p;
+                    a_t[j] += t;
+                }
+            }
+            for (ptrdiff_t j = 0; j < L; j++) {
+                tp[j] += a_tp[j];
+                pred[j] += a_p[j];
+                tru[j] += a_t[j];
+                a_tp[j] = a_p[j] = a_t[j] = 0;
+            }
+        }
+        free(acc);
+        return bad ? 1 : 0;
+    }
+    FASTML_COUNT_CLONES
+    static uint64_t fastml_label_counts_wide(const void* yt, int tk, const void* yp, int pk,
+                                             ptrdiff_t rows, ptrdiff_t L, int64_t* tp,
+                                             int64_t* pred, int64_t* tru) {
+        switch (tk * 3 + pk) {
+            case 1: return fastml_label_counts_kinds(yt, 0, yp, 1, rows, L, tp, pred, tru);
+            case 2: return fastml_label_counts_kinds(yt, 0, yp, 2, rows, L, tp, pred, tru);
+            case 3: return fastml_label_counts_kinds(yt, 1, yp, 0, rows, L, tp, pred, tru);
+            case 4: return fastml_label_counts_kinds(yt, 1, yp, 1, rows, L, tp, pred, tru);
+            case 5: return fastml_label_counts_kinds(yt, 1, yp, 2, rows, L, tp, pred, tru);
+            case 6: return fastml_label_counts_kinds(yt, 2, yp, 0, rows, L, tp, pred, tru);
+            case 7: return fastml_label_counts_kinds(yt, 2, yp, 1, rows, L, tp, pred, tru);
+            case 8: return fastml_label_counts_kinds(yt, 2, yp, 2, rows, L, tp, pred, tru);
+            default: return fastml_label_counts_kinds(yt, tk, yp, pk, rows, L, tp, pred, tru);
+        }
+    }
     /* Adds the per-row precision, recall and F-beta of rows [0, rows) to the 18 sums of
        ``acc`` (see sample_stats; w is NULL when unweighted). Rows go in chunks: their counts
        first, then per metric one branch-free loop (a row whose denominator is 0 divides by
@@ -372,6 +422,9 @@ cdef extern from *:
     int fastml_label_counts(const uint8_t* yt, const uint8_t* yp, Py_ssize_t rows,
                             Py_ssize_t L, int64_t* tp, int64_t* pred, int64_t* tru) noexcept nogil
     int64_t fastml_xor_count(const uint8_t* a, const uint8_t* b, Py_ssize_t n) noexcept nogil
+    uint64_t fastml_label_counts_wide(const void* yt, int tk, const void* yp, int pk,
+                                      Py_ssize_t rows, Py_ssize_t L, int64_t* tp,
+                                      int64_t* pred, int64_t* tru) noexcept nogil
     int fastml_sample_stats(const void* yt, int tk, const void* yp, int pk, Py_ssize_t rows,
                             Py_ssize_t L, const double* w, double beta2,
                             double one_plus_beta2, double* acc) noexcept nogil
@@ -526,6 +579,37 @@ def label_counts_block(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp,
     if err:
         raise MemoryError()
     return counts.astype(np.float64)
+
+
+def label_counts_wide(a, b):
+    """Unweighted :func:`label_counts` of the 2-D C-contiguous 0/1 matrices ``a`` and ``b``
+    read as they are (each uint8, already checked, or int64 / float64, checked in the same
+    pass, with no narrowed copy); None if a value is not 0 or 1. The counts are exact
+    integers, whatever the blocks."""
+    cdef Py_ssize_t n = a.shape[0], L = a.shape[1]
+    cdef int ak = _kind(a), bk = _kind(b)
+    cdef size_t pa = a.ctypes.data, pb = b.ctypes.data
+    cdef Py_ssize_t sa = a.itemsize * L, sb = b.itemsize * L
+    n_blocks, rows = _row_blocks(n, 3 * L, L)
+
+    def task(Py_ssize_t c):
+        cdef Py_ssize_t lo = c * rows, hi = min(n, (c + 1) * rows)
+        counts = np.zeros((3, L), dtype=np.int64)
+        cdef int64_t[:, ::1] o = counts
+        cdef uint64_t bad = 0
+        if L > 0 and hi > lo:
+            with nogil:
+                bad = fastml_label_counts_wide(<const char*>pa + lo * sa, ak,
+                                               <const char*>pb + lo * sb, bk, hi - lo, L,
+                                               &o[0, 0], &o[1, 0], &o[2, 0])
+        if bad == 2:
+            raise MemoryError()
+        return None if bad else counts
+
+    parts = map_tasks(task, n_blocks, nbytes=n * (sa + sb))
+    if any(p is None for p in parts):
+        return None
+    return _sum_in_order(parts).astype(np.float64)
 
 
 def label_counts(const uint8_t[:, ::1] yt, const uint8_t[:, ::1] yp, const double[::1] w,
