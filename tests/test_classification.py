@@ -723,10 +723,10 @@ def test_in_place_sample_stats_equal_the_narrowed_ones(threads, n, n_labels):
                                       2.0) is None
 
 
-@pytest.mark.parametrize("n, n_labels", [(1, 2), (700, 14), (140_000, 2), (300, 2001)])
+@pytest.mark.parametrize("n, n_labels", [(1, 2), (3, 3), (700, 14), (300_001, 2), (300, 2001)])
 def test_in_place_label_counts_equal_the_narrowed_ones(threads, n, n_labels):
     """Unweighted per-label counts read from int64 / float64 / bool matrices in place equal
-    those of the narrowed matrices (exact integers; 16-bit slots flushed every 65,535 rows),
+    those of the narrowed matrices (exact integers; 16-bit slots flushed every 65,535 pieces),
     on any thread count; a value other than 0 / 1 anywhere gives None."""
     rng = np.random.default_rng(n * 7 + n_labels)
     yt = indicators(rng, n, n_labels, 0.6, dtype=np.uint8)

@@ -207,29 +207,39 @@ cdef extern from *:
     uint64_t fastml_label_counts_kinds(const void* yt, int tk, const void* yp, int pk,
                                        ptrdiff_t rows, ptrdiff_t L, int64_t* tp,
                                        int64_t* pred, int64_t* tru) {
-        /* 16-bit slot counters (a third of the cache of 64-bit ones), added to the int64
-           totals every 65535 rows */
+        /* As fastml_label_counts: the rows are read as one flat run in pieces of P = L * m
+           entries (P a multiple of 8, so a piece is whole vectors), slot q of a piece
+           belonging to label q % L; 16-bit slot counters are added to the int64 totals
+           every 65535 pieces; the rows after the last whole piece are counted directly. */
         uint64_t bad = 0;
-        uint16_t* acc = (uint16_t*)calloc(3 * (size_t)L, sizeof(uint16_t));
+        ptrdiff_t m = 8 / fastml_gcd(L, 8), P = L * m, pieces = rows / m;
+        uint16_t* acc = (uint16_t*)calloc(3 * (size_t)P, sizeof(uint16_t));
         if (acc == NULL) return 2;
-        uint16_t *a_tp = acc, *a_p = acc + L, *a_t = acc + 2 * L;
-        for (ptrdiff_t i0 = 0; i0 < rows; i0 += 65535) {
-            ptrdiff_t i1 = rows - i0 < 65535 ? rows : i0 + 65535;
-            for (ptrdiff_t i = i0; i < i1; i++) {
-                for (ptrdiff_t j = 0; j < L; j++) {
-                    uint16_t t = (uint16_t)fastml_bit(yt, tk, i * L + j, &bad);
-                    uint16_t p = (uint16_t)fastml_bit(yp, pk, i * L + j, &bad);
-                    a_tp[j] += t & p;
-                    a_p[j] += p;
-                    a_t[j] += t;
+        uint16_t *a_tp = acc, *a_p = acc + P, *a_t = acc + 2 * P;
+        for (ptrdiff_t k0 = 0; k0 < pieces; k0 += 65535) {
+            ptrdiff_t k1 = pieces - k0 < 65535 ? pieces : k0 + 65535;
+            for (ptrdiff_t k = k0; k < k1; k++) {
+                ptrdiff_t base = k * P;
+                for (ptrdiff_t q = 0; q < P; q++) {
+                    uint16_t t = (uint16_t)fastml_bit(yt, tk, base + q, &bad);
+                    uint16_t p = (uint16_t)fastml_bit(yp, pk, base + q, &bad);
+                    a_tp[q] += t & p;
+                    a_p[q] += p;
+                    a_t[q] += t;
                 }
             }
-            for (ptrdiff_t j = 0; j < L; j++) {
-                tp[j] += a_tp[j];
-                pred[j] += a_p[j];
-                tru[j] += a_t[j];
-                a_tp[j] = a_p[j] = a_t[j] = 0;
+            for (ptrdiff_t q = 0; q < P; q++) {
+                tp[q % L] += a_tp[q];
+                pred[q % L] += a_p[q];
+                tru[q % L] += a_t[q];
+                a_tp[q] = a_p[q] = a_t[q] = 0;
             }
+        }
+        for (ptrdiff_t e = pieces * P; e < rows * L; e++) {
+            uint64_t t = fastml_bit(yt, tk, e, &bad), p = fastml_bit(yp, pk, e, &bad);
+            tp[e % L] += (int64_t)(t & p);
+            pred[e % L] += (int64_t)p;
+            tru[e % L] += (int64_t)t;
         }
         free(acc);
         return bad ? 1 : 0;
