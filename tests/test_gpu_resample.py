@@ -27,7 +27,7 @@ def _labels(rng, n=25, L=6):
     return y
 
 
-@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int64, np.float32])
+@pytest.mark.parametrize("dtype", [bool, np.uint8, np.int64, np.float32, np.float16])
 def test_measures_match_cpu(monkeypatch, dtype):
     spy = KernelSpy(monkeypatch, "resample", ["label_counts", "scumble"])
     y = _labels(np.random.default_rng(3)).astype(dtype)

@@ -2,6 +2,7 @@
 reference, torch / torchvision's formulas, and XGBoost / LightGBM training runs."""
 
 import doctest
+import inspect
 import tempfile
 import warnings
 
@@ -1170,8 +1171,13 @@ def test_lightgbm_sklearn_eval_metric_gets_a_triple():
     from fastml.metrics import average_precision_score
 
     X, Y, Xv, Yv = rising_ap_data(n=600)
+    y, yv = np.ascontiguousarray(Y[:, 0]), np.ascontiguousarray(Yv[:, 0])
     clf = lgb.LGBMClassifier(n_estimators=4, num_leaves=7, verbose=-1, n_jobs=1)
-    clf.fit(X, Y[:, 0], eval_set=[(Xv, Yv[:, 0])], eval_metric=AveragePrecisionMetric())
+    if "eval_X" in inspect.signature(clf.fit).parameters:  # LightGBM >= 4.6 names them so
+        held_out = {"eval_X": (Xv,), "eval_y": (yv,)}
+    else:
+        held_out = {"eval_set": [(Xv, yv)]}
+    clf.fit(X, y, eval_metric=AveragePrecisionMetric(), **held_out)
     got = clf.evals_result_["valid_0"]["aucpr_macro"]
     assert len(got) == 4
     want = average_precision_score(Yv[:, 0], clf.predict_proba(Xv)[:, 1])

@@ -31,6 +31,8 @@ def _measure_labels(Y):
         )
     if Y.dtype.kind not in "biuf":
         raise TypeError(f"Y must hold numbers or booleans; got dtype {Y.dtype}")
+    if Y.dtype == np.float16:  # 0/1 labels in any float, as on the CPU (widened: exact)
+        Y = Y.astype(np.float32)
     try:
         y8 = _gpu.indicator(Y)
     except Unsupported:
