@@ -149,17 +149,9 @@ def mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples, categorica
         del pts
         nbr_col = np.asarray(to_host(nbr_dev))
         # The host bookkeeping of the CPU path, drawing from the generator in its order.
-        base, extra = divmod(n_syn, n_pairs)
-        reps = np.full(n_pairs, base, np.int64)
-        if extra:
-            reps[np.sort(rng.choice(n_pairs, size=extra, replace=False))] += 1
-        pair = np.repeat(np.arange(n_pairs), reps)
-        seeds = bag_rows[pair]
-        nbrs = np.where(nbr_col[pair] >= 0, bag_rows[np.maximum(nbr_col[pair], 0)], -1)
-        m = n_nbrs[pair]
-        pick = np.minimum((rng.random(n_syn) * m).astype(np.int64), m - 1)
-        chosen = nbrs[np.arange(n_syn), pick]
-        labels = np.repeat(np.repeat(bag_labels, np.diff(bag_ptr)), reps)
+        seeds, nbrs, m, chosen, labels = _mlsmote._draw_pairs(
+            rng, n_syn, bag_rows, bag_ptr, bag_labels, nbr_col, n_nbrs
+        )
         kg.synthesize(
             x, y8, seeds, nbrs, m, chosen, numeric, categorical,
             _mlsmote._STRATEGIES.index(label_strategy), gap == "feature", _base._key(rng),

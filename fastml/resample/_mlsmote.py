@@ -227,6 +227,31 @@ class _Synthesis:
     labels: np.ndarray
 
 
+def _draw_pairs(rng, n_syn, bag_rows, bag_ptr, bag_labels, nbr_col, n_nbrs):
+    """The random part of MLSMOTE's bookkeeping (host arrays, drawn from ``rng`` in this
+    order; the GPU path calls it too, so that both make the same rows): which (label, seed)
+    pair each synthetic row comes from, and which neighbour it interpolates with.
+
+    Pair p (bag member p) makes ``base`` or ``base + 1`` rows; the extra ones go to a random
+    subset of pairs. Rows are ordered by label, seed row, repetition. Returns ``(seeds,
+    nbrs, m, chosen, labels)``: the seed rows, their neighbour rows (-1 unused), their
+    numbers of neighbours, the chosen neighbour rows and the rows' minority labels.
+    """
+    n_pairs = bag_rows.shape[0]
+    base, extra = divmod(n_syn, n_pairs)
+    reps = np.full(n_pairs, base, np.int64)
+    if extra:
+        reps[np.sort(rng.choice(n_pairs, size=extra, replace=False))] += 1
+    pair = np.repeat(np.arange(n_pairs), reps)
+    seeds = bag_rows[pair]
+    nbrs = np.where(nbr_col[pair] >= 0, bag_rows[np.maximum(nbr_col[pair], 0)], -1)
+    m = n_nbrs[pair]
+    pick = np.minimum((rng.random(n_syn) * m).astype(np.int64), m - 1)
+    chosen = nbrs[np.arange(n_syn), pick]
+    labels = np.repeat(np.repeat(bag_labels, np.diff(bag_ptr)), reps)
+    return seeds, nbrs, m, chosen, labels
+
+
 def _mlsmote(
     X, Y, k_neighbors, label_strategy, gap, sampling_factor, max_samples,
     categorical_features, random_state, counts=None,
@@ -332,19 +357,9 @@ def _mlsmote(
             if not finite[0]:
                 raise ValueError("X contains NaN or infinity.")
             rng = random_generator(random_state)
-        # Pair p (bag member p) makes base or base + 1 rows; the extra ones go to a random
-        # subset of pairs. Rows are ordered by label, seed row, repetition.
-        base, extra = divmod(n_syn, n_pairs)
-        reps = np.full(n_pairs, base, np.int64)
-        if extra:
-            reps[np.sort(rng.choice(n_pairs, size=extra, replace=False))] += 1
-        pair = np.repeat(np.arange(n_pairs), reps)
-        seeds = bag_rows[pair]
-        nbrs = np.where(nbr_col[pair] >= 0, bag_rows[np.maximum(nbr_col[pair], 0)], -1)
-        m = n_nbrs[pair]
-        pick = np.minimum((rng.random(n_syn) * m).astype(np.int64), m - 1)
-        chosen = nbrs[np.arange(n_syn), pick]
-        labels = np.repeat(np.repeat(bag_labels, np.diff(bag_ptr)), reps)
+        seeds, nbrs, m, chosen, labels = _draw_pairs(
+            rng, n_syn, bag_rows, bag_ptr, bag_labels, nbr_col, n_nbrs
+        )
         kern.synthesize(
             x, lab.y, seeds, nbrs, m, chosen, numeric, categorical,
             _STRATEGIES.index(label_strategy), gap == "feature", _key(rng),

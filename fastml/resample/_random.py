@@ -189,7 +189,32 @@ mlros.__doc__ = mlros.__doc__.replace("    {params}\n", _ROS_PARAMS)
 mlrus.__doc__ = mlrus.__doc__.replace("    {params}\n", _RUS_PARAMS)
 
 
-class MLROS(_Sampler):
+class _RandomSampler(_Sampler):
+    """What ML-ROS and ML-RUS share as estimators: their parameters, and ``fit_resample``
+    around :func:`_random_resample` (``_clone``: clone minority rows, else delete majority
+    rows; the labels chosen go to the attribute named ``_labels_attribute``)."""
+
+    _parameters = ("sampling_ratio", "random_state")
+    _clone: bool
+    _labels_attribute: str
+
+    def __init__(self, sampling_ratio: float = 0.25, random_state=None):
+        self.sampling_ratio = sampling_ratio
+        self.random_state = random_state
+
+    def fit_resample(self, X, Y):
+        """Return ``(X_resampled, Y_resampled)``: ML-ROS gives the input rows, then the
+        clones; ML-RUS the rows kept, in input order."""
+        x, y, index, ir, mir, chosen = _random_resample(
+            X, Y, self.sampling_ratio, self.random_state, self._clone
+        )
+        self._fitted_input(X)
+        self.sample_indices_, self.irlbl_, self.mean_ir_ = index, ir, mir
+        setattr(self, self._labels_attribute, chosen)
+        return x, y
+
+
+class MLROS(_RandomSampler):
     """ML-ROS random over-sampling with ``fit_resample(X, Y)``; see :func:`mlros`.
 
     Parameters
@@ -214,24 +239,11 @@ class MLROS(_Sampler):
     [8, 9]
     """
 
-    _parameters = ("sampling_ratio", "random_state")
-
-    def __init__(self, sampling_ratio: float = 0.25, random_state=None):
-        self.sampling_ratio = sampling_ratio
-        self.random_state = random_state
-
-    def fit_resample(self, X, Y):
-        """Return ``(X_resampled, Y_resampled)``: the input rows, then the clones."""
-        x, y, index, ir, mir, chosen = _random_resample(
-            X, Y, self.sampling_ratio, self.random_state, True
-        )
-        self._fitted_input(X)
-        self.sample_indices_, self.irlbl_, self.mean_ir_ = index, ir, mir
-        self.minority_labels_ = chosen
-        return x, y
+    _clone = True
+    _labels_attribute = "minority_labels_"
 
 
-class MLRUS(_Sampler):
+class MLRUS(_RandomSampler):
     """ML-RUS random under-sampling with ``fit_resample(X, Y)``; see :func:`mlrus`.
 
     Parameters
@@ -256,21 +268,8 @@ class MLRUS(_Sampler):
     (7, [0])
     """
 
-    _parameters = ("sampling_ratio", "random_state")
-
-    def __init__(self, sampling_ratio: float = 0.25, random_state=None):
-        self.sampling_ratio = sampling_ratio
-        self.random_state = random_state
-
-    def fit_resample(self, X, Y):
-        """Return ``(X_resampled, Y_resampled)``: the rows kept, in input order."""
-        x, y, index, ir, mir, chosen = _random_resample(
-            X, Y, self.sampling_ratio, self.random_state, False
-        )
-        self._fitted_input(X)
-        self.sample_indices_, self.irlbl_, self.mean_ir_ = index, ir, mir
-        self.majority_labels_ = chosen
-        return x, y
+    _clone = False
+    _labels_attribute = "majority_labels_"
 
 
 MLROS.__doc__ = MLROS.__doc__.replace("    {params}\n", _ROS_PARAMS)
