@@ -105,9 +105,9 @@ def has_leakage(a, b) -> bool:
 
         return dask_leakage.has_leakage(a, b)
     if is_cupy(a) or is_cupy(b):
-        from fastml import _gpu_leakage
+        from fastml.leakage import _gpu
 
-        return _gpu_leakage.has_leakage(a, b, has_leakage)
+        return _gpu.has_leakage(a, b, has_leakage)
     return _match(_as_column(a, "a"), _as_column(b, "b"), stop_first=True).any
 
 
@@ -166,9 +166,9 @@ def shared_ids(a, b) -> np.ndarray:
 
         return dask_leakage.shared_ids(a, b)
     if is_cupy(a) or is_cupy(b):
-        from fastml import _gpu_leakage
+        from fastml.leakage import _gpu
 
-        return _gpu_leakage.shared_ids(a, b, shared_ids)
+        return _gpu.shared_ids(a, b, shared_ids)
     return _match(_as_column(a, "a"), _as_column(b, "b"), want_ids=True).ids
 
 
@@ -188,9 +188,9 @@ def overlap_mask(a, b) -> np.ndarray:
 
         return dask_leakage.overlap_mask(a, b)
     if is_cupy(a) or is_cupy(b):
-        from fastml import _gpu_leakage
+        from fastml.leakage import _gpu
 
-        return _gpu_leakage.overlap_mask(a, b, overlap_mask)
+        return _gpu.overlap_mask(a, b, overlap_mask)
     ca, cb = _as_column(a, "a"), _as_column(b, "b")
     m = _match(ca, cb, want_masks="a")
     return np.ascontiguousarray(ca.row_mask(m.mask_a), dtype=bool)
