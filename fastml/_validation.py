@@ -481,6 +481,23 @@ def scored_targets(
     """
     y = as_array(y_true, allow_sparse=allow_sparse)
     s = as_array(y_score)
+    y, s, multilabel = scored_shapes(y, s, allow_binary=allow_binary)
+    try:
+        y8 = binary_indicator(y)
+    except Unsupported:
+        raise Unsupported("y_true must hold only 0 and 1 (or booleans)") from None
+    try:
+        s = finite_scores(s)
+    except Unsupported:
+        raise Unsupported("y_score must hold finite numbers") from None
+    w = sample_weights(sample_weight, y.shape[0])
+    return ScoredTargets(y8, s, w, multilabel)
+
+
+def scored_shapes(y, s, *, allow_binary: bool = True):
+    """The shape checks of :func:`scored_targets` on arrays of any family (raising
+    :class:`Unsupported` with a reason): ``(y, s, multilabel)``, a binary pair as one
+    column."""
     if y.ndim == 2:
         multilabel = True
         require(s.ndim == 2 and y.shape == s.shape,
@@ -494,16 +511,7 @@ def scored_targets(
                 f"y_true and y_score must have the same shape, got {y.shape} and {s.shape}")
         y, s = y.reshape(-1, 1), s.reshape(-1, 1)
     require(y.shape[0] >= 1, "no samples")
-    try:
-        y8 = binary_indicator(y)
-    except Unsupported:
-        raise Unsupported("y_true must hold only 0 and 1 (or booleans)") from None
-    try:
-        s = finite_scores(s)
-    except Unsupported:
-        raise Unsupported("y_score must hold finite numbers") from None
-    w = sample_weights(sample_weight, y.shape[0])
-    return ScoredTargets(y8, s, w, multilabel)
+    return y, s, multilabel
 
 
 def plain_array(x, name: str, *, error: type[Exception] | None = None) -> np.ndarray:

@@ -164,6 +164,17 @@ def test_prf_random_fast(
         )
 
 
+@pytest.mark.parametrize("dtype", [bool, np.int64, np.uint8])
+def test_support_dtype_with_positives_of_zero_weight_like_sklearn(fast_only, dtype):
+    # scikit-learn's weighted counts are floats as soon as any entry is positive, even one
+    # whose integer weight is 0; with no positive entry at all they stay integers
+    yt = np.array([[0, 0], [1, 0]], dtype)
+    yp = np.zeros((2, 2), dtype)
+    for sw in (np.array([1, 0]), np.array([0, 2])):
+        compare("precision_recall_fscore_support", yt, yp, average=None, sample_weight=sw)
+        compare("precision_recall_fscore_support", yp, yp, average=None, sample_weight=sw)
+
+
 @pytest.mark.parametrize("name", PRF_FUNCS)
 @pytest.mark.parametrize("average", AVERAGES)
 @pytest.mark.parametrize("zero_division", ["warn", 0, 1.0, np.nan])

@@ -83,6 +83,13 @@ class Counts:
                 )
             self.w = w.astype(np.float64).rechunk((self.yt.chunks[0],))
 
+    def any_positive(self) -> bool:
+        """Whether either matrix holds a nonzero entry anywhere (whatever the weights)."""
+        import dask
+
+        t, p = dask.compute((self.yt != 0).any(), (self.yp != 0).any())
+        return bool(t) or bool(p)
+
     def select(self, cols) -> None:
         """Keep the label columns ``cols`` (in this order)."""
         if cols is not None:

@@ -205,6 +205,10 @@ class _Counts:
         )
         return wrong, self._total()
 
+    def any_positive(self) -> bool:
+        """Whether either matrix holds a 1 anywhere (whatever the weights)."""
+        return bool(self.yt.any()) or bool(self.yp.any())
+
     def per_sample(self):
         """Per-row (tp, predicted, true) counts, on the host."""
         t, p = np.asarray(_host(self.yt)), np.asarray(_host(self.yp))
@@ -455,8 +459,10 @@ def _prf(y_true, y_pred, beta, labels, pos_label, average, warn_for, sample_weig
 
     counts, _ = counter.label_counts()
     # scikit-learn's counts are integers unless weighted; weighted by signed integers, they
-    # stay integers when no entry is positive (NumPy's bincount of nothing is int64).
-    if not weighted or (_signed_int(sample_weight) and not counts[1:].any()):
+    # stay integers when no entry is positive (NumPy's bincount of nothing is int64),
+    # whatever the weights of the entries (a positive of weight 0 still makes floats).
+    if not weighted or (_signed_int(sample_weight) and not counts[1:].any()
+                        and not counter.any_positive()):
         counts = counts.astype(np.int64)
     tp, pred, true = counts
     # scikit-learn rebuilds these from a confusion matrix: pred = tp + (pred - tp), etc.

@@ -23,6 +23,7 @@ from fastml._validation import (
     Unsupported,
     as_array,
     require,
+    scored_shapes,
 )
 from fastml.metrics import _gpu
 from fastml.metrics._classification import _batch_targets, _batch_weights
@@ -84,18 +85,7 @@ def _scored(y_true, y_score) -> ScoredTargets:
     s = _read(xp, y_score)
     if y.ndim == 2 and y.shape[1] == 1 and s.ndim == 2:  # one column: one label, as 1-D
         y, s = y[:, 0], s[:, 0]
-    if y.ndim == 2:
-        multilabel = True
-        require(s.ndim == 2 and y.shape == s.shape,
-                f"y_true and y_score must have the same shape, got {y.shape} and {s.shape}")
-        require(y.shape[1] >= 2, f"a 2-D y_true needs at least 2 labels, got {y.shape}")
-    else:
-        multilabel = False
-        require(y.ndim == 1, f"y_true must be 2-D (n_samples, n_labels), got shape {y.shape}")
-        require(s.ndim == 1 and y.shape == s.shape,
-                f"y_true and y_score must have the same shape, got {y.shape} and {s.shape}")
-        y, s = y.reshape(-1, 1), s.reshape(-1, 1)
-    require(y.shape[0] >= 1, "no samples")
+    y, s, multilabel = scored_shapes(y, s)
     try:
         y8 = _indicator01(y)
     except Unsupported:

@@ -116,20 +116,9 @@ def mlsmote_device(X, Y, k, label_strategy, gap, factor, max_samples, categorica
     ir = _measures._irlbl_from_counts(counts)
     mir = float(ir.mean())
     minority = np.flatnonzero(ir > mir)
-    bag_ptr, bag_rows = kg.bags(y8, minority)
-    # A bag with one row has no neighbour to interpolate with: its seed makes nothing.
-    sizes = np.diff(bag_ptr)
-    kept = sizes >= 2
-    if not kept.all():
-        bag_rows = bag_rows[np.repeat(kept, sizes)]
-        bag_labels = minority[kept]
-        bag_ptr = np.concatenate([[0], np.cumsum(sizes[kept])]).astype(np.int64)
-    else:
-        bag_labels = minority
-    n_pairs = bag_rows.shape[0]
-    n_syn = int(round(factor * n_pairs))
-    if max_samples is not None:
-        n_syn = min(n_syn, max_samples)
+    bag_ptr, bag_rows, bag_labels, n_syn = _mlsmote._plan(
+        *kg.bags(y8, minority), minority, factor, max_samples
+    )
 
     out_x = xp.empty((n + n_syn, d), x.dtype)
     out_x[:n] = x

@@ -227,6 +227,23 @@ class _Synthesis:
     labels: np.ndarray
 
 
+def _plan(bag_ptr, bag_rows, minority, factor, max_samples):
+    """The bags that make rows, and how many (host arrays; the GPU path calls it too):
+    ``(bag_ptr, bag_rows, bag_labels, n_syn)``. A bag with one row has no neighbour to
+    interpolate with: its seed makes nothing, so it is dropped."""
+    sizes = np.diff(bag_ptr)
+    kept = sizes >= 2
+    bag_labels = minority
+    if not kept.all():
+        bag_rows = bag_rows[np.repeat(kept, sizes)]
+        bag_labels = minority[kept]
+        bag_ptr = np.concatenate([[0], np.cumsum(sizes[kept])]).astype(np.int64)
+    n_syn = int(round(factor * bag_rows.shape[0]))
+    if max_samples is not None:
+        n_syn = min(n_syn, max_samples)
+    return bag_ptr, bag_rows, bag_labels, n_syn
+
+
 def _draw_pairs(rng, n_syn, bag_rows, bag_ptr, bag_labels, nbr_col, n_nbrs):
     """The random part of MLSMOTE's bookkeeping (host arrays, drawn from ``rng`` in this
     order; the GPU path calls it too, so that both make the same rows): which (label, seed)
@@ -303,21 +320,9 @@ def _mlsmote(
     ir = _irlbl_from_counts(counts)
     mir = float(ir.mean())
     minority = np.flatnonzero(ir > mir)
-    bag_ptr, bag_rows = kern.bags(lab.y, minority)
-    # A bag with one row has no neighbour to interpolate with: its seed makes nothing.
-    sizes = np.diff(bag_ptr)
-    kept = sizes >= 2
-    if not kept.all():
-        keep_rows = np.repeat(kept, sizes)
-        bag_rows = bag_rows[keep_rows]
-        bag_labels = minority[kept]
-        bag_ptr = np.concatenate([[0], np.cumsum(sizes[kept])]).astype(np.int64)
-    else:
-        bag_labels = minority
-    n_pairs = bag_rows.shape[0]
-    n_syn = int(round(factor * n_pairs))
-    if max_samples is not None:
-        n_syn = min(n_syn, max_samples)
+    bag_ptr, bag_rows, bag_labels, n_syn = _plan(
+        *kern.bags(lab.y, minority), minority, factor, max_samples
+    )
 
     out_dtype = np.float32 if x.dtype == np.float32 else np.float64
     out_x = np.empty((n + n_syn, d), out_dtype)

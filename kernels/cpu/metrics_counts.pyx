@@ -105,6 +105,20 @@ cdef extern from *:
         *bad |= (uint64_t)((v != FASTML_ONE_BITS) & ((v << 1) != 0));
         return v == FASTML_ONE_BITS;
     }
+    /* Call FN(a, ka, b, kb, ...) with the kinds ka, kb as constants, so that the compiler
+       builds one specialised loop per pair of kinds (9 pairs) from one generic body. */
+    #define FASTML_BY_KINDS(FN, a, ka, b, kb, ...)                                       \
+        switch ((ka) * 3 + (kb)) {                                                       \
+            case 0: return FN(a, 0, b, 0, __VA_ARGS__);                                  \
+            case 1: return FN(a, 0, b, 1, __VA_ARGS__);                                  \
+            case 2: return FN(a, 0, b, 2, __VA_ARGS__);                                  \
+            case 3: return FN(a, 1, b, 0, __VA_ARGS__);                                  \
+            case 4: return FN(a, 1, b, 1, __VA_ARGS__);                                  \
+            case 5: return FN(a, 1, b, 2, __VA_ARGS__);                                  \
+            case 6: return FN(a, 2, b, 0, __VA_ARGS__);                                  \
+            case 7: return FN(a, 2, b, 1, __VA_ARGS__);                                  \
+            default: return FN(a, 2, b, 2, __VA_ARGS__);                                 \
+        }
     /* Sum of the bytes of x, each 0 or 1 (at most 8). */
     static inline uint32_t fastml_byte_sum(uint64_t x) {
         return (uint32_t)((x * 0x0101010101010101ULL) >> 56);
@@ -188,17 +202,7 @@ cdef extern from *:
     static uint64_t fastml_row_counts_wide(const void* yt, int tk, const void* yp, int pk,
                                            ptrdiff_t rows, ptrdiff_t L, int32_t* tp,
                                            int32_t* pred, int32_t* tru) {
-        switch (tk * 3 + pk) {
-            case 1: return fastml_row_counts_kinds(yt, 0, yp, 1, rows, L, tp, pred, tru);
-            case 2: return fastml_row_counts_kinds(yt, 0, yp, 2, rows, L, tp, pred, tru);
-            case 3: return fastml_row_counts_kinds(yt, 1, yp, 0, rows, L, tp, pred, tru);
-            case 4: return fastml_row_counts_kinds(yt, 1, yp, 1, rows, L, tp, pred, tru);
-            case 5: return fastml_row_counts_kinds(yt, 1, yp, 2, rows, L, tp, pred, tru);
-            case 6: return fastml_row_counts_kinds(yt, 2, yp, 0, rows, L, tp, pred, tru);
-            case 7: return fastml_row_counts_kinds(yt, 2, yp, 1, rows, L, tp, pred, tru);
-            case 8: return fastml_row_counts_kinds(yt, 2, yp, 2, rows, L, tp, pred, tru);
-            default: return fastml_row_counts_kinds(yt, tk, yp, pk, rows, L, tp, pred, tru);
-        }
+        FASTML_BY_KINDS(fastml_row_counts_kinds, yt, tk, yp, pk, rows, L, tp, pred, tru)
     }
     /* Per-label tp / predicted / true counts of rows [0, rows) of two matrices read in
        their kinds (see fastml_bit), added to the int64 arrays. Returns 1 if a value is not
@@ -248,17 +252,7 @@ cdef extern from *:
     static uint64_t fastml_label_counts_wide(const void* yt, int tk, const void* yp, int pk,
                                              ptrdiff_t rows, ptrdiff_t L, int64_t* tp,
                                              int64_t* pred, int64_t* tru) {
-        switch (tk * 3 + pk) {
-            case 1: return fastml_label_counts_kinds(yt, 0, yp, 1, rows, L, tp, pred, tru);
-            case 2: return fastml_label_counts_kinds(yt, 0, yp, 2, rows, L, tp, pred, tru);
-            case 3: return fastml_label_counts_kinds(yt, 1, yp, 0, rows, L, tp, pred, tru);
-            case 4: return fastml_label_counts_kinds(yt, 1, yp, 1, rows, L, tp, pred, tru);
-            case 5: return fastml_label_counts_kinds(yt, 1, yp, 2, rows, L, tp, pred, tru);
-            case 6: return fastml_label_counts_kinds(yt, 2, yp, 0, rows, L, tp, pred, tru);
-            case 7: return fastml_label_counts_kinds(yt, 2, yp, 1, rows, L, tp, pred, tru);
-            case 8: return fastml_label_counts_kinds(yt, 2, yp, 2, rows, L, tp, pred, tru);
-            default: return fastml_label_counts_kinds(yt, tk, yp, pk, rows, L, tp, pred, tru);
-        }
+        FASTML_BY_KINDS(fastml_label_counts_kinds, yt, tk, yp, pk, rows, L, tp, pred, tru)
     }
     /* Adds the per-row precision, recall and F-beta of rows [0, rows) to the 18 sums of
        ``acc`` (see sample_stats; w is NULL when unweighted). Rows go in chunks: their counts
@@ -416,15 +410,7 @@ cdef extern from *:
     }
     FASTML_COUNT_CLONES
     static int64_t fastml_xor_wide(const void* a, int ak, const void* b, int bk, ptrdiff_t n) {
-        switch (ak * 3 + bk) {
-            case 1: return fastml_xor_kinds(a, 0, b, 1, n);
-            case 2: return fastml_xor_kinds(a, 0, b, 2, n);
-            case 4: return fastml_xor_kinds(a, 1, b, 1, n);
-            case 5: return fastml_xor_kinds(a, 1, b, 2, n);
-            case 7: return fastml_xor_kinds(a, 2, b, 1, n);
-            case 8: return fastml_xor_kinds(a, 2, b, 2, n);
-            default: return fastml_xor_kinds(a, ak, b, bk, n);
-        }
+        FASTML_BY_KINDS(fastml_xor_kinds, a, ak, b, bk, n)
     }
     """
     int64_t fastml_xor_wide(const void* a, int ak, const void* b, int bk,
